@@ -1,0 +1,197 @@
+package llmrouter
+
+import (
+	"strconv"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"github.com/dustin/go-humanize"
+)
+
+func init() {
+	httpcaddyfile.RegisterHandlerDirective("llm_router", parseCaddyfile)
+	// Before reverse_proxy, so that users need no `order` line and a
+	// reverse_proxy in the same site still serves everything else.
+	httpcaddyfile.RegisterDirectiveOrder("llm_router", httpcaddyfile.Before, "reverse_proxy")
+}
+
+func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error) {
+	r := new(LLMRouter)
+	err := r.UnmarshalCaddyfile(h.Dispenser)
+	return r, err
+}
+
+// UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
+//
+//	llm_router [<matcher>] {
+//	    routing          price|perf|perf-avg
+//	    vendor_header    <name>
+//	    max_request_body <size>
+//	    ttft_timeout     <duration>
+//	    retries          <n>
+//	    path_prefix      <prefix>
+//
+//	    vendor <id> [<kind>] {
+//	        base_url    <url>
+//	        api_key     <key>
+//	        api_version <version>
+//	        header      <name> <value>
+//	        model <name> [as <vendor_model>] [input <usd>] [output <usd>] [cached_input <usd>]
+//	    }
+//	}
+//
+// Prices are USD per 1M tokens. `vendor` and `model` may repeat.
+func (h *LLMRouter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
+	d.Next() // the directive name
+	if d.NextArg() {
+		return d.ArgErr()
+	}
+	for d.NextBlock(0) {
+		switch d.Val() {
+		case "routing":
+			if !d.AllArgs(&h.Routing) {
+				return d.ArgErr()
+			}
+		case "vendor_header":
+			if !d.AllArgs(&h.VendorHeader) {
+				return d.ArgErr()
+			}
+		case "max_request_body":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			size, err := humanize.ParseBytes(s)
+			if err != nil || size == 0 || size > 1<<40 {
+				return d.Errf("max_request_body: invalid size %q", s)
+			}
+			h.MaxRequestBody = int64(size)
+		case "ttft_timeout":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(s)
+			if err != nil || dur <= 0 {
+				return d.Errf("ttft_timeout: invalid duration %q", s)
+			}
+			h.TTFTTimeout = caddy.Duration(dur)
+		case "retries":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				return d.Errf("retries: want a whole number of 0 or more, got %q", s)
+			}
+			h.Retries = &n
+		case "path_prefix":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			h.PathPrefix = &s
+		case "vendor":
+			vc, err := unmarshalVendor(d)
+			if err != nil {
+				return err
+			}
+			h.Vendors = append(h.Vendors, vc)
+		default:
+			return d.Errf("unrecognized llm_router subdirective %q", d.Val())
+		}
+	}
+	return nil
+}
+
+// unmarshalVendor parses one `vendor <id> [<kind>] { ... }` block.
+func unmarshalVendor(d *caddyfile.Dispenser) (VendorConfig, error) {
+	var vc VendorConfig
+	args := d.RemainingArgs()
+	switch len(args) {
+	case 1:
+		vc.ID = args[0]
+	case 2:
+		vc.ID, vc.Kind = args[0], args[1]
+	default:
+		return vc, d.Err("vendor: want <id> [<kind>]")
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		switch d.Val() {
+		case "base_url":
+			if !d.AllArgs(&vc.BaseURL) {
+				return vc, d.ArgErr()
+			}
+		case "api_key":
+			if !d.AllArgs(&vc.APIKey) {
+				return vc, d.ArgErr()
+			}
+		case "api_version":
+			if !d.AllArgs(&vc.APIVersion) {
+				return vc, d.ArgErr()
+			}
+		case "header":
+			var name, value string
+			if !d.AllArgs(&name, &value) {
+				return vc, d.ArgErr()
+			}
+			if vc.Headers == nil {
+				vc.Headers = make(map[string]string)
+			}
+			vc.Headers[name] = value
+		case "model":
+			mc, err := unmarshalModel(d)
+			if err != nil {
+				return vc, err
+			}
+			vc.Models = append(vc.Models, mc)
+		default:
+			return vc, d.Errf("vendor %s: unrecognized subdirective %q", vc.ID, d.Val())
+		}
+	}
+	return vc, nil
+}
+
+// unmarshalModel parses `model <name> [as <vendor_model>] [input <usd>]
+// [output <usd>] [cached_input <usd>]`.
+func unmarshalModel(d *caddyfile.Dispenser) (ModelConfig, error) {
+	var mc ModelConfig
+	if !d.NextArg() {
+		return mc, d.ArgErr()
+	}
+	mc.Name = d.Val()
+	for d.NextArg() {
+		key := d.Val()
+		if !d.NextArg() {
+			return mc, d.Errf("model %s: %s needs a value", mc.Name, key)
+		}
+		val := d.Val()
+		switch key {
+		case "as":
+			mc.VendorModel = val
+			continue
+		case "input", "output", "cached_input":
+		default:
+			return mc, d.Errf("model %s: unknown option %q (want as, input, output or cached_input)", mc.Name, key)
+		}
+		price, err := strconv.ParseFloat(val, 64)
+		if err != nil {
+			return mc, d.Errf("model %s: %s price %q is not a number", mc.Name, key, val)
+		}
+		switch key {
+		case "input":
+			mc.InputPrice = &price
+		case "output":
+			mc.OutputPrice = &price
+		case "cached_input":
+			mc.CachedInputPrice = &price
+		}
+	}
+	return mc, nil
+}
+
+// Interface guard
+var _ caddyfile.Unmarshaler = (*LLMRouter)(nil)

@@ -1,0 +1,169 @@
+package llmrouter
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestUnmarshalCaddyfile(t *testing.T) {
+	cases := []struct {
+		name    string
+		input   string
+		want    LLMRouter
+		wantErr string
+	}{
+		{
+			name: "every subdirective",
+			input: `llm_router {
+				routing price
+				vendor_header X-Vendor
+				max_request_body 4MiB
+				ttft_timeout 15s
+				retries 2
+				path_prefix /openai/v1
+				vendor openai {
+					api_key {env.OPENAI_API_KEY}
+					header OpenAI-Organization org-1
+					model gpt-4o input 2.5 output 10 cached_input 1.25
+					model gpt-4o-mini
+				}
+				vendor azure-eu azure {
+					base_url https://eu.openai.azure.com
+					api_key {env.AZURE_KEY}
+					api_version 2024-10-21
+					model gpt-4o as gpt4o-deployment output 10 input 2.75
+				}
+			}`,
+			want: LLMRouter{
+				Routing:        "price",
+				VendorHeader:   "X-Vendor",
+				MaxRequestBody: 4 << 20,
+				TTFTTimeout:    caddy.Duration(15 * time.Second),
+				Retries:        ptr(2),
+				PathPrefix:     ptr("/openai/v1"),
+				Vendors: []VendorConfig{
+					{
+						ID: "openai", APIKey: "{env.OPENAI_API_KEY}",
+						Headers: map[string]string{"OpenAI-Organization": "org-1"},
+						Models: []ModelConfig{
+							{Name: "gpt-4o", InputPrice: ptr(2.5), OutputPrice: ptr(10.0), CachedInputPrice: ptr(1.25)},
+							{Name: "gpt-4o-mini"},
+						},
+					},
+					{
+						ID: "azure-eu", Kind: "azure", BaseURL: "https://eu.openai.azure.com",
+						APIKey: "{env.AZURE_KEY}", APIVersion: "2024-10-21",
+						Models: []ModelConfig{
+							{Name: "gpt-4o", VendorModel: "gpt4o-deployment", OutputPrice: ptr(10.0), InputPrice: ptr(2.75)},
+						},
+					},
+				},
+			},
+		},
+		{name: "empty block", input: `llm_router`, want: LLMRouter{}},
+		{name: "retries zero", input: "llm_router {\nretries 0\n}", want: LLMRouter{Retries: ptr(0)}},
+		{name: "inline argument", input: `llm_router foo`, wantErr: "wrong argument count"},
+		{name: "unknown subdirective", input: "llm_router {\nspeed fast\n}", wantErr: `unrecognized llm_router subdirective "speed"`},
+		{name: "routing without value", input: "llm_router {\nrouting\n}", wantErr: "wrong argument count"},
+		{name: "routing two values", input: "llm_router {\nrouting perf price\n}", wantErr: "wrong argument count"},
+		{name: "bad size", input: "llm_router {\nmax_request_body lots\n}", wantErr: `max_request_body: invalid size "lots"`},
+		{name: "zero size", input: "llm_router {\nmax_request_body 0\n}", wantErr: `max_request_body: invalid size "0"`},
+		{name: "bad duration", input: "llm_router {\nttft_timeout soon\n}", wantErr: `ttft_timeout: invalid duration "soon"`},
+		{name: "negative duration", input: "llm_router {\nttft_timeout -1s\n}", wantErr: `ttft_timeout: invalid duration "-1s"`},
+		{name: "bad retries", input: "llm_router {\nretries -1\n}", wantErr: `retries: want a whole number of 0 or more, got "-1"`},
+		{name: "vendor without id", input: "llm_router {\nvendor {\n}\n}", wantErr: "vendor: want <id> [<kind>]"},
+		{name: "vendor too many args", input: "llm_router {\nvendor a b c\n}", wantErr: "vendor: want <id> [<kind>]"},
+		{name: "unknown vendor subdirective", input: "llm_router {\nvendor openai {\nregion us\n}\n}", wantErr: `vendor openai: unrecognized subdirective "region"`},
+		{name: "header needs two args", input: "llm_router {\nvendor openai {\nheader X-A\n}\n}", wantErr: "wrong argument count"},
+		{name: "model without name", input: "llm_router {\nvendor openai {\nmodel\n}\n}", wantErr: "wrong argument count"},
+		{name: "model option without value", input: "llm_router {\nvendor openai {\nmodel m input\n}\n}", wantErr: "model m: input needs a value"},
+		{name: "model unknown option", input: "llm_router {\nvendor openai {\nmodel m price 3\n}\n}", wantErr: `model m: unknown option "price"`},
+		{name: "model price not a number", input: "llm_router {\nvendor openai {\nmodel m output cheap\n}\n}", wantErr: `model m: output price "cheap" is not a number`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var got LLMRouter
+			err := got.UnmarshalCaddyfile(caddyfile.NewTestDispenser(c.input))
+			if c.wantErr != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), c.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, c.want, got)
+		})
+	}
+}
+
+// Provisioning names the vendor and field at fault.
+func TestProvisionErrors(t *testing.T) {
+	t.Setenv("LLM_ROUTER_TEST_EMPTY", "")
+	models := []ModelConfig{{Name: "m"}}
+	cases := []struct {
+		name    string
+		router  LLMRouter
+		wantErr string
+	}{
+		{"unknown kind", LLMRouter{Vendors: []VendorConfig{{ID: "v", Kind: "acme", APIKey: "k", Models: models}}},
+			`vendor "v": kind: unknown kind "acme"`},
+		{"id is not a kind and no kind", LLMRouter{Vendors: []VendorConfig{{ID: "mine", APIKey: "k", Models: models}}},
+			`vendor "mine": kind: required because "mine" is not a known kind`},
+		{"duplicate id", LLMRouter{Vendors: []VendorConfig{
+			{ID: "openai", APIKey: "k", Models: models}, {ID: "OpenAI", Kind: "openai", APIKey: "k", Models: models}}},
+			`vendor "OpenAI": duplicate vendor id`},
+		{"missing id", LLMRouter{Vendors: []VendorConfig{{Kind: "openai", APIKey: "k", Models: models}}},
+			`vendor #1: id is required`},
+		{"reserved id", LLMRouter{Vendors: []VendorConfig{{ID: "auto", Kind: "openai", APIKey: "k", Models: models}}},
+			`vendor "auto": id "auto" is reserved`},
+		{"missing key", LLMRouter{Vendors: []VendorConfig{{ID: "openai", Models: models}}},
+			`vendor "openai": api_key`},
+		{"key placeholder resolves empty", LLMRouter{Vendors: []VendorConfig{{ID: "openai", APIKey: "{env.LLM_ROUTER_TEST_EMPTY}", Models: models}}},
+			`({env.LLM_ROUTER_TEST_EMPTY} resolved to an empty value)`},
+		{"azure needs base_url", LLMRouter{Vendors: []VendorConfig{{ID: "azure", APIKey: "k", Models: models}}},
+			`vendor "azure": base_url`},
+		{"compatible needs base_url", LLMRouter{Vendors: []VendorConfig{{ID: "local", Kind: "openai_compatible", Models: models}}},
+			`vendor "local": base_url`},
+		{"bad url", LLMRouter{Vendors: []VendorConfig{{ID: "openai", BaseURL: "ftp://example.com", APIKey: "k", Models: models}}},
+			`vendor "openai": base_url`},
+		{"url without host", LLMRouter{Vendors: []VendorConfig{{ID: "openai", BaseURL: "https:///v1", APIKey: "k", Models: models}}},
+			`vendor "openai": base_url`},
+		{"negative price", LLMRouter{Vendors: []VendorConfig{{ID: "openai", APIKey: "k",
+			Models: []ModelConfig{{Name: "m", OutputPrice: ptr(-1.0)}}}}},
+			`vendor "openai": model "m": output price must be a number of 0 or more`},
+		{"no models", LLMRouter{Vendors: []VendorConfig{{ID: "openai", APIKey: "k"}}},
+			`vendor "openai": models: at least one model is required`},
+		{"model without name", LLMRouter{Vendors: []VendorConfig{{ID: "openai", APIKey: "k", Models: []ModelConfig{{}}}}},
+			`vendor "openai": model: name is required`},
+		{"model twice", LLMRouter{Vendors: []VendorConfig{{ID: "openai", APIKey: "k", Models: []ModelConfig{{Name: "m"}, {Name: "m"}}}}},
+			`vendor "openai": model "m": declared twice`},
+		{"unknown routing", LLMRouter{Routing: "fastest"}, `routing: unknown strategy "fastest"`},
+		{"negative retries", LLMRouter{Retries: ptr(-2)}, `retries: must be 0 or more`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+			defer cancel()
+			err := c.router.Provision(ctx)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), c.wantErr)
+		})
+	}
+}
+
+// Keys never appear in provisioning errors, even when the vendor is broken.
+func TestProvisionErrorsDoNotLeakKeys(t *testing.T) {
+	ctx, cancel := caddy.NewContext(caddy.Context{Context: context.Background()})
+	defer cancel()
+	r := LLMRouter{Vendors: []VendorConfig{{ID: "openai", BaseURL: "not a url", APIKey: "sk-live-very-secret", Models: []ModelConfig{{Name: "m"}}}}}
+	err := r.Provision(ctx)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "sk-live-very-secret")
+}

@@ -1,0 +1,103 @@
+package llmrouter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
+	"go.uber.org/zap"
+)
+
+// serveCompletion routes one completion request: read and check the body, rank
+// the vendors, then let the embedded reverse proxy try them in order.
+func (h *LLMRouter) serveCompletion(w http.ResponseWriter, r *http.Request, op operation) error {
+	body, err := readBody(r, h.MaxRequestBody)
+	if err == nil {
+		var st *requestState
+		st, err = h.inspect(r, op, body, time.Now())
+		if err == nil {
+			return h.forward(w, r, st)
+		}
+	}
+	var ce *clientError
+	if errors.As(err, &ce) {
+		return writeError(w, ce.status, ce.errType, ce.code, ce.param, ce.message)
+	}
+	return err
+}
+
+// forward hands the request to the embedded proxy and turns a total failure
+// into an OpenAI-shaped error.
+func (h *LLMRouter) forward(w http.ResponseWriter, r *http.Request, st *requestState) error {
+	r = r.WithContext(context.WithValue(r.Context(), stateCtxKey{}, st))
+	// The transport sends st.body on every attempt; this body only keeps the
+	// request consistent for anything in between that looks at it.
+	r.Body = io.NopCloser(bytes.NewReader(st.body))
+	r.ContentLength = int64(len(st.body))
+
+	err := h.proxy.ServeHTTP(w, r, nil)
+	if err == nil {
+		return nil
+	}
+	var he caddyhttp.HandlerError
+	if errors.As(err, &he) && he.StatusCode == 499 {
+		return err // the client is gone; nobody to answer
+	}
+	return h.writeVendorsFailed(w, st, err)
+}
+
+// writeVendorsFailed answers when no attempt produced a response for the
+// client: it carries the last vendor's status and message and lists the
+// attempts.
+func (h *LLMRouter) writeVendorsFailed(w http.ResponseWriter, st *requestState, proxyErr error) error {
+	h.logger.Warn("every vendor failed",
+		zap.String("model", st.model),
+		zap.String("routing", st.strategy.String()),
+		zap.Int("attempts", st.tries),
+		zap.Any("failures", st.attempts),
+		zap.Error(proxyErr),
+	)
+	setRouteHeaders(w.Header(), st, nil)
+	if len(st.attempts) == 0 {
+		return writeError(w, http.StatusServiceUnavailable, typeServer, codeNoVendor, "",
+			fmt.Sprintf("no vendor is available for model %q", st.model))
+	}
+	last := st.attempts[len(st.attempts)-1]
+	status, errType := clientStatus(last)
+	detail := last.Message
+	if detail == "" {
+		detail = last.Reason
+	}
+	var msg string
+	if last.Status == 0 {
+		msg = fmt.Sprintf("every vendor failed for model %q (%d attempts); last: %s: %s",
+			st.model, len(st.attempts), last.Vendor, detail)
+	} else {
+		msg = fmt.Sprintf("every vendor failed for model %q (%d attempts); last: %s answered %d: %s",
+			st.model, len(st.attempts), last.Vendor, last.Status, detail)
+	}
+	code := codeVendorsFailed
+	return writeAPIError(w, status, apiError{Message: msg, Type: errType, Code: &code, Attempts: st.attempts})
+}
+
+// clientStatus maps the last vendor failure to the status the client gets. A
+// rate limit stays a 429 so that SDKs back off; a vendor's credential or
+// routing problem (401, 403, 404) is the gateway's fault, not the client's, so
+// it becomes a 502.
+func clientStatus(last attemptRecord) (int, string) {
+	switch {
+	case last.Status == http.StatusTooManyRequests:
+		return http.StatusTooManyRequests, typeRateLimit
+	case last.Reason == reasonTimeout || last.Status == http.StatusGatewayTimeout || last.Status == http.StatusRequestTimeout:
+		return http.StatusGatewayTimeout, typeServer
+	case last.Status == http.StatusServiceUnavailable || last.Status == 529:
+		return http.StatusServiceUnavailable, typeServer
+	default:
+		return http.StatusBadGateway, typeServer
+	}
+}

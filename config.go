@@ -1,0 +1,60 @@
+package llmrouter
+
+// VendorConfig declares one vendor: where it is, how to authenticate, and the
+// models it serves. The same kind may appear several times under different ids
+// (for example two Azure resources in different regions).
+type VendorConfig struct {
+	// The vendor id: what clients name in the `vendor` header to pin a request,
+	// and what the `X-LLM-Vendor` response header reports. Required and unique
+	// (case-insensitively); `auto` is reserved.
+	ID string `json:"id"`
+
+	// The vendor kind: `openai`, `azure`, `mistral`, `deepseek`, `volcengine`,
+	// `x`, `google` (Gemini's OpenAI-compatible endpoint) or `openai_compatible`
+	// (any OpenAI-shaped server). Defaults to the id when the id is a kind.
+	Kind string `json:"kind,omitempty"`
+
+	// The vendor's API base URL, such as `https://api.openai.com/v1`. Defaults to
+	// the kind's public endpoint; required for `azure` (your resource, e.g.
+	// `https://my-resource.openai.azure.com`, or `.../openai/v1` for Azure's v1
+	// API) and `openai_compatible`. Placeholders are resolved at load time.
+	BaseURL string `json:"base_url,omitempty"`
+
+	// The API key the router uses at this vendor. Required by every kind but
+	// `openai_compatible`. Use a placeholder such as `{env.OPENAI_API_KEY}` to
+	// keep it out of the config; it is resolved at load time and never sent to
+	// clients or written to logs.
+	APIKey string `json:"api_key,omitempty"`
+
+	// Azure only: the `api-version` query parameter of the classic deployment
+	// API (default `2024-10-21`), or `v1` for Azure's v1 API.
+	APIVersion string `json:"api_version,omitempty"`
+
+	// Extra headers sent to this vendor on every request, such as
+	// `OpenAI-Organization`. Values may use placeholders.
+	Headers map[string]string `json:"headers,omitempty"`
+
+	// The models this vendor serves.
+	Models []ModelConfig `json:"models,omitempty"`
+}
+
+// ModelConfig is one model a vendor serves, with its price at that vendor.
+// Prices are in USD per 1M tokens; a vendor without prices ranks after priced
+// vendors under `price` routing.
+type ModelConfig struct {
+	// The model name clients ask for, e.g. `gpt-4o`.
+	Name string `json:"name"`
+
+	// The vendor's own name for the model (for Azure: the deployment name).
+	// Default: the same as Name.
+	VendorModel string `json:"vendor_model,omitempty"`
+
+	// USD per 1M prompt tokens.
+	InputPrice *float64 `json:"input_price,omitempty"`
+
+	// USD per 1M completion tokens.
+	OutputPrice *float64 `json:"output_price,omitempty"`
+
+	// USD per 1M prompt tokens served from the vendor's prompt cache.
+	CachedInputPrice *float64 `json:"cached_input_price,omitempty"`
+}

@@ -1,0 +1,77 @@
+package llmrouter
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// Error types and codes of the errors the router itself answers with. They
+// follow the OpenAI error object: {"error":{"message","type","param","code"}}.
+const (
+	typeInvalidRequest = "invalid_request_error"
+	typeServer         = "server_error"
+	typeRateLimit      = "rate_limit_error"
+
+	codeInvalidJSON     = "invalid_json"
+	codeMissingModel    = "missing_required_parameter"
+	codeInvalidRouting  = "invalid_routing"
+	codeInvalidVendor   = "invalid_vendor"
+	codeModelNotFound   = "model_not_found"
+	codeBodyTooLarge    = "request_too_large"
+	codeMethod          = "method_not_allowed"
+	codeVendorsFailed   = "vendors_failed"
+	codeNoVendor        = "no_vendor_available"
+	codeUnsupportedPath = "unsupported_endpoint"
+)
+
+// apiError is an OpenAI-shaped error body. Param and Code are pointers because
+// the OpenAI schema requires both keys, with null when there is no value.
+type apiError struct {
+	Message  string          `json:"message"`
+	Type     string          `json:"type"`
+	Param    *string         `json:"param"`
+	Code     *string         `json:"code"`
+	Attempts []attemptRecord `json:"attempts,omitempty"`
+}
+
+// attemptRecord is what the client learns about one failed attempt when every
+// vendor failed: the vendor id, its HTTP status (0 when no response came back)
+// and the reason it was given up.
+type attemptRecord struct {
+	Vendor  string `json:"vendor"`
+	Status  int    `json:"status"`
+	Reason  string `json:"reason"`
+	Message string `json:"message,omitempty"`
+}
+
+// writeError answers with an OpenAI-shaped error. param may be "".
+func writeError(w http.ResponseWriter, status int, errType, code, param, message string) error {
+	e := apiError{Message: message, Type: errType, Code: &code}
+	if param != "" {
+		e.Param = &param
+	}
+	return writeAPIError(w, status, e)
+}
+
+func writeAPIError(w http.ResponseWriter, status int, e apiError) error {
+	body, err := json.Marshal(struct {
+		Error apiError `json:"error"`
+	}{e})
+	if err != nil {
+		return err
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, err = w.Write(body)
+	return err
+}
+
+func writeMethodNotAllowed(w http.ResponseWriter, allow string) error {
+	w.Header().Set("Allow", allow)
+	return writeError(w, http.StatusMethodNotAllowed, typeInvalidRequest, codeMethod, "",
+		"this endpoint only accepts "+allow+" requests")
+}

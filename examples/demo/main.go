@@ -1,0 +1,101 @@
+// Command demo runs llm_router with no API keys: four fake vendors on
+// loopback, each with its own speed and price, behind Caddy on :8080.
+//
+//	go run ./examples/demo
+//
+// Then send requests with curl (the demo prints examples) and watch the
+// X-LLM-* response headers show which vendor served each one.
+package main
+
+import (
+	_ "embed"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig"
+	_ "github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	_ "github.com/caddy-llm/llmrouter"
+	"github.com/caddy-llm/llmrouter/internal/fakevendor"
+)
+
+//go:embed Caddyfile
+var caddyfile []byte
+
+// fakes are the demo's vendors, on the addresses its Caddyfile names.
+var fakes = []struct {
+	addr string
+	opts fakevendor.Options
+}{
+	{"127.0.0.1:9101", fakevendor.Options{Name: "openai", RequireKey: "demo-openai-key",
+		TTFT: 20 * time.Millisecond, TTFTPerPromptKB: 150 * time.Millisecond, PerToken: 15 * time.Millisecond}},
+	{"127.0.0.1:9102", fakevendor.Options{Name: "azure", RequireKey: "demo-azure-key",
+		TTFT: 90 * time.Millisecond, TTFTPerPromptKB: 5 * time.Millisecond, PerToken: 20 * time.Millisecond}},
+	{"127.0.0.1:9103", fakevendor.Options{Name: "deepseek", RequireKey: "demo-deepseek-key",
+		TTFT: 400 * time.Millisecond, PerToken: 40 * time.Millisecond}},
+	{"127.0.0.1:9104", fakevendor.Options{Name: "mistral", RequireKey: "demo-mistral-key",
+		Status: http.StatusServiceUnavailable, Header: http.Header{"Retry-After": {"30"}},
+		ErrorBody: `{"object":"error","message":"Service tier capacity exceeded for this model.","type":"service_tier_capacity_exceeded","param":null,"code":"3505"}`}},
+}
+
+func main() {
+	for _, f := range fakes {
+		v, err := fakevendor.StartOn(f.addr, f.opts)
+		if err != nil {
+			log.Fatalf("starting fake vendor %s on %s: %v (is the port taken?)", f.opts.Name, f.addr, err)
+		}
+		defer v.Close()
+	}
+
+	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt(caddyfile, map[string]any{"filename": "examples/demo/Caddyfile"})
+	if err != nil {
+		log.Fatalf("adapting the demo Caddyfile: %v", err)
+	}
+	for _, w := range warnings {
+		log.Printf("Caddyfile: %s", w)
+	}
+	if err := caddy.Load(cfg, true); err != nil {
+		log.Fatalf("starting Caddy: %v", err)
+	}
+	defer caddy.Stop() //nolint:errcheck
+
+	fmt.Print(usage)
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
+	<-stop
+	fmt.Println("\nstopping")
+}
+
+const usage = `
+llm_router demo on http://127.0.0.1:8080 with four fake vendors serving gpt-4o:
+  openai    fast on small prompts, slow on large ones   $2.50 / $10 per 1M tokens
+  azure     steady                                      $2.50 / $10
+  deepseek  slow                                        $0.28 / $0.42
+  mistral   always 503 (overloaded)                     $0.10 / $0.30
+
+Try (-i shows the X-LLM-* headers):
+
+  # perf (default): the first requests measure each vendor, then the fastest wins
+  curl -si http://127.0.0.1:8080/v1/chat/completions -d '{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}'
+
+  # price: mistral is cheapest but fails, so the router fails over to deepseek (X-LLM-Attempts: 2)
+  curl -si http://127.0.0.1:8080/v1/chat/completions -d '{"model":"gpt-4o","routing":"price","messages":[{"role":"user","content":"hi"}]}'
+
+  # pin a vendor with the vendor header
+  curl -si http://127.0.0.1:8080/v1/chat/completions -H 'vendor: azure' -d '{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}'
+
+  # stream
+  curl -sN http://127.0.0.1:8080/v1/chat/completions -d '{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+
+  # the models and who serves them
+  curl -s http://127.0.0.1:8080/v1/models
+
+Ctrl-C stops the demo.
+`

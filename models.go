@@ -1,0 +1,67 @@
+package llmrouter
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+)
+
+// modelList is the OpenAI `GET /v1/models` response. Each model carries the
+// vendors that serve it as an extension field; OpenAI SDKs ignore it.
+type modelList struct {
+	Object string       `json:"object"`
+	Data   []modelEntry `json:"data"`
+}
+
+type modelEntry struct {
+	ID      string        `json:"id"`
+	Object  string        `json:"object"`
+	Created int64         `json:"created"`
+	OwnedBy string        `json:"owned_by"`
+	Vendors []modelVendor `json:"vendors"`
+}
+
+type modelVendor struct {
+	ID    string     `json:"id"`
+	Kind  string     `json:"kind"`
+	Model string     `json:"model"`
+	Price *priceInfo `json:"price,omitempty"`
+}
+
+type priceInfo struct {
+	Input       float64 `json:"input"`
+	Output      float64 `json:"output"`
+	CachedInput float64 `json:"cached_input"`
+}
+
+// serveModels answers `GET /v1/models` from the configuration: upstream model
+// lists differ per vendor (Azure lists base models, not deployments) and cost
+// a round trip, so they are never proxied.
+func (h *LLMRouter) serveModels(w http.ResponseWriter) error {
+	list := modelList{Object: "list", Data: make([]modelEntry, 0, len(h.table.models))}
+	for _, name := range h.table.models {
+		routes := h.table.byModel[name]
+		entry := modelEntry{ID: name, Object: "model", Created: 0, OwnedBy: "llm_router",
+			Vendors: make([]modelVendor, 0, len(routes))}
+		if len(routes) == 1 {
+			entry.OwnedBy = routes[0].vendor.ID()
+		}
+		for _, rt := range routes {
+			mv := modelVendor{ID: rt.vendor.ID(), Kind: rt.vendor.Kind(), Model: rt.vendorModel}
+			if rt.price.Known {
+				mv.Price = &priceInfo{Input: rt.price.Input, Output: rt.price.Output, CachedInput: rt.price.CachedInput}
+			}
+			entry.Vendors = append(entry.Vendors, mv)
+		}
+		list.Data = append(list.Data, entry)
+	}
+	body, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(body)
+	return err
+}

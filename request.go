@@ -1,0 +1,257 @@
+package llmrouter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+
+	"github.com/caddy-llm/llmrouter/selector"
+	"github.com/caddy-llm/llmrouter/vendors"
+)
+
+// autoVendor is the vendor header value that lets the router choose.
+const autoVendor = "auto"
+
+// operation is the OpenAI API route a request targets.
+type operation uint8
+
+const (
+	opChat operation = iota
+	opCompletions
+	opEmbeddings
+	opModels
+)
+
+// endpoint maps a routed operation to the vendors' notion of it.
+func (op operation) endpoint() vendors.Endpoint {
+	switch op {
+	case opCompletions:
+		return vendors.Completions
+	case opEmbeddings:
+		return vendors.Embeddings
+	default:
+		return vendors.ChatCompletions
+	}
+}
+
+// operation tells which OpenAI API route path is, if any.
+func (h *LLMRouter) operation(path string) (operation, bool) {
+	rest, ok := strings.CutPrefix(path, h.prefix)
+	if !ok {
+		return 0, false
+	}
+	switch strings.TrimSuffix(rest, "/") {
+	case "/chat/completions":
+		return opChat, true
+	case "/completions":
+		return opCompletions, true
+	case "/embeddings":
+		return opEmbeddings, true
+	case "/models":
+		return opModels, true
+	}
+	return 0, false
+}
+
+// requestState is what the router knows about one client request while the
+// embedded proxy works on it. The proxy runs the selection policy and the
+// transport in the request's goroutine, one attempt at a time, so the state
+// needs no locking.
+type requestState struct {
+	endpoint vendors.Endpoint
+	model    string
+	body     []byte // the client's body without router-only fields; never modified
+	stream   bool
+	strategy selector.Strategy
+	bucket   int
+
+	ranked   []*route // best first
+	next     int      // index in ranked of the next candidate to try
+	maxTries int      // 0 = no cap
+	tries    int      // attempts started
+	current  *route   // the route of the attempt in flight
+
+	attempts []attemptRecord // failed attempts, in order
+
+	ttftTimeout time.Duration
+}
+
+type stateCtxKey struct{}
+
+// stateFrom returns the request state stored by serveCompletion, or nil.
+func stateFrom(ctx context.Context) *requestState {
+	st, _ := ctx.Value(stateCtxKey{}).(*requestState)
+	return st
+}
+
+// clientError is a request the router refuses before contacting any vendor.
+type clientError struct {
+	status      int
+	errType     string
+	code, param string
+	message     string
+}
+
+func (e *clientError) Error() string { return e.message }
+
+func badRequest(code, param, format string, args ...any) *clientError {
+	return &clientError{status: http.StatusBadRequest, errType: typeInvalidRequest, code: code, param: param,
+		message: fmt.Sprintf(format, args...)}
+}
+
+func notFound(param, format string, args ...any) *clientError {
+	return &clientError{status: http.StatusNotFound, errType: typeInvalidRequest, code: codeModelNotFound,
+		param: param, message: fmt.Sprintf(format, args...)}
+}
+
+// readBody reads the whole request body, refusing more than limit bytes. The
+// limit holds for chunked uploads too, since it counts what is read.
+func readBody(r *http.Request, limit int64) ([]byte, error) {
+	tooLarge := &clientError{status: http.StatusRequestEntityTooLarge, errType: typeInvalidRequest,
+		code: codeBodyTooLarge, message: fmt.Sprintf("request body is larger than the limit of %d bytes", limit)}
+	if r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	size := r.ContentLength
+	if size < 0 || size > 1<<20 {
+		size = 512 // unknown or large: let the buffer grow as data really arrives
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return nil, tooLarge
+		}
+		return nil, badRequest("invalid_body", "", "could not read the request body: %v", err)
+	}
+	if n > limit {
+		return nil, tooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// inspect validates a completion request and ranks the routes that can serve
+// it. It answers with a *clientError for anything the client must fix.
+func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time.Time) (*requestState, error) {
+	if !gjson.ValidBytes(body) || !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
+		return nil, badRequest(codeInvalidJSON, "", "the request body must be a JSON object")
+	}
+	fields := gjson.GetManyBytes(body, "model", "routing", "stream", "max_completion_tokens", "max_tokens")
+	model, routing, stream := fields[0], fields[1], fields[2]
+	if model.Type != gjson.String || model.Str == "" {
+		return nil, badRequest(codeMissingModel, "model", "you must provide a model parameter")
+	}
+
+	st := &requestState{
+		endpoint:    op.endpoint(),
+		model:       model.Str,
+		body:        body,
+		stream:      stream.Type == gjson.True,
+		strategy:    h.routing,
+		maxTries:    h.maxTries,
+		ttftTimeout: time.Duration(h.TTFTTimeout),
+	}
+	if routing.Exists() {
+		s, ok := selector.Strategy(0), false
+		if routing.Type == gjson.String {
+			s, ok = selector.ParseStrategy(routing.Str)
+		}
+		if !ok {
+			return nil, badRequest(codeInvalidRouting, "routing",
+				"invalid routing %s: use \"perf\", \"perf-avg\" or \"price\"", routing.Raw)
+		}
+		st.strategy = s
+		// sjson copies: the body read from the client stays as it was.
+		trimmed, err := sjson.DeleteBytes(body, "routing")
+		if err != nil {
+			return nil, badRequest(codeInvalidJSON, "", "the request body must be a JSON object")
+		}
+		st.body = trimmed
+	}
+
+	candidates, err := h.candidates(r, st)
+	if err != nil {
+		return nil, err
+	}
+
+	maxTokens := int(fields[3].Int())
+	if maxTokens <= 0 {
+		maxTokens = int(fields[4].Int())
+	}
+	promptTokens := selector.EstimatePromptTokens(st.body)
+	st.bucket = selector.BucketOf(promptTokens)
+	st.ranked = rank(selector.Request{Strategy: st.strategy, PromptTokens: promptTokens, MaxTokens: maxTokens},
+		candidates, now)
+	return st, nil
+}
+
+// candidates returns the routes that serve the requested model, restricted to
+// the pinned vendor when the vendor header names one.
+func (h *LLMRouter) candidates(r *http.Request, st *requestState) ([]*route, error) {
+	pin := strings.TrimSpace(r.Header.Get(h.VendorHeader))
+	var pinned *vendors.Vendor
+	if pin != "" && !strings.EqualFold(pin, autoVendor) {
+		v, ok := h.table.vendor(pin)
+		if !ok {
+			return nil, badRequest(codeInvalidVendor, "",
+				"unknown vendor %q in the %s header: use %q or one of: %s",
+				pin, h.VendorHeader, autoVendor, strings.Join(h.table.vendorIDs(), ", "))
+		}
+		pinned = v
+	}
+
+	all, ok := h.table.byModel[st.model]
+	if !ok {
+		return nil, notFound("model", "the model %q does not exist or is not served by this router", st.model)
+	}
+	routes := make([]*route, 0, len(all))
+	for _, rt := range all {
+		if pinned != nil && rt.vendor != pinned {
+			continue
+		}
+		if !rt.vendor.Supports(st.endpoint) {
+			continue
+		}
+		routes = append(routes, rt)
+	}
+	if len(routes) == 0 {
+		switch {
+		case pinned != nil:
+			return nil, notFound("model", "the model %q is not served by vendor %q for /%s",
+				st.model, pinned.ID(), st.endpoint)
+		default:
+			return nil, notFound("model", "the model %q is not available for /%s", st.model, st.endpoint)
+		}
+	}
+	return routes, nil
+}
+
+// rank orders routes for this request, best first.
+func rank(req selector.Request, routes []*route, now time.Time) []*route {
+	const stackSize = 16
+	var candBuf [stackSize]selector.Candidate
+	var orderBuf [stackSize]int
+	cands, order := candBuf[:0], orderBuf[:0]
+	if len(routes) > stackSize {
+		cands, order = make([]selector.Candidate, 0, len(routes)), make([]int, 0, len(routes))
+	}
+	for _, rt := range routes {
+		cands = append(cands, selector.Candidate{Stats: rt.stats, Price: rt.price})
+		order = append(order, 0)
+	}
+	selector.Rank(req, cands, order, now)
+	ranked := make([]*route, len(routes))
+	for i, idx := range order {
+		ranked[i] = routes[idx]
+	}
+	return ranked
+}

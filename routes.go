@@ -1,0 +1,184 @@
+package llmrouter
+
+import (
+	"fmt"
+	"math"
+	"net/http"
+	"sort"
+	"strings"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+
+	"github.com/caddy-llm/llmrouter/selector"
+	"github.com/caddy-llm/llmrouter/vendors"
+)
+
+// route is one way to serve a model: a vendor, the vendor's name for the model,
+// its price and what was learned about it.
+type route struct {
+	vendor      *vendors.Vendor
+	model       string // the name clients use
+	vendorModel string
+	price       selector.Pricing
+	stats       *selector.RouteStats
+
+	// upstream is this route's own reverse_proxy upstream. Several routes may
+	// dial the same host; the selection policy tells them apart by pointer.
+	upstream *reverseproxy.Upstream
+}
+
+// routeTable is the provisioned, immutable view of the vendor configuration.
+type routeTable struct {
+	routes  []*route
+	byModel map[string][]*route        // in config order
+	vendors map[string]*vendors.Vendor // by lower-cased id
+	models  []string                   // model names, sorted, for GET /models
+}
+
+// buildRouteTable resolves placeholders, validates every vendor and model, and
+// returns the routes. Errors name the vendor and the field at fault.
+func buildRouteTable(cfgs []VendorConfig, repl *caddy.Replacer, store selector.Store) (*routeTable, error) {
+	t := &routeTable{
+		byModel: make(map[string][]*route),
+		vendors: make(map[string]*vendors.Vendor),
+	}
+	for i, vc := range cfgs {
+		v, err := newVendor(i, vc, repl)
+		if err != nil {
+			return nil, err
+		}
+		key := strings.ToLower(v.ID())
+		if _, dup := t.vendors[key]; dup {
+			return nil, fmt.Errorf("vendor %q: duplicate vendor id", vc.ID)
+		}
+		t.vendors[key] = v
+
+		if len(vc.Models) == 0 {
+			return nil, fmt.Errorf("vendor %q: models: at least one model is required", vc.ID)
+		}
+		seen := make(map[string]bool, len(vc.Models))
+		for _, mc := range vc.Models {
+			rt, err := newRoute(v, mc, store)
+			if err != nil {
+				return nil, fmt.Errorf("vendor %q: %w", vc.ID, err)
+			}
+			if seen[rt.model] {
+				return nil, fmt.Errorf("vendor %q: model %q: declared twice", vc.ID, rt.model)
+			}
+			seen[rt.model] = true
+			t.routes = append(t.routes, rt)
+			if len(t.byModel[rt.model]) == 0 {
+				t.models = append(t.models, rt.model)
+			}
+			t.byModel[rt.model] = append(t.byModel[rt.model], rt)
+		}
+	}
+	sort.Strings(t.models)
+	return t, nil
+}
+
+// newVendor resolves the placeholders of one vendor's settings and validates them.
+func newVendor(index int, vc VendorConfig, repl *caddy.Replacer) (*vendors.Vendor, error) {
+	if vc.ID == "" {
+		return nil, fmt.Errorf("vendor #%d: id is required", index+1)
+	}
+	if strings.EqualFold(vc.ID, autoVendor) {
+		return nil, fmt.Errorf("vendor %q: id %q is reserved for automatic routing", vc.ID, autoVendor)
+	}
+	kind := vc.Kind
+	if kind == "" {
+		if !vendors.IsKind(vc.ID) {
+			return nil, fmt.Errorf("vendor %q: kind: required because %q is not a known kind (known: %s)",
+				vc.ID, vc.ID, strings.Join(vendors.Kinds(), ", "))
+		}
+		kind = vc.ID
+	}
+	cfg := vendors.Config{
+		ID:         vc.ID,
+		Kind:       kind,
+		BaseURL:    repl.ReplaceKnown(vc.BaseURL, ""),
+		APIKey:     repl.ReplaceKnown(vc.APIKey, ""),
+		APIVersion: repl.ReplaceKnown(vc.APIVersion, ""),
+	}
+	if len(vc.Headers) > 0 {
+		cfg.Headers = make(http.Header, len(vc.Headers))
+		for name, value := range vc.Headers {
+			cfg.Headers.Set(name, repl.ReplaceKnown(value, ""))
+		}
+	}
+	v, err := vendors.New(cfg)
+	if err != nil {
+		msg := err.Error()
+		// A key that resolved to nothing is usually an unset environment
+		// variable: say which placeholder, never the value.
+		if cfg.APIKey == "" && vc.APIKey != "" {
+			msg += fmt.Sprintf(" (%s resolved to an empty value)", vc.APIKey)
+		}
+		return nil, fmt.Errorf("vendor %q: %s", vc.ID, msg)
+	}
+	return v, nil
+}
+
+// newRoute validates one model entry of vendor v.
+func newRoute(v *vendors.Vendor, mc ModelConfig, store selector.Store) (*route, error) {
+	if mc.Name == "" {
+		return nil, fmt.Errorf("model: name is required")
+	}
+	price := selector.Pricing{}
+	for _, p := range []struct {
+		field string
+		value *float64
+		dst   *float64
+	}{
+		{"input", mc.InputPrice, &price.Input},
+		{"output", mc.OutputPrice, &price.Output},
+		{"cached_input", mc.CachedInputPrice, &price.CachedInput},
+	} {
+		if p.value == nil {
+			continue
+		}
+		if *p.value < 0 || math.IsNaN(*p.value) || math.IsInf(*p.value, 0) {
+			return nil, fmt.Errorf("model %q: %s price must be a number of 0 or more, got %g", mc.Name, p.field, *p.value)
+		}
+		*p.dst = *p.value
+		price.Known = true
+	}
+	if mc.CachedInputPrice == nil {
+		price.CachedInput = price.Input
+	}
+	vendorModel := mc.VendorModel
+	if vendorModel == "" {
+		vendorModel = mc.Name
+	}
+	return &route{
+		vendor:      v,
+		model:       mc.Name,
+		vendorModel: vendorModel,
+		price:       price,
+		stats:       store.Route(statsKey(v, mc.Name)),
+		upstream:    &reverseproxy.Upstream{Dial: v.Dial()},
+	}, nil
+}
+
+// statsKey names a route in the stats store. It leaves out the URL and key so
+// that what was learned survives a config reload that rotates a key.
+func statsKey(v *vendors.Vendor, model string) string {
+	return v.Kind() + "/" + strings.ToLower(v.ID()) + "/" + model
+}
+
+// vendor returns the vendor with the given id, case-insensitively.
+func (t *routeTable) vendor(id string) (*vendors.Vendor, bool) {
+	v, ok := t.vendors[strings.ToLower(id)]
+	return v, ok
+}
+
+// vendorIDs lists the configured vendor ids, sorted, for error messages.
+func (t *routeTable) vendorIDs() []string {
+	ids := make([]string, 0, len(t.vendors))
+	for _, v := range t.vendors {
+		ids = append(ids, v.ID())
+	}
+	sort.Strings(ids)
+	return ids
+}

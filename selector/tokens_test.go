@@ -1,0 +1,201 @@
+package selector
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+// est is what EstimatePromptTokens should return for text bytes of prompt
+// text, tokens already tokenized and msgs chat messages.
+func est(bytes, tokens, msgs int) int {
+	return tokens + msgs*messageOverheadTokens + (bytes+bytesPerToken-1)/bytesPerToken
+}
+
+// typicalChat is a chat body with the features that make naive JSON
+// handling allocate: escapes in content and JSON-in-a-string arguments.
+var typicalChat = []byte(`{
+  "model": "gpt-4o-mini",
+  "routing": "perf",
+  "max_tokens": 512,
+  "stream": true,
+  "messages": [
+    {"role": "system", "content": "You are a helpful assistant.\nAnswer briefly."},
+    {"role": "user", "content": [
+      {"type": "text", "text": "What is the weather in \"Paris\"?"},
+      {"type": "image_url", "image_url": {"url": "https://example.com/cat.png", "detail": "low"}}
+    ]},
+    {"role": "assistant", "content": null, "tool_calls": [
+      {"id": "call_1", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\":\"Paris\"}"}}
+    ]},
+    {"role": "tool", "tool_call_id": "call_1", "content": "18C, sunny"}
+  ]
+}`)
+
+func TestEstimateChatStringContent(t *testing.T) {
+	body := `{"model":"gpt-4o","messages":[{"role":"system","content":"You are terse."},{"role":"user","content":"Hello, world!"}]}`
+	assert.Equal(t, est(len("You are terse.")+len("Hello, world!"), 0, 2), EstimatePromptTokens([]byte(body)))
+}
+
+func TestEstimateChatEscapes(t *testing.T) {
+	body := `{"messages":[{"role":"user","content":"line1\nline2\t\"q\""}]}`
+	assert.Equal(t, est(len("line1\nline2\t\"q\""), 0, 1), EstimatePromptTokens([]byte(body)))
+}
+
+func TestEstimateChatContentParts(t *testing.T) {
+	// The image is a long data URL: it must not count as text.
+	image := "data:image/png;base64," + strings.Repeat("A", 8000)
+	body := `{"messages":[{"role":"user","content":[` +
+		`{"type":"text","text":"What is in this image?"},` +
+		`{"type":"image_url","image_url":{"url":"` + image + `"}},` +
+		`{"type":"text","text":"Be brief."}]}]}`
+	assert.Equal(t, est(len("What is in this image?")+len("Be brief."), 0, 1), EstimatePromptTokens([]byte(body)))
+}
+
+func TestEstimateChatToolCalls(t *testing.T) {
+	body := `{"messages":[` +
+		`{"role":"assistant","content":null,"tool_calls":[{"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},` +
+		`{"role":"assistant","function_call":{"name":"lookup","arguments":"{}"}},` +
+		`{"role":"tool","tool_call_id":"call_1","name":"get_weather","content":"18C"}]}`
+	text := len("get_weather") + len(`{"city":"Paris"}`) + len("lookup") + len("{}") + len("get_weather") + len("18C")
+	assert.Equal(t, est(text, 0, 3), EstimatePromptTokens([]byte(body)))
+}
+
+func TestEstimateTypicalChat(t *testing.T) {
+	text := len("You are a helpful assistant.\nAnswer briefly.") +
+		len(`What is the weather in "Paris"?`) +
+		len("get_weather") + len(`{"city":"Paris"}`) +
+		len("18C, sunny")
+	assert.Equal(t, est(text, 0, 4), EstimatePromptTokens(typicalChat))
+}
+
+func TestEstimateToolDefinitions(t *testing.T) {
+	tools := `[{"type":"function","function":{"name":"f","parameters":{"type":"object"}}}]`
+	body := `{"messages":[{"role":"user","content":"hi"}],"tools":` + tools + `}`
+	assert.Equal(t, est(len("hi")+len(tools), 0, 1), EstimatePromptTokens([]byte(body)))
+	// A tools field that is not an array is not counted.
+	assert.Equal(t, est(len("hi"), 0, 1), EstimatePromptTokens([]byte(`{"messages":[{"role":"user","content":"hi"}],"tools":null}`)))
+}
+
+func TestEstimateCompletionsPrompt(t *testing.T) {
+	cases := map[string]int{
+		`{"model":"x","prompt":"Say this is a test"}`: est(len("Say this is a test"), 0, 0),
+		`{"prompt":["abcd","efgh","i"]}`:              est(9, 0, 0),
+		`{"prompt":[1212, 318, 257, 1332]}`:           est(0, 4, 0),
+		`{"prompt":[[1,2],[3,4,5]]}`:                  est(0, 5, 0),
+		`{"prompt":""}`:                               0,
+	}
+	for body, want := range cases {
+		assert.Equal(t, want, EstimatePromptTokens([]byte(body)), body)
+	}
+}
+
+func TestEstimateEmbeddingsInput(t *testing.T) {
+	cases := map[string]int{
+		`{"model":"text-embedding-3-small","input":"The food was delicious"}`: est(len("The food was delicious"), 0, 0),
+		`{"input":["first text","second"]}`:                                   est(len("first text")+len("second"), 0, 0),
+		`{"input":[[100,200],[300]]}`:                                         est(0, 3, 0),
+	}
+	for body, want := range cases {
+		assert.Equal(t, want, EstimatePromptTokens([]byte(body)), body)
+	}
+}
+
+func TestEstimateLargePromptBucket(t *testing.T) {
+	body := `{"messages":[{"role":"user","content":"` + strings.Repeat("word ", 20000) + `"}]}`
+	assert.Equal(t, 4, BucketOf(EstimatePromptTokens([]byte(body)))) // 100 kB ≈ 25k tokens
+}
+
+func TestEstimateNoPromptOrGarbage(t *testing.T) {
+	for _, body := range []string{
+		``,
+		`   `,
+		`null`,
+		`not json at all`,
+		`{}`,
+		`[]`,
+		`[{"messages":[{"content":"x"}]}]`,
+		`{"model":"gpt-4o"}`,
+		`{"messages":"hello"}`,
+		`{"messages":[1,"two",null]}`,
+		`{"prompt":`,
+		`{"input":"\`,
+		"\x00\xff{\"",
+	} {
+		assert.NotPanics(t, func() {
+			assert.Equal(t, 0, EstimatePromptTokens([]byte(body)), "%q", body)
+		})
+	}
+	assert.Equal(t, 0, EstimatePromptTokens(nil))
+}
+
+func TestEstimateTruncatedBody(t *testing.T) {
+	// The body is read in one pass, so what precedes the break counts.
+	cases := map[string]int{
+		`{"messages":[{"role":"user","content":"x"}`:            est(1, 0, 1),
+		`{"messages":[{"role":"user","content":"x"},{"role":"u`: est(1, 0, 2),
+		`{"messages":[{"role":"user","content":"unterminated`:   est(0, 0, 1),
+		`{"prompt":[1,2,3`: est(0, 3, 0),
+	}
+	for body, want := range cases {
+		assert.NotPanics(t, func() {
+			assert.Equal(t, want, EstimatePromptTokens([]byte(body)), "%q", body)
+		})
+	}
+}
+
+func TestEstimateDoesNotAllocate(t *testing.T) {
+	bodies := [][]byte{
+		typicalChat,
+		[]byte(`{"prompt":["abc\n","def"],"input":[[1,2],[3]]}`),
+		[]byte(`{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}`),
+	}
+	for _, body := range bodies {
+		allocs := testing.AllocsPerRun(100, func() { EstimatePromptTokens(body) })
+		assert.Zero(t, allocs, "%s", body)
+	}
+}
+
+func FuzzEstimatePromptTokens(f *testing.F) {
+	f.Add(typicalChat)
+	f.Add([]byte(`{"prompt":[[1,2],[3]],"input":["a","b\"c"]}`))
+	f.Add([]byte(`{"messages":[{"content":[{"text":"\\"}]}],"tools":[]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		n := EstimatePromptTokens(body)
+		// Every counted token needs at least one byte of body, except the
+		// per-message overhead, which needs at least "{}" and a separator.
+		if n < 0 || n > 2*len(body)+1 {
+			t.Fatalf("estimate %d for %d bytes", n, len(body))
+		}
+	})
+}
+
+func BenchmarkEstimatePromptTokens(b *testing.B) {
+	// A long conversation with escapes everywhere, about 100 kB.
+	var long strings.Builder
+	long.WriteString(`{"model":"gpt-4o","messages":[`)
+	for i := range 200 {
+		if i > 0 {
+			long.WriteByte(',')
+		}
+		long.WriteString(`{"role":"user","content":"` + strings.Repeat(`Some \"quoted\" text.\n`, 20) + `"}`)
+	}
+	long.WriteString(`]}`)
+
+	for _, c := range []struct {
+		name string
+		body []byte
+	}{
+		{"typical", typicalChat},
+		{"100kB", []byte(long.String())},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(c.body)))
+			for b.Loop() {
+				EstimatePromptTokens(c.body)
+			}
+		})
+	}
+}

@@ -1,0 +1,107 @@
+package vendors
+
+import (
+	"net/http"
+
+	"github.com/tidwall/gjson"
+)
+
+// Verdict is how the router should treat a vendor's error response.
+type Verdict struct {
+	Failover bool // move to the next vendor (the vendor/key/deployment is at fault, or it is overloaded)
+	// Reason is a short machine-readable reason: "rate_limited", "overloaded",
+	// "server_error", "timeout", "auth", "quota", "not_found", "bad_request"
+	// (the client's fault) or "client_error" (other 4xx).
+	Reason string
+}
+
+// Reasons. They are metric-label and log values, so they are stable,
+// lower-case, and few.
+const (
+	reasonRateLimited = "rate_limited" // 429: this key or deployment is throttled
+	reasonOverloaded  = "overloaded"   // 503/529 or an explicit overload code: the vendor is busy
+	reasonServerError = "server_error" // other 5xx, and 409
+	reasonTimeout     = "timeout"      // 408/504
+	reasonAuth        = "auth"         // 401/403 or an equivalent body: our credential or its permissions
+	reasonQuota       = "quota"        // 402, insufficient_quota, overdue account: our account is out of money
+	reasonNotFound    = "not_found"    // 404: the model/deployment is not on this vendor
+	reasonBadRequest  = "bad_request"  // 400/413/422: the client's request is wrong
+	reasonClientError = "client_error" // any other 4xx
+)
+
+// Classify judges an HTTP error response (status >= 400) of this vendor from
+// its status and (possibly truncated) body. A status below 400 is not an
+// error and yields the zero Verdict.
+//
+// Failover is for errors that another vendor would not repeat: our key's
+// auth, quota or permissions (401, 402, 403), a model or deployment missing
+// here (404), timeouts (408, 504), transient conflicts (409), rate limits
+// (429), and any 5xx including Anthropic-style 529. Errors about the request
+// itself (400, 413, 422, other 4xx) are not: every vendor would reject it
+// again, so the client gets the vendor's answer as is. Some vendors report
+// their own credential or account problems as a 400 (or with a misleading
+// status); the kind's classify hook recognises those.
+func (v *Vendor) Classify(status int, body []byte) Verdict {
+	if status < 400 {
+		return Verdict{}
+	}
+	if v.kind.classify != nil {
+		if verdict, ok := v.kind.classify(status, body); ok {
+			return verdict
+		}
+	}
+	return classifyStatus(status, body)
+}
+
+// classifyStatus is the classification shared by all kinds.
+func classifyStatus(status int, body []byte) Verdict {
+	switch status {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return Verdict{true, reasonAuth}
+	case http.StatusPaymentRequired:
+		return Verdict{true, reasonQuota}
+	case http.StatusNotFound:
+		return Verdict{true, reasonNotFound}
+	case http.StatusRequestTimeout, http.StatusGatewayTimeout:
+		return Verdict{true, reasonTimeout}
+	case http.StatusConflict:
+		// OpenAI and Anthropic use 409 for transient lock/conflict errors
+		// that their SDKs retry; it says nothing about the request.
+		return Verdict{true, reasonServerError}
+	case http.StatusTooManyRequests:
+		// OpenAI (and imitators) send a 429 both for throttling and for an
+		// exhausted balance; the latter lasts until someone pays, so it is
+		// reported separately for a much longer cool-down.
+		if isInsufficientQuota(body) {
+			return Verdict{true, reasonQuota}
+		}
+		return Verdict{true, reasonRateLimited}
+	case http.StatusServiceUnavailable, 529:
+		return Verdict{true, reasonOverloaded}
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
+		return Verdict{false, reasonBadRequest}
+	}
+	if status >= 500 {
+		return Verdict{true, reasonServerError}
+	}
+	return Verdict{false, reasonClientError}
+}
+
+// isInsufficientQuota recognises OpenAI's exhausted-balance error, which sets
+// both error.type and error.code to "insufficient_quota".
+func isInsufficientQuota(body []byte) bool {
+	e := errorRoot(body).Get("error")
+	return e.Get("code").String() == "insufficient_quota" || e.Get("type").String() == "insufficient_quota"
+}
+
+// errorRoot parses an error body and returns its root object. Gemini's
+// OpenAI-compatible endpoint wraps the error in a one-element array, so an
+// array yields its first element. gjson is lenient with truncated bodies: the
+// fields before the cut are still found.
+func errorRoot(body []byte) gjson.Result {
+	root := gjson.ParseBytes(body)
+	if root.IsArray() {
+		root = root.Get("0")
+	}
+	return root
+}

@@ -1,0 +1,133 @@
+package vendors
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+)
+
+// maxMessageBytes caps messages passed on to clients and logs: some vendors
+// echo large parts of the request in their errors.
+const maxMessageBytes = 500
+
+// credentialsRejectedMessage replaces the vendor's own text when it rejected
+// our credential: the client did nothing wrong, and vendors such as OpenAI
+// echo part of the key ("Incorrect API key provided: sk-...abcd").
+const credentialsRejectedMessage = "vendor rejected the router's credentials"
+
+const redacted = "[redacted]"
+
+// ErrorMessage extracts a human-readable message from a vendor error body,
+// trying in order:
+//
+//   - error.message (OpenAI, Azure, Mistral, DeepSeek, Anthropic, Gemini
+//     native and Vertex, Volcengine), also inside the one-element array
+//     Gemini's OpenAI-compatible endpoint wraps errors in;
+//   - error as a plain string (xAI, Ollama);
+//   - a top-level message (Bedrock; Mistral's 422 puts a validation detail
+//     object there);
+//   - a top-level detail (FastAPI-based servers such as some vLLM setups).
+//
+// It returns "" when none is found (the caller then uses the status text).
+// The result is valid UTF-8 and at most 500 bytes. It does not know any key:
+// use [Vendor.ErrorMessage] for text that may reach a client or a log.
+func ErrorMessage(body []byte) string {
+	return truncateUTF8(extractMessage(body), maxMessageBytes)
+}
+
+// ErrorMessage is [ErrorMessage] made safe to show: every occurrence of the
+// vendor's API key is replaced with "[redacted]", and for a credential
+// rejection (401, 403, or a kind-specific equivalent such as xAI's 400) a
+// fixed message replaces the vendor's text, because some vendors echo part of
+// the key, which plain redaction cannot catch. The result is at most 500
+// bytes, cut on a UTF-8 boundary.
+func (v *Vendor) ErrorMessage(status int, body []byte) string {
+	if status == http.StatusUnauthorized || status == http.StatusForbidden ||
+		v.Classify(status, body).Reason == reasonAuth {
+		return credentialsRejectedMessage
+	}
+	// Redact before truncating, so that a key straddling the cut cannot
+	// leave a prefix of itself behind.
+	msg := extractMessage(body)
+	if v.key != "" {
+		msg = strings.ReplaceAll(msg, v.key, redacted)
+		// A vendor echoing a URL would show the key query-escaped.
+		if esc := url.QueryEscape(v.key); esc != v.key {
+			msg = strings.ReplaceAll(msg, esc, redacted)
+		}
+	}
+	return truncateUTF8(msg, maxMessageBytes)
+}
+
+// extractMessage returns the untruncated message of an error body; see
+// ErrorMessage for the shapes.
+func extractMessage(body []byte) string {
+	root := errorRoot(body)
+	if !root.IsObject() {
+		return ""
+	}
+	e := root.Get("error")
+	switch {
+	case e.IsObject():
+		if m := messageText(e.Get("message")); m != "" {
+			return m
+		}
+	case e.Type == gjson.String:
+		if m := strings.TrimSpace(e.String()); m != "" {
+			return m
+		}
+	}
+	if m := messageText(root.Get("message")); m != "" {
+		return m
+	}
+	return messageText(root.Get("detail"))
+}
+
+// messageText renders a message value: a string as is; a pydantic/FastAPI
+// validation list ([{"loc":[...],"msg":...}], possibly under "detail") as
+// "loc.path: msg; ..."; anything else as "".
+func messageText(r gjson.Result) string {
+	switch {
+	case r.Type == gjson.String:
+		return strings.TrimSpace(r.String())
+	case r.IsObject():
+		if d := r.Get("detail"); d.Exists() {
+			return messageText(d)
+		}
+		return strings.TrimSpace(r.Get("msg").String())
+	case r.IsArray():
+		var parts []string
+		for _, item := range r.Array() {
+			text := messageText(item)
+			if text == "" {
+				continue
+			}
+			if loc := item.Get("loc"); loc.IsArray() {
+				var segs []string
+				for _, s := range loc.Array() {
+					segs = append(segs, s.String())
+				}
+				text = strings.Join(segs, ".") + ": " + text
+			}
+			parts = append(parts, text)
+		}
+		return strings.Join(parts, "; ")
+	}
+	return ""
+}
+
+// truncateUTF8 makes s valid UTF-8 and cuts it to at most n bytes without
+// splitting a character.
+func truncateUTF8(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
