@@ -206,6 +206,9 @@ var clientOnlyHeaders = []string{
 	// Go's transport then asks for gzip itself and decompresses, so the
 	// router always sees plain JSON or SSE.
 	"Accept-Encoding",
+	// The body is already in memory: waiting for a 100 Continue from the
+	// vendor would only add a round trip.
+	"Expect",
 }
 
 func stripClientHeaders(h http.Header, vendorHeader string) {

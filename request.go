@@ -170,12 +170,7 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 				"invalid routing %s: use \"perf\", \"perf-avg\" or \"price\"", routing.Raw)
 		}
 		st.strategy = s
-		// sjson copies: the body read from the client stays as it was.
-		trimmed, err := sjson.DeleteBytes(body, "routing")
-		if err != nil {
-			return nil, badRequest(codeInvalidJSON, "", "the request body must be a JSON object")
-		}
-		st.body = trimmed
+		st.body = withoutRouting(body)
 	}
 
 	candidates, err := h.candidates(r, st)
@@ -254,4 +249,18 @@ func rank(req selector.Request, routes []*route, now time.Time) []*route {
 		ranked[i] = routes[idx]
 	}
 	return ranked
+}
+
+// withoutRouting returns a copy of body without its top-level "routing" keys
+// (all of them: a duplicate key must not slip through to a vendor). The
+// client's body itself is never modified.
+func withoutRouting(body []byte) []byte {
+	for gjson.GetBytes(body, "routing").Exists() {
+		trimmed, err := sjson.DeleteBytes(body, "routing")
+		if err != nil || len(trimmed) >= len(body) {
+			break // cannot happen for a valid object; never loop forever
+		}
+		body = trimmed
+	}
+	return body
 }

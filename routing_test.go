@@ -152,6 +152,15 @@ func TestPerfRoutingPicksMeasurablyFasterVendor(t *testing.T) {
 	// price still prefers the cheap, slow vendor
 	resp, _ := chat(t, "perf-model", `"routing":"price"`)
 	assert.Equal(t, "slow", resp.Header.Get("X-LLM-Vendor"))
+
+	// A config reload keeps what was learned: no new warm-up.
+	startRouter(t, routerBlock([]string{"routing perf", "max_request_body 1MiB"},
+		vendorBlock("slow", "openai_compatible", slow.URL(), "", "model perf-model input 0.1 output 0.1"),
+		vendorBlock("fast", "openai_compatible", fast.URL(), "", "model perf-model input 9 output 9"),
+	))
+	resp, _ = chat(t, "perf-model", "")
+	assert.Equal(t, "fast", resp.Header.Get("X-LLM-Vendor"))
+	assert.Equal(t, 2, slow.Count())
 }
 
 // A model with one vendor simply uses it, whatever the routing.
