@@ -30,12 +30,14 @@ func benchRouter(b *testing.B) *LLMRouter {
 	if err != nil {
 		b.Fatal(err)
 	}
+	sel := selector.New(selector.Config{ExplorationShare: -1})
 	now := time.Now()
 	for i, rt := range table.routes {
-		rt.stats.ObserveLatency(0, time.Duration(100+50*i)*time.Millisecond, now)
+		ttft := time.Duration(100+50*i) * time.Millisecond
+		sel.ObserveSuccess(rt.stats, 0, selector.Sample{Stream: true, FirstToken: ttft, Total: 2 * ttft, CompletionTokens: 50}, now)
 	}
 	return &LLMRouter{VendorHeader: DefaultVendorHeader, TTFTTimeout: caddy.Duration(DefaultTTFTTimeout),
-		routing: selector.Perf, table: table}
+		routing: selector.Perf, selector: sel, table: table}
 }
 
 // benchBody is a typical small chat request: a system prompt, a short

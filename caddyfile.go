@@ -2,6 +2,7 @@ package llmrouter
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
@@ -32,6 +33,13 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    ttft_timeout     <duration>
 //	    retries          <n>
 //	    path_prefix      <prefix>
+//
+//	    half_life         <duration>
+//	    exploration       <share>
+//	    stale_after       <duration>
+//	    failure_threshold <n>
+//	    cooldown          <base> [<max>]
+//	    quota_cooldown    <duration>
 //
 //	    vendor <id> [<kind>] {
 //	        base_url    <url>
@@ -68,16 +76,6 @@ func (h *LLMRouter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("max_request_body: invalid size %q", s)
 			}
 			h.MaxRequestBody = int64(size)
-		case "ttft_timeout":
-			var s string
-			if !d.AllArgs(&s) {
-				return d.ArgErr()
-			}
-			dur, err := caddy.ParseDuration(s)
-			if err != nil || dur <= 0 {
-				return d.Errf("ttft_timeout: invalid duration %q", s)
-			}
-			h.TTFTTimeout = caddy.Duration(dur)
 		case "retries":
 			var s string
 			if !d.AllArgs(&s) {
@@ -94,6 +92,46 @@ func (h *LLMRouter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			h.PathPrefix = &s
+		case "ttft_timeout", "half_life", "stale_after", "quota_cooldown":
+			if err := unmarshalDuration(d, h.durationField(d.Val())); err != nil {
+				return err
+			}
+		case "cooldown":
+			// cooldown <base> [<max>]
+			args := d.RemainingArgs()
+			if len(args) < 1 || len(args) > 2 {
+				return d.ArgErr()
+			}
+			for i, dst := range []*caddy.Duration{&h.CooldownBase, &h.CooldownMax}[:len(args)] {
+				dur, err := caddy.ParseDuration(args[i])
+				if err != nil || dur <= 0 {
+					return d.Errf("cooldown: invalid duration %q", args[i])
+				}
+				*dst = caddy.Duration(dur)
+			}
+		case "exploration":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			share, err := strconv.ParseFloat(strings.TrimSuffix(s, "%"), 64)
+			if strings.HasSuffix(s, "%") {
+				share /= 100
+			}
+			if err != nil || share < 0 || share > 1 {
+				return d.Errf("exploration: want a share from 0 to 1 (or 0%% to 100%%), got %q", s)
+			}
+			h.Exploration = &share
+		case "failure_threshold":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				return d.Errf("failure_threshold: want a whole number of 1 or more, got %q", s)
+			}
+			h.FailureThreshold = n
 		case "vendor":
 			vc, err := unmarshalVendor(d)
 			if err != nil {
@@ -104,6 +142,35 @@ func (h *LLMRouter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("unrecognized llm_router subdirective %q", d.Val())
 		}
 	}
+	return nil
+}
+
+// durationField returns the handler field a duration subdirective sets.
+func (h *LLMRouter) durationField(name string) *caddy.Duration {
+	switch name {
+	case "ttft_timeout":
+		return &h.TTFTTimeout
+	case "half_life":
+		return &h.HalfLife
+	case "stale_after":
+		return &h.StaleAfter
+	default:
+		return &h.QuotaCooldown
+	}
+}
+
+// unmarshalDuration parses `<name> <duration>` into dst.
+func unmarshalDuration(d *caddyfile.Dispenser, dst *caddy.Duration) error {
+	name := d.Val()
+	var s string
+	if !d.AllArgs(&s) {
+		return d.ArgErr()
+	}
+	dur, err := caddy.ParseDuration(s)
+	if err != nil || dur <= 0 {
+		return d.Errf("%s: invalid duration %q", name, s)
+	}
+	*dst = caddy.Duration(dur)
 	return nil
 }
 

@@ -29,6 +29,12 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 				ttft_timeout 15s
 				retries 2
 				path_prefix /openai/v1
+				half_life 2m
+				exploration 5%
+				stale_after 15m
+				failure_threshold 4
+				cooldown 2s 90s
+				quota_cooldown 3h
 				vendor openai {
 					api_key {env.OPENAI_API_KEY}
 					header OpenAI-Organization org-1
@@ -43,12 +49,19 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 				}
 			}`,
 			want: LLMRouter{
-				Routing:        "price",
-				VendorHeader:   "X-Vendor",
-				MaxRequestBody: 4 << 20,
-				TTFTTimeout:    caddy.Duration(15 * time.Second),
-				Retries:        ptr(2),
-				PathPrefix:     ptr("/openai/v1"),
+				Routing:          "price",
+				VendorHeader:     "X-Vendor",
+				MaxRequestBody:   4 << 20,
+				TTFTTimeout:      caddy.Duration(15 * time.Second),
+				Retries:          ptr(2),
+				PathPrefix:       ptr("/openai/v1"),
+				HalfLife:         caddy.Duration(2 * time.Minute),
+				Exploration:      ptr(0.05),
+				StaleAfter:       caddy.Duration(15 * time.Minute),
+				FailureThreshold: 4,
+				CooldownBase:     caddy.Duration(2 * time.Second),
+				CooldownMax:      caddy.Duration(90 * time.Second),
+				QuotaCooldown:    caddy.Duration(3 * time.Hour),
 				Vendors: []VendorConfig{
 					{
 						ID: "openai", APIKey: "{env.OPENAI_API_KEY}",
@@ -70,6 +83,17 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		},
 		{name: "empty block", input: `llm_router`, want: LLMRouter{}},
 		{name: "retries zero", input: "llm_router {\nretries 0\n}", want: LLMRouter{Retries: ptr(0)}},
+		{name: "exploration off", input: "llm_router {\nexploration 0\n}", want: LLMRouter{Exploration: ptr(0.0)}},
+		{name: "exploration share", input: "llm_router {\nexploration 0.1\n}", want: LLMRouter{Exploration: ptr(0.1)}},
+		{name: "cooldown base only", input: "llm_router {\ncooldown 1s\n}", want: LLMRouter{CooldownBase: caddy.Duration(time.Second)}},
+		{name: "bad exploration", input: "llm_router {\nexploration 1.5\n}", wantErr: `exploration: want a share from 0 to 1`},
+		{name: "bad exploration percent", input: "llm_router {\nexploration 150%\n}", wantErr: `exploration: want a share from 0 to 1`},
+		{name: "bad half_life", input: "llm_router {\nhalf_life never\n}", wantErr: `half_life: invalid duration "never"`},
+		{name: "bad stale_after", input: "llm_router {\nstale_after 0s\n}", wantErr: `stale_after: invalid duration "0s"`},
+		{name: "bad quota_cooldown", input: "llm_router {\nquota_cooldown x\n}", wantErr: `quota_cooldown: invalid duration "x"`},
+		{name: "bad cooldown", input: "llm_router {\ncooldown 1s soon\n}", wantErr: `cooldown: invalid duration "soon"`},
+		{name: "cooldown three args", input: "llm_router {\ncooldown 1s 2s 3s\n}", wantErr: "wrong argument count"},
+		{name: "bad failure_threshold", input: "llm_router {\nfailure_threshold 0\n}", wantErr: `failure_threshold: want a whole number of 1 or more, got "0"`},
 		{name: "inline argument", input: `llm_router foo`, wantErr: "wrong argument count"},
 		{name: "unknown subdirective", input: "llm_router {\nspeed fast\n}", wantErr: `unrecognized llm_router subdirective "speed"`},
 		{name: "routing without value", input: "llm_router {\nrouting\n}", wantErr: "wrong argument count"},

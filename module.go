@@ -79,7 +79,41 @@ type LLMRouter struct {
 	// The vendors requests can be routed to, and the models each one serves.
 	Vendors []VendorConfig `json:"vendors,omitempty"`
 
+	// How quickly measurements fade: a latency sample's weight halves after
+	// this long, so a vendor that got faster, or recovered, can win again.
+	// Default: 5m.
+	HalfLife caddy.Duration `json:"half_life,omitempty"`
+
+	// The share of requests, from 0 to 1, sent to a healthy vendor that is not
+	// the best, so that every vendor's measurements stay true. Default: 0.02.
+	// 0 disables it. Requests that pin a vendor are never explored.
+	Exploration *float64 `json:"exploration,omitempty"`
+
+	// A healthy vendor whose newest measurement is older than this gets one
+	// exploration request. Default: 10m.
+	StaleAfter caddy.Duration `json:"stale_after,omitempty"`
+
+	// How many failures in a row open a vendor's breaker for a model. An open
+	// breaker ranks the vendor last until its cooldown ends; then one request
+	// probes it. Rate limits with Retry-After, bad keys and missing models open
+	// it at once. Default: 3.
+	FailureThreshold int `json:"failure_threshold,omitempty"`
+
+	// The first cooldown of an opened breaker; it doubles each time the
+	// breaker opens again without a success in between. Default: 5s.
+	CooldownBase caddy.Duration `json:"cooldown_base,omitempty"`
+
+	// The longest cooldown (a vendor's Retry-After may ask for longer, up to
+	// quota_cooldown). Default: 5m.
+	CooldownMax caddy.Duration `json:"cooldown_max,omitempty"`
+
+	// The cooldown after a vendor says the account is out of quota or money
+	// (OpenAI insufficient_quota, DeepSeek 402, Volcengine AccountOverdueError).
+	// Default: 1h.
+	QuotaCooldown caddy.Duration `json:"quota_cooldown,omitempty"`
+
 	routing  selector.Strategy
+	selector *selector.Selector
 	prefix   string
 	table    *routeTable
 	proxy    *reverseproxy.Handler
@@ -133,6 +167,12 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 		return fmt.Errorf("retries: must be 0 or more, got %d", *h.Retries)
 	}
 
+	sel, err := h.newSelector()
+	if err != nil {
+		return err
+	}
+	h.selector = sel
+
 	table, err := buildRouteTable(h.Vendors, caddy.NewReplacer(), selector.Shared)
 	if err != nil {
 		return err
@@ -141,7 +181,33 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	if h.Retries != nil {
 		h.maxTries = *h.Retries + 1
 	}
-	return h.provisionProxy(ctx)
+	if err := h.provisionProxy(ctx); err != nil {
+		return err
+	}
+	liveRouters.add(h)
+	return nil
+}
+
+// newSelector builds the ranking and health policy from the handler's knobs.
+func (h *LLMRouter) newSelector() (*selector.Selector, error) {
+	cfg := selector.Config{
+		HalfLife:         time.Duration(h.HalfLife),
+		StaleAfter:       time.Duration(h.StaleAfter),
+		FailureThreshold: h.FailureThreshold,
+		CooldownBase:     time.Duration(h.CooldownBase),
+		CooldownMax:      time.Duration(h.CooldownMax),
+		QuotaCooldown:    time.Duration(h.QuotaCooldown),
+	}
+	if h.Exploration != nil {
+		cfg.ExplorationShare = *h.Exploration
+		if *h.Exploration == 0 {
+			cfg.ExplorationShare = -1 // the selector reads 0 as "default"
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return selector.New(cfg), nil
 }
 
 // Validate checks that the handler can route anything at all.
@@ -155,6 +221,7 @@ func (h *LLMRouter) Validate() error {
 // Cleanup releases the embedded proxy and its transport; Caddy only cleans up
 // modules it loaded itself.
 func (h *LLMRouter) Cleanup() error {
+	liveRouters.remove(h)
 	var firstErr error
 	if h.proxy != nil {
 		if err := h.proxy.Cleanup(); err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
+	"github.com/caddy-llm/llmrouter/selector"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
 
@@ -68,7 +69,7 @@ func (h *LLMRouter) provisionProxy(ctx caddy.Context) error {
 		Transport: &attemptTransport{router: h, inner: h.inner},
 		LoadBalancing: &reverseproxy.LoadBalancing{
 			Retries:         max(retries, 0),
-			SelectionPolicy: rankedPolicy{},
+			SelectionPolicy: rankedPolicy{router: h},
 			RetryMatchRaw: caddyhttp.RawMatcherSets{
 				{"expression": json.RawMessage(`"{http.reverse_proxy.is_transport_error} == true"`)},
 				{"expression": json.RawMessage(`"{http.reverse_proxy.header.` + failoverHeader + `} == \"1\""`)},
@@ -83,29 +84,43 @@ func (h *LLMRouter) provisionProxy(ctx caddy.Context) error {
 
 // rankedPolicy is the embedded proxy's selection policy: it hands out the
 // request's ranked routes in order, each once.
-type rankedPolicy struct{}
+type rankedPolicy struct{ router *LLMRouter }
 
-// Select returns the next untried, available route of the request, or nil
-// when none is left or the retries cap is reached.
-func (rankedPolicy) Select(_ reverseproxy.UpstreamPool, r *http.Request, _ http.ResponseWriter) *reverseproxy.Upstream {
+// Select returns the next untried route of the request, or nil when none is
+// left or the retries cap is reached. A route whose breaker does not admit the
+// request (open, or half-open with its probe already out) is set aside and
+// used only when nothing else is left.
+func (p rankedPolicy) Select(_ reverseproxy.UpstreamPool, r *http.Request, _ http.ResponseWriter) *reverseproxy.Upstream {
 	st := stateFrom(r.Context())
-	if st == nil {
+	if st == nil || (st.maxTries > 0 && st.tries >= st.maxTries) {
 		return nil
 	}
+	now := time.Now()
 	for st.next < len(st.ranked) {
-		if st.maxTries > 0 && st.tries >= st.maxTries {
-			return nil
-		}
 		rt := st.ranked[st.next]
 		st.next++
 		if !rt.upstream.Available() {
 			continue
 		}
-		st.current = rt
-		st.tries++
-		return rt.upstream
+		if !p.router.selector.Admit(rt.stats, now) {
+			st.setAside = append(st.setAside, rt)
+			continue
+		}
+		return st.use(rt)
+	}
+	if len(st.setAside) > 0 {
+		rt := st.setAside[0]
+		st.setAside = st.setAside[1:]
+		return st.use(rt)
 	}
 	return nil
+}
+
+// use makes rt the route of the next attempt.
+func (st *requestState) use(rt *route) *reverseproxy.Upstream {
+	st.current = rt
+	st.tries++
+	return rt.upstream
 }
 
 // attemptTransport shapes each attempt for the selected vendor, round-trips it
@@ -143,7 +158,8 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			err = firstByteTimeoutError{vendor: rt.vendor.ID(), after: st.ttftTimeout}
 		}
 		if req.Context().Err() == nil { // not the client going away
-			t.recordFailure(st, rt, 0, transportReason(err), transportMessage(err))
+			t.recordFailure(st, rt, 0, transportReason(err), transportMessage(err),
+				selector.Failure{Kind: selector.FailureServer})
 		}
 		return nil, err
 	}
@@ -155,14 +171,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return t.vendorError(st, rt, resp, cancel)
 	}
 	setRouteHeaders(resp.Header, st, rt)
-	resp.Body = &meteredBody{
-		ReadCloser: resp.Body,
-		start:      start,
-		route:      rt,
-		bucket:     st.bucket,
-		deadline:   deadline,
-		cancel:     cancel,
-	}
+	resp.Body = newMeteredBody(resp.Body, st, rt, t.router.selector, start, deadline, cancel)
 	return resp, nil
 }
 
@@ -178,7 +187,8 @@ func (t *attemptTransport) vendorError(st *requestState, rt *route, resp *http.R
 		verdict.Failover = true // a broken error response says nothing about the request
 	}
 	if verdict.Failover {
-		t.recordFailure(st, rt, resp.StatusCode, verdict.Reason, rt.vendor.ErrorMessage(resp.StatusCode, body))
+		t.recordFailure(st, rt, resp.StatusCode, verdict.Reason, rt.vendor.ErrorMessage(resp.StatusCode, body),
+			selector.Failure{Kind: failureKind(verdict.Reason), RetryAfter: retryAfter(resp.Header, time.Now())})
 		resp.Header.Set(failoverHeader, "1")
 	}
 	setRouteHeaders(resp.Header, st, rt)
@@ -191,9 +201,9 @@ func (t *attemptTransport) vendorError(st *requestState, rt *route, resp *http.R
 
 // recordFailure notes a failed attempt for the client's error and for the
 // route's health.
-func (t *attemptTransport) recordFailure(st *requestState, rt *route, status int, reason, msg string) {
+func (t *attemptTransport) recordFailure(st *requestState, rt *route, status int, reason, msg string, f selector.Failure) {
 	st.attempts = append(st.attempts, attemptRecord{Vendor: rt.vendor.ID(), Status: status, Reason: reason, Message: msg})
-	rt.stats.ObserveFailure(time.Now())
+	t.router.selector.ObserveFailure(rt.stats, f, time.Now())
 }
 
 // clientOnlyHeaders are request headers that belong to the client's

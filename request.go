@@ -75,6 +75,7 @@ type requestState struct {
 
 	ranked   []*route // best first
 	next     int      // index in ranked of the next candidate to try
+	setAside []*route // ranked routes whose breaker did not admit the request
 	maxTries int      // 0 = no cap
 	tries    int      // attempts started
 	current  *route   // the route of the attempt in flight
@@ -173,7 +174,7 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 		st.body = withoutRouting(body)
 	}
 
-	candidates, err := h.candidates(r, st)
+	candidates, pinned, err := h.candidates(r, st)
 	if err != nil {
 		return nil, err
 	}
@@ -184,33 +185,33 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 	}
 	promptTokens := selector.EstimatePromptTokens(st.body)
 	st.bucket = selector.BucketOf(promptTokens)
-	st.ranked = rank(selector.Request{Strategy: st.strategy, PromptTokens: promptTokens, MaxTokens: maxTokens},
-		candidates, now)
+	st.ranked = h.rank(selector.Request{Strategy: st.strategy, PromptTokens: promptTokens, MaxTokens: maxTokens,
+		Stream: st.stream, Pinned: pinned}, candidates, now)
 	return st, nil
 }
 
 // candidates returns the routes that serve the requested model, restricted to
 // the pinned vendor when the vendor header names one.
-func (h *LLMRouter) candidates(r *http.Request, st *requestState) ([]*route, error) {
+func (h *LLMRouter) candidates(r *http.Request, st *requestState) (routes []*route, pinned bool, err error) {
 	pin := strings.TrimSpace(r.Header.Get(h.VendorHeader))
-	var pinned *vendors.Vendor
+	var pinnedVendor *vendors.Vendor
 	if pin != "" && !strings.EqualFold(pin, autoVendor) {
 		v, ok := h.table.vendor(pin)
 		if !ok {
-			return nil, badRequest(codeInvalidVendor, "",
+			return nil, false, badRequest(codeInvalidVendor, "",
 				"unknown vendor %q in the %s header: use %q or one of: %s",
 				pin, h.VendorHeader, autoVendor, strings.Join(h.table.vendorIDs(), ", "))
 		}
-		pinned = v
+		pinnedVendor = v
 	}
 
 	all, ok := h.table.byModel[st.model]
 	if !ok {
-		return nil, notFound("model", "the model %q does not exist or is not served by this router", st.model)
+		return nil, false, notFound("model", "the model %q does not exist or is not served by this router", st.model)
 	}
-	routes := make([]*route, 0, len(all))
+	routes = make([]*route, 0, len(all))
 	for _, rt := range all {
-		if pinned != nil && rt.vendor != pinned {
+		if pinnedVendor != nil && rt.vendor != pinnedVendor {
 			continue
 		}
 		if !rt.vendor.Supports(st.endpoint) {
@@ -219,19 +220,17 @@ func (h *LLMRouter) candidates(r *http.Request, st *requestState) ([]*route, err
 		routes = append(routes, rt)
 	}
 	if len(routes) == 0 {
-		switch {
-		case pinned != nil:
-			return nil, notFound("model", "the model %q is not served by vendor %q for /%s",
-				st.model, pinned.ID(), st.endpoint)
-		default:
-			return nil, notFound("model", "the model %q is not available for /%s", st.model, st.endpoint)
+		if pinnedVendor != nil {
+			return nil, true, notFound("model", "the model %q is not served by vendor %q for /%s",
+				st.model, pinnedVendor.ID(), st.endpoint)
 		}
+		return nil, false, notFound("model", "the model %q is not available for /%s", st.model, st.endpoint)
 	}
-	return routes, nil
+	return routes, pinnedVendor != nil, nil
 }
 
 // rank orders routes for this request, best first.
-func rank(req selector.Request, routes []*route, now time.Time) []*route {
+func (h *LLMRouter) rank(req selector.Request, routes []*route, now time.Time) []*route {
 	const stackSize = 16
 	var candBuf [stackSize]selector.Candidate
 	var orderBuf [stackSize]int
@@ -243,7 +242,7 @@ func rank(req selector.Request, routes []*route, now time.Time) []*route {
 		cands = append(cands, selector.Candidate{Stats: rt.stats, Price: rt.price})
 		order = append(order, 0)
 	}
-	selector.Rank(req, cands, order, now)
+	h.selector.Rank(req, cands, order, now)
 	ranked := make([]*route, len(routes))
 	for i, idx := range order {
 		ranked[i] = routes[idx]

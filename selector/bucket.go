@@ -21,3 +21,12 @@ func BucketOf(promptTokens int) int {
 	}
 	return NumBuckets - 1
 }
+
+// BucketLimit returns the largest estimated prompt size that falls in bucket
+// b, or 0 for the last bucket, which has no limit (and for b out of range).
+func BucketLimit(b int) int {
+	if b < 0 || b >= len(bucketLimits) {
+		return 0
+	}
+	return bucketLimits[b]
+}

@@ -28,3 +28,14 @@ func TestBucketOf(t *testing.T) {
 		assert.Equal(t, c.bucket, BucketOf(c.tokens), "BucketOf(%d)", c.tokens)
 	}
 }
+
+func TestBucketLimit(t *testing.T) {
+	for b := range NumBuckets - 1 {
+		limit := BucketLimit(b)
+		assert.Equal(t, b, BucketOf(limit))
+		assert.Equal(t, b+1, BucketOf(limit+1))
+	}
+	assert.Zero(t, BucketLimit(NumBuckets-1), "the last bucket has no limit")
+	assert.Zero(t, BucketLimit(-1))
+	assert.Zero(t, BucketLimit(NumBuckets))
+}

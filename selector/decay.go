@@ -5,17 +5,6 @@ import (
 	"time"
 )
 
-// HalfLife is how much wall time between two observations halves the weight
-// of everything observed before the later one, in the time-decayed means
-// kept per route (latency per bucket, completion size). It is what lets a
-// vendor that was slow and has recovered win again: after a few half-lives
-// its old samples hardly count.
-//
-// A non-positive HalfLife forgets everything older than the latest
-// observation. Set it before any observation is made; it is read without
-// synchronisation.
-var HalfLife = 5 * time.Minute
-
 // decayingMean is an exponentially weighted mean whose weights decay with
 // the wall time between observations, not with their count, so a burst of
 // samples does not wash out history faster than a trickle.
@@ -26,10 +15,13 @@ type decayingMean struct {
 	n      int       // plain count of observations
 }
 
-// observe adds x, observed at now.
-func (m *decayingMean) observe(x float64, now time.Time) {
+// observe adds x, observed at now, first decaying what came before by the
+// time since the latest observation with the given half-life. It returns
+// the factor history was decayed by, for companions that decay alike.
+func (m *decayingMean) observe(x float64, now time.Time, halfLife time.Duration) (w float64) {
+	w = 1
 	if m.n > 0 {
-		w := decayFactor(now.Sub(m.last))
+		w = decayFactor(now.Sub(m.last), halfLife)
 		m.sum *= w
 		m.weight *= w
 	}
@@ -41,6 +33,7 @@ func (m *decayingMean) observe(x float64, now time.Time) {
 		m.last = now
 	}
 	m.n++
+	return w
 }
 
 // mean returns the decayed mean and whether there was any observation.
@@ -52,14 +45,15 @@ func (m *decayingMean) mean() (float64, bool) {
 	return m.sum / m.weight, true
 }
 
-// decayFactor returns 0.5^(dt/HalfLife), the weight left to history after
-// dt. Time going backwards (dt < 0) decays nothing.
-func decayFactor(dt time.Duration) float64 {
+// decayFactor returns 0.5^(dt/halfLife), the weight left to history after
+// dt. Time going backwards (dt < 0) decays nothing; a non-positive halfLife
+// forgets everything.
+func decayFactor(dt, halfLife time.Duration) float64 {
 	if dt <= 0 {
 		return 1
 	}
-	if HalfLife <= 0 {
+	if halfLife <= 0 {
 		return 0
 	}
-	return math.Exp2(-float64(dt) / float64(HalfLife))
+	return math.Exp2(-float64(dt) / float64(halfLife))
 }

@@ -8,15 +8,16 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// t0 is an arbitrary start time; tests pass times explicitly.
-var t0 = time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+const hl = DefaultHalfLife
 
 func TestDecayFactor(t *testing.T) {
-	assert.Equal(t, 1.0, decayFactor(0))
-	assert.Equal(t, 1.0, decayFactor(-time.Hour), "time going backwards decays nothing")
-	assert.InDelta(t, 0.5, decayFactor(HalfLife), 1e-12)
-	assert.InDelta(t, 0.25, decayFactor(2*HalfLife), 1e-12)
-	assert.InDelta(t, 0.0, decayFactor(1000*HalfLife), 1e-12)
+	assert.Equal(t, 1.0, decayFactor(0, hl))
+	assert.Equal(t, 1.0, decayFactor(-time.Hour, hl), "time going backwards decays nothing")
+	assert.InDelta(t, 0.5, decayFactor(hl, hl), 1e-12)
+	assert.InDelta(t, 0.25, decayFactor(2*hl, hl), 1e-12)
+	assert.InDelta(t, 0.5, decayFactor(time.Minute, time.Minute), 1e-12)
+	assert.InDelta(t, 0.0, decayFactor(1000*hl, hl), 1e-12)
+	assert.Equal(t, 0.0, decayFactor(time.Millisecond, 0), "no half-life forgets everything")
 }
 
 func TestDecayingMeanEmpty(t *testing.T) {
@@ -28,7 +29,7 @@ func TestDecayingMeanEmpty(t *testing.T) {
 func TestDecayingMeanSameInstantIsPlainMean(t *testing.T) {
 	var m decayingMean
 	for _, x := range []float64{100, 200, 300} {
-		m.observe(x, t0)
+		m.observe(x, t0, hl)
 	}
 	got, ok := m.mean()
 	require.True(t, ok)
@@ -38,44 +39,51 @@ func TestDecayingMeanSameInstantIsPlainMean(t *testing.T) {
 
 func TestDecayingMeanHalvesOldWeight(t *testing.T) {
 	var m decayingMean
-	m.observe(100, t0)
-	m.observe(400, t0.Add(HalfLife))
+	m.observe(100, t0, hl)
+	m.observe(400, t0.Add(hl), hl)
 	// Weights 0.5 and 1: (50 + 400) / 1.5.
 	got, _ := m.mean()
 	assert.InDelta(t, 300, got, 1e-9)
 }
 
-func TestDecayingMeanRecovers(t *testing.T) {
-	var m decayingMean
-	for i := range 10 {
-		m.observe(1000, t0.Add(time.Duration(i)*time.Second))
-	}
-	later := t0.Add(10 * HalfLife)
-	for i := range 5 {
-		m.observe(100, later.Add(time.Duration(i)*time.Second))
-	}
-	got, _ := m.mean()
-	assert.InDelta(t, 100, got, 5, "old slow samples should hardly count after 10 half-lives")
-	assert.Equal(t, 15, m.n, "the sample count is not decayed")
-}
-
 func TestDecayingMeanOutOfOrder(t *testing.T) {
 	var m decayingMean
-	m.observe(100, t0.Add(HalfLife))
-	m.observe(300, t0) // reported late: no decay, reference time kept
+	m.observe(100, t0.Add(hl), hl)
+	m.observe(300, t0, hl) // reported late: no decay, reference time kept
 	got, _ := m.mean()
 	assert.InDelta(t, 200, got, 1e-9)
-	assert.Equal(t, t0.Add(HalfLife), m.last)
+	assert.Equal(t, t0.Add(hl), m.last)
 }
 
-func TestDecayingMeanNonPositiveHalfLife(t *testing.T) {
-	saved := HalfLife
-	t.Cleanup(func() { HalfLife = saved })
-	HalfLife = 0
+// TestDecayUsesConfiguredHalfLife drives the decay of a route's TTFT through
+// the Selector with its own clock.
+func TestDecayUsesConfiguredHalfLife(t *testing.T) {
+	for _, halfLife := range []time.Duration{time.Minute, DefaultHalfLife} {
+		s := New(Config{HalfLife: halfLife})
+		r := new(RouteStats)
+		s.ObserveSuccess(r, 0, streamed(100*time.Millisecond), t0)
+		s.ObserveSuccess(r, 0, streamed(400*time.Millisecond), t0.Add(halfLife))
+		assert.InDelta(t, 300, s.Snapshot(r, t0).Buckets[0].TTFTMillis, 1e-9, "half-life %v", halfLife)
+	}
+}
 
-	var m decayingMean
-	m.observe(100, t0)
-	m.observe(300, t0.Add(time.Millisecond))
-	got, _ := m.mean()
-	assert.InDelta(t, 300, got, 1e-9, "only the latest observation counts")
+// TestDecayLetsRecoveredRouteWin: a route that was slow and got fast again
+// wins back its place once its old samples have decayed.
+func TestDecayLetsRecoveredRouteWin(t *testing.T) {
+	s := noExplore
+	a := route(map[int]float64{0: 2000})
+	b := route(map[int]float64{0: 500})
+	for i := range 10 {
+		s.ObserveSuccess(a, 0, streamed(2*time.Second), t0.Add(time.Duration(i)*time.Second))
+	}
+	cands := []Candidate{{Stats: a}, {Stats: b}}
+	req := Request{Stream: true}
+	assert.Equal(t, []int{1, 0}, rank(s, req, cands, t0))
+
+	later := t0.Add(10 * hl)
+	for i := range 3 {
+		s.ObserveSuccess(a, 0, streamed(100*time.Millisecond), later.Add(time.Duration(i)*time.Second))
+	}
+	assert.InDelta(t, 100, s.Snapshot(a, later).Buckets[0].TTFTMillis, 10, "old samples hardly count after 10 half-lives")
+	assert.Equal(t, []int{0, 1}, rank(s, req, cands, later))
 }

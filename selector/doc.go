@@ -1,13 +1,25 @@
 // Package selector ranks the candidate routes (one vendor serving one model)
-// for a single OpenAI-API request.
+// for a single OpenAI-API request, and keeps each route's circuit breaker.
 //
-// It learns from what the caller reports back: time to first byte per
-// prompt-size bucket ([RouteStats.ObserveLatency]), completion sizes
-// ([RouteStats.ObserveCompletion]) and failures ([RouteStats.ObserveFailure]).
-// [Rank] then orders the candidates for a request according to the
-// [Strategy] the request asked for, always putting healthy routes first.
+// A [Selector] holds the tunables ([Config]); what it learns lives in one
+// [RouteStats] per route, handed out by a [Store] so that it survives config
+// reloads. Per request the caller:
+//
+//  1. estimates the prompt size ([EstimatePromptTokens]) and ranks the
+//     candidates ([Selector.Rank]): healthy routes first, then by the
+//     [Strategy] the request asked for, with a small share of requests
+//     exploring runners-up so that their numbers stay true;
+//  2. asks [Selector.Admit] right before trying each route, which lets one
+//     probe through a half-open breaker;
+//  3. reports each attempt: [Selector.ObserveSuccess] with its timings
+//     (time to first token per prompt-size bucket, decode speed, completion
+//     size) or [Selector.ObserveFailure] with its kind.
+//
+// Every method takes the current time from the caller, so tests drive the
+// decay and the breakers with their own clock. [Selector.Snapshot] shows a
+// route's state for the admin API.
 //
 // The package is pure Go with no dependency on Caddy, so that it can be
-// tested and benchmarked on its own. The hot-path functions ([Rank] and
-// [EstimatePromptTokens]) do not allocate.
+// tested and benchmarked on its own. Ranking, admitting, observing and
+// estimating do not allocate.
 package selector

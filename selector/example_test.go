@@ -7,11 +7,17 @@ import (
 	"github.com/caddy-llm/llmrouter/selector"
 )
 
-func ExampleRank() {
+func ExampleSelector() {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	store := selector.NewMemoryStore() // a real caller uses selector.Shared
-
-	// At provision time: look up each route's stats once.
+	// At provision time: validate the config, build the Selector, and look
+	// up each route's stats once (a real caller uses selector.Shared, so
+	// that a reload keeps them).
+	cfg := selector.Config{ExplorationShare: -1} // no exploration, for a stable output
+	if err := cfg.Validate(); err != nil {
+		panic(err)
+	}
+	sel := selector.New(cfg)
+	store := selector.NewMemoryStore()
 	openai := store.Route("openai/gpt-4o")
 	azure := store.Route("azure/gpt-4o")
 	cands := []selector.Candidate{
@@ -19,26 +25,27 @@ func ExampleRank() {
 		{Stats: azure, Price: selector.Pricing{Input: 2.5, Output: 10, Known: true}},
 	}
 
-	// Per request: estimate the prompt size, rank, then try routes in order.
-	body := []byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"Hello!"}]}`)
-	req := selector.Request{Strategy: selector.Perf, PromptTokens: selector.EstimatePromptTokens(body)}
+	// Per request: estimate the prompt size and rank.
+	body := []byte(`{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Hello!"}]}`)
+	req := selector.Request{Strategy: selector.Perf, PromptTokens: selector.EstimatePromptTokens(body), Stream: true}
 	order := make([]int, len(cands))
-	selector.Rank(req, cands, order, now)
+	sel.Rank(req, cands, order, now)
 	fmt.Println(order) // nothing measured yet: config order
 
-	// After each attempt: report what happened.
+	// Try the routes in order, asking Admit first, and report each attempt.
 	bucket := selector.BucketOf(req.PromptTokens)
-	openai.ObserveLatency(bucket, 900*time.Millisecond, now)
-	azure.ObserveLatency(bucket, 400*time.Millisecond, now)
-	selector.Rank(req, cands, order, now)
+	sel.ObserveSuccess(openai, bucket, selector.Sample{Stream: true, FirstToken: 900 * time.Millisecond, Total: 3 * time.Second, CompletionTokens: 120}, now)
+	sel.ObserveSuccess(azure, bucket, selector.Sample{Stream: true, FirstToken: 400 * time.Millisecond, Total: 2 * time.Second, CompletionTokens: 120}, now)
+	sel.Rank(req, cands, order, now)
 	fmt.Println(order)
 
-	// A failure sends a route to the back for its cooldown.
-	azure.ObserveFailure(now)
-	selector.Rank(req, cands, order, now)
-	fmt.Println(order)
+	// A quota failure opens azure's breaker for an hour: it ranks last and
+	// is not admitted.
+	sel.ObserveFailure(azure, selector.Failure{Kind: selector.FailureQuota}, now)
+	sel.Rank(req, cands, order, now)
+	fmt.Println(order, sel.Admit(azure, now), sel.Snapshot(azure, now).Breaker)
 	// Output:
 	// [0 1]
 	// [1 0]
-	// [0 1]
+	// [0 1] false open
 }

@@ -1,76 +1,102 @@
 package selector
 
-import "time"
-
-// A route that fails is avoided for a cooldown that doubles with every
-// consecutive failure: CooldownBase after the first, twice that after the
-// second, and so on, never more than CooldownMax. A non-positive value
-// disables cooldowns. Set them before any observation is made; they are read
-// without synchronisation.
-var (
-	// CooldownBase is the cooldown after a first failure.
-	CooldownBase = 5 * time.Second
-	// CooldownMax caps the cooldown however many failures follow.
-	CooldownMax = 5 * time.Minute
+import (
+	"strconv"
+	"time"
 )
 
-// health tracks a route's failures. It is guarded by RouteStats.mu.
-type health struct {
-	consecutiveFailures int
-	cooldownUntil       time.Time
-}
+// FailureKind says what went wrong with an attempt, which decides how the
+// route's breaker reacts.
+type FailureKind uint8
 
-// failure records a failed attempt at now.
-func (h *health) failure(now time.Time) {
-	h.consecutiveFailures++
-	until := now.Add(cooldownFor(h.consecutiveFailures))
-	// A failure reported late must not shorten a cooldown already running.
-	if until.After(h.cooldownUntil) {
-		h.cooldownUntil = until
+const (
+	// FailureServer is a 5xx, a transport error or a timeout. It counts
+	// towards FailureThreshold. It is the zero value.
+	FailureServer FailureKind = iota
+	// FailureRateLimit is a 429. Without a RetryAfter it counts towards
+	// FailureThreshold like a server failure.
+	FailureRateLimit
+	// FailureAuth is a 401, a 403 or a key the vendor rejects. It opens the
+	// breaker at once: a bad key does not fix itself between requests.
+	FailureAuth
+	// FailureQuota is an account out of quota or money (OpenAI
+	// insufficient_quota, DeepSeek 402, Volcengine AccountOverdueError). It
+	// opens the breaker at once for QuotaCooldown.
+	FailureQuota
+	// FailureNotFound is a model the vendor does not serve (any more). It
+	// opens the breaker at once, like FailureAuth.
+	FailureNotFound
+)
+
+// String returns "server", "rate_limit", "auth", "quota" or "not_found".
+func (k FailureKind) String() string {
+	switch k {
+	case FailureServer:
+		return "server"
+	case FailureRateLimit:
+		return "rate_limit"
+	case FailureAuth:
+		return "auth"
+	case FailureQuota:
+		return "quota"
+	case FailureNotFound:
+		return "not_found"
 	}
+	return "FailureKind(" + strconv.Itoa(int(k)) + ")"
 }
 
-// success records a successful attempt: the next failure starts the
-// doubling from CooldownBase again.
-func (h *health) success() {
-	h.consecutiveFailures = 0
+// opensAtOnce reports whether one failure of kind k opens the breaker
+// whatever the threshold.
+func (k FailureKind) opensAtOnce() bool {
+	return k == FailureAuth || k == FailureQuota || k == FailureNotFound
 }
 
-// healthy reports whether the cooldown is over at now.
-func (h *health) healthy(now time.Time) bool {
-	return !now.Before(h.cooldownUntil)
+// Failure is one failed attempt, as the transport classified it.
+type Failure struct {
+	Kind FailureKind
+	// RetryAfter is what the vendor asked for with Retry-After or
+	// retry-after-ms; 0 when it did not.
+	RetryAfter time.Duration
 }
 
-// cooldownFor returns min(CooldownBase * 2^(failures-1), CooldownMax).
-func cooldownFor(failures int) time.Duration {
-	d := CooldownBase
-	if d <= 0 {
-		return 0 // cooldowns disabled
+// ObserveFailure records a failed attempt on r at now. It does not allocate.
+//
+// The breaker opens for min(CooldownBase * 2^(n-1), CooldownMax), where n
+// counts the openings since the last success, when:
+//
+//   - the failures in a row reach FailureThreshold;
+//   - the breaker is half-open (the probe failed), which gives the next,
+//     longer cooldown;
+//   - the failure is FailureAuth or FailureNotFound.
+//
+// A RetryAfter > 0 opens it at once for max(RetryAfter, that cooldown), at
+// most QuotaCooldown; FailureQuota opens it at once for QuotaCooldown.
+// Further failures while it is open (attempts that were in flight, or the
+// route used as a last resort) do not escalate the cooldown, but a
+// RetryAfter or quota failure can lengthen it. Nothing shortens a running
+// cooldown. A nil r is ignored.
+func (s *Selector) ObserveFailure(r *RouteStats, f Failure, now time.Time) {
+	if r == nil {
+		return
 	}
-	// Doubling step by step, rather than shifting by failures-1, cannot
-	// overflow however long the run of failures.
-	for i := 1; i < failures && d < CooldownMax; i++ {
-		d *= 2
+	r.mu.Lock()
+	r.failures++
+	r.breaker.failure(&s.cfg, f, now)
+	r.mu.Unlock()
+}
+
+// Admit reports whether r may be tried at now; ask right before trying it.
+// A closed breaker admits everyone and an open one nobody. A half-open
+// breaker admits exactly one caller, the probe, until the probe reports back
+// (ObserveSuccess or ObserveFailure) or ProbeTimeout passes; the others are
+// refused. A caller should still use a route it was refused when nothing
+// else is left. A nil r is admitted.
+func (s *Selector) Admit(r *RouteStats, now time.Time) bool {
+	if r == nil {
+		return true
 	}
-	return min(d, CooldownMax)
-}
-
-// ObserveFailure records a failed attempt (an error status, a transport
-// error or a timeout) at now. The route is then unhealthy for
-// min(CooldownBase * 2^(n-1), CooldownMax) from now, where n is the number of
-// failures since the last success.
-func (s *RouteStats) ObserveFailure(now time.Time) {
-	s.mu.Lock()
-	s.health.failure(now)
-	s.mu.Unlock()
-}
-
-// Healthy reports whether the route is out of its cooldown at now. A success
-// reported during a cooldown does not end it, because it may come from an
-// attempt started before the failure; it only resets the doubling.
-// Unhealthy routes are still ranked, after all healthy ones.
-func (s *RouteStats) Healthy(now time.Time) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.health.healthy(now)
+	r.mu.Lock()
+	ok := r.breaker.admit(now, s.cfg.ProbeTimeout)
+	r.mu.Unlock()
+	return ok
 }

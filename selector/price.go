@@ -19,9 +19,9 @@ type Pricing struct {
 	Known bool
 }
 
-// DefaultExpectedCompletionTokens is the completion size the Price strategy
-// assumes for a request without max_tokens, on a route that has not
-// observed any completion yet.
+// DefaultExpectedCompletionTokens is the completion size the strategies
+// assume for a request without max_tokens, for a model whose routes have
+// not observed any completion yet.
 const DefaultExpectedCompletionTokens = 256
 
 // costTolerance is the relative difference under which two costs are a tie,
@@ -36,7 +36,7 @@ func (p Pricing) expectedCost(promptTokens int, completionTokens float64) float6
 
 // expectedCompletion returns the completion size the Price strategy assumes:
 // the client's max_tokens when given, since it bounds the bill, else the
-// route's observed mean (ok reports whether there is one), else
+// model's observed mean (ok reports whether there is one), else
 // DefaultExpectedCompletionTokens.
 func expectedCompletion(maxTokens int, mean float64, ok bool) float64 {
 	switch {

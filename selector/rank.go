@@ -5,7 +5,7 @@ import "time"
 // Candidate is one route the caller could use for this request.
 type Candidate struct {
 	// Stats is what was learned about the route. It may be nil, which is
-	// treated as a healthy route with no data.
+	// treated as a healthy route with no data that cannot learn any.
 	Stats *RouteStats
 	// Price is the route's configured price.
 	Price Pricing
@@ -20,34 +20,70 @@ type Request struct {
 	// MaxTokens is the client's max_tokens or max_completion_tokens; 0 when
 	// not given.
 	MaxTokens int
+	// Stream is whether the client asked for a stream. A non-streaming
+	// client waits for the whole answer, so its predicted latency includes
+	// the decode time.
+	Stream bool
+	// Pinned is whether the client chose the vendor; such a request is
+	// never used for exploration.
+	Pinned bool
 }
 
 // stackCandidates is how many candidates Rank can score without allocating.
 const stackCandidates = 32
 
-// Rank writes into order the indexes of cands, best first. It panics unless
-// len(order) == len(cands).
+// Rank writes into order the indexes of cands, best first, judged at now.
+// It panics unless len(order) == len(cands). It reports whether it moved a
+// route that did not rank best to the front, to explore it or to probe its
+// breaker. It is safe to call concurrently with the other methods and does
+// not allocate for up to 32 candidates.
 //
-// Healthy routes always come first and unhealthy ones last (never dropped),
-// the unhealthy one whose cooldown ends first leading them. In between the
-// strategy decides:
+// Routes come in tiers, whatever the strategy: closed breakers without
+// failures, closed breakers whose last failure (below FailureThreshold) is
+// less than CooldownBase old, half-open breakers, then open breakers, the one
+// closing soonest first. A failing route's demotion ends after CooldownBase
+// so that it gets real traffic again: a success clears its failures, another
+// failure may open its breaker.
+// Within a tier the strategy decides:
 //
-//   - Perf: lowest latency for this request's prompt-size bucket, borrowed
-//     from the nearest measured buckets when that one has no samples;
-//   - PerfAvg: lowest latency averaged over the measured buckets;
-//   - Price: lowest expected cost (prompt at the input price plus max_tokens,
-//     or else the route's mean completion, or else
-//     DefaultExpectedCompletionTokens, at the output price); costs within a
+//   - Perf: lowest predicted latency for this request: the time to first
+//     token of its prompt-size bucket (borrowed from the neighbour buckets,
+//     or else the route's average, when the bucket has no samples), plus
+//     for a non-streaming request the expected completion tokens (the
+//     running mean capped by MaxTokens, else MaxTokens, else
+//     DefaultExpectedCompletionTokens) times the route's time per token;
+//   - PerfAvg: the same, with the time to first token averaged over the
+//     route's measured buckets;
+//   - Price: lowest expected cost: prompt tokens at the input price plus
+//     expected completion tokens (MaxTokens, else the running mean, else
+//     DefaultExpectedCompletionTokens) at the output price; costs within a
 //     relative 1e-9 tie and go to the Perf order; unpriced routes last.
 //
-// Under Perf and PerfAvg, routes with no latency sample at all come before
-// measured ones, cheapest first, so that each gets tried once. Remaining ties
-// go to the lower index, so config order is the final tie-break. A Strategy
-// value that is not one of the constants ranks like Perf.
+// The running mean of completion tokens is pooled over the candidates, which
+// all serve the same model. Under Perf and PerfAvg, and among Price ties,
+// routes without any sample come before measured ones, cheapest first, so
+// that each gets measured once. Remaining ties keep the order of cands. A
+// Strategy that is not one of the constants ranks like Perf.
 //
-// Rank is safe to call concurrently with the RouteStats Observe methods. It
-// does not allocate for up to 32 candidates.
-func Rank(req Request, cands []Candidate, order []int, now time.Time) {
+// Then Rank may move one route to the front, the first of these that
+// applies:
+//
+//   - a half-open route with no probe in flight, since only a real request
+//     can close its breaker (Admit then lets one caller through). This is
+//     no exploration: it happens for Pinned requests too;
+//   - a healthy (closed) route other than the best whose newest sample is
+//     older than StaleAfter, or that has none; the route is claimed
+//     atomically, so that however many requests race for it only one per
+//     StaleAfter is sent to refresh it;
+//   - with probability ExplorationShare, a healthy route other than the
+//     best, picked uniformly.
+//
+// The last two are exploration, which never happens for a Pinned or a Price
+// request (its client chose cost over speed), to a route that failed within
+// the last CooldownBase, with a negative ExplorationShare, with fewer than two
+// clean routes, or when the best route is unmeasured (it is being explored
+// already).
+func (s *Selector) Rank(req Request, cands []Candidate, order []int, now time.Time) (explored bool) {
 	if len(order) != len(cands) {
 		panic("selector: Rank: len(order) != len(cands)")
 	}
@@ -58,9 +94,17 @@ func Rank(req Request, cands []Candidate, order []int, now time.Time) {
 	} else {
 		scores = make([]score, len(cands))
 	}
+
 	bucket := BucketOf(req.PromptTokens)
+	var pool decayingMean // completions pooled over the candidates
 	for i := range cands {
-		scores[i].set(req, bucket, &cands[i], now)
+		scores[i].read(req.Strategy, bucket, cands[i].Stats, now, s.cfg.CooldownBase, &pool)
+	}
+	mean, ok := pool.mean()
+	latencyTokens := latencyCompletion(req.MaxTokens, mean, ok)
+	costTokens := expectedCompletion(req.MaxTokens, mean, ok)
+	for i := range cands {
+		scores[i].predict(req, cands[i].Price, latencyTokens, costTokens)
 	}
 
 	// Insertion sort: candidate lists are short, it needs no allocation
@@ -77,4 +121,13 @@ func Rank(req Request, cands []Candidate, order []int, now time.Time) {
 		}
 		order[j] = x
 	}
+
+	pos := s.pickExploration(req, cands, scores, order, now)
+	if pos <= 0 {
+		return false
+	}
+	x := order[pos]
+	copy(order[1:pos+1], order[:pos])
+	order[0] = x
+	return true
 }

@@ -2,58 +2,94 @@ package selector
 
 import "time"
 
+// tier is a route's health class, the first thing Rank orders by.
+type tier uint8
+
+const (
+	tierClean    tier = iota // closed breaker, no failures since the last success
+	tierFailing              // closed breaker, some failures below the threshold
+	tierHalfOpen             // half-open breaker
+	tierOpen                 // open breaker
+)
+
 // score is what Rank compares candidates by, read from a candidate once per
 // Rank call so that sorting takes no locks.
 type score struct {
-	cooldownUntil time.Time
-	latency       float64 // predicted ms for the strategy; valid if measured
-	cost          float64 // expected USD; valid if priced
-	healthy       bool
-	measured      bool
-	priced        bool
+	openUntil  time.Time // tierOpen: when the cooldown ends
+	lastSample time.Time // newest success; zero if none
+	ttft       float64   // ms for the strategy; valid if measured
+	perToken   float64   // decode ms per token; valid if decodes
+	latency    float64   // predicted ms; valid if measured
+	cost       float64   // expected USD; valid if priced
+	tier       tier
+	measured   bool
+	decodes    bool
+	priced     bool
+	probeFree  bool // half-open with no probe in flight
 }
 
-// set computes the score of c for req, whose prompt falls in bucket. It
-// fills sc in place because Rank keeps scores in a stack array and copying
-// them out of a return value measurably slowed ranking down.
-func (sc *score) set(req Request, bucket int, c *Candidate, now time.Time) {
-	*sc = score{healthy: true, priced: c.Price.Known}
-	var completion float64
-	var observed bool
-	if s := c.Stats; s != nil {
-		s.mu.Lock()
-		sc.healthy = s.health.healthy(now)
-		sc.cooldownUntil = s.health.cooldownUntil
-		if req.Strategy == PerfAvg {
-			sc.latency, sc.measured = averageLatency(&s.latency)
-		} else {
-			// Perf, and Price whose ties go to Perf.
-			sc.latency, sc.measured = bucketLatency(&s.latency, bucket)
-		}
-		completion, observed = s.completion.mean()
-		s.mu.Unlock()
+// read fills sc from r (nil: a healthy route without data) for a prompt in
+// bucket, and adds r's completion history to pool. It fills sc in place
+// because Rank keeps scores in a stack array and copying them out of a
+// return value measurably slowed ranking down.
+func (sc *score) read(strat Strategy, bucket int, r *RouteStats, now time.Time, demotion time.Duration, pool *decayingMean) {
+	*sc = score{}
+	if r == nil {
+		return
 	}
-	if sc.priced {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	switch st := r.breaker.state(now); {
+	case st == Open:
+		sc.tier = tierOpen
+		sc.openUntil = r.breaker.openUntil
+	case st == HalfOpen:
+		sc.tier = tierHalfOpen
+		sc.probeFree = r.breaker.probeFree(now)
+	case r.breaker.demoted(now, demotion):
+		sc.tier = tierFailing
+	}
+	if strat == PerfAvg {
+		sc.ttft, sc.measured = r.averageTTFT()
+	} else {
+		// Perf, and Price whose ties go to Perf.
+		sc.ttft, sc.measured = r.bucketTTFT(bucket)
+	}
+	sc.perToken, sc.decodes = r.decode.mean()
+	sc.lastSample = r.lastSample
+	// Each route's mean is decayed to its own latest sample rather than to
+	// now; the difference is small next to what pooling gains in samples.
+	pool.sum += r.completion.sum
+	pool.weight += r.completion.weight
+	pool.n += r.completion.n
+}
+
+// predict completes sc with the predicted latency and cost of req on a
+// route priced p, given the completion sizes to expect.
+func (sc *score) predict(req Request, p Pricing, latencyTokens, costTokens float64) {
+	sc.latency = sc.ttft
+	if !req.Stream && sc.decodes {
+		// A non-streaming client waits for the last token too.
+		sc.latency += latencyTokens * sc.perToken
+	}
+	if sc.priced = p.Known; sc.priced {
 		// The cost is needed by every strategy: Perf and PerfAvg order
 		// unmeasured routes by it.
-		sc.cost = c.Price.expectedCost(max(req.PromptTokens, 0),
-			expectedCompletion(req.MaxTokens, completion, observed))
+		sc.cost = p.expectedCost(max(req.PromptTokens, 0), costTokens)
 	}
 }
 
 // compareScores returns -1 if a ranks before b under strat, +1 if after, and
 // 0 if only their original order can tell them apart.
 func compareScores(strat Strategy, a, b *score) int {
-	// Healthy routes first, whatever the strategy; unhealthy ones are kept
-	// as a last resort, the one back soonest first.
-	if a.healthy != b.healthy {
-		if a.healthy {
+	if a.tier != b.tier {
+		if a.tier < b.tier {
 			return -1
 		}
 		return 1
 	}
-	if !a.healthy {
-		if c := a.cooldownUntil.Compare(b.cooldownUntil); c != 0 {
+	if a.tier == tierOpen {
+		if c := a.openUntil.Compare(b.openUntil); c != 0 {
 			return c
 		}
 	}

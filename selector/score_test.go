@@ -7,39 +7,79 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-func TestScoreSetNilStats(t *testing.T) {
+func TestScoreReadNilStats(t *testing.T) {
 	var sc score
-	sc.set(Request{PromptTokens: 1000}, 1, &Candidate{Price: priced(1, 2)}, t0)
-	assert.True(t, sc.healthy)
+	var pool decayingMean
+	sc.read(Perf, 1, nil, t0, DefaultCooldownBase, &pool)
+	sc.predict(Request{PromptTokens: 1000}, priced(1, 2), 10, DefaultExpectedCompletionTokens)
+	assert.Equal(t, tierClean, sc.tier)
 	assert.False(t, sc.measured)
 	assert.True(t, sc.priced)
 	assert.InDelta(t, (1000*1+DefaultExpectedCompletionTokens*2)/1e6, sc.cost, 1e-15)
+	assert.Zero(t, pool.n)
 }
 
-func TestScoreSetStats(t *testing.T) {
-	s := route(map[int]float64{0: 100, 2: 300})
-	s.ObserveFailure(t0)
-	c := &Candidate{Stats: s}
+func TestScoreRead(t *testing.T) {
+	s := New(Config{})
+	r := route(map[int]float64{0: 100, 2: 300})
+	s.ObserveSuccess(r, 0, Sample{Total: time.Second, CompletionTokens: 40}, t0) // bucket 0 now (100+1000)/2
+	s.ObserveFailure(r, Failure{}, t0)
 
-	sc := score{healthy: true, measured: false, priced: true, cost: 1} // overwritten
-	sc.set(Request{Strategy: Perf}, 1, c, t0)
-	assert.False(t, sc.healthy)
-	assert.Equal(t, t0.Add(CooldownBase), sc.cooldownUntil)
+	sc := score{measured: false, priced: true, cost: 1} // overwritten
+	var pool decayingMean
+	sc.read(Perf, 1, r, t0, DefaultCooldownBase, &pool)
+	assert.Equal(t, tierFailing, sc.tier)
 	assert.True(t, sc.measured)
-	assert.InDelta(t, 200, sc.latency, 1e-9, "bucket 1 borrows from 0 and 2")
-	assert.False(t, sc.priced)
+	assert.InDelta(t, 425, sc.ttft, 1e-9, "bucket 1 borrows from 0 and 2")
+	assert.Equal(t, 1, pool.n)
+	assert.InDelta(t, 40, pool.sum, 1e-9)
 
-	sc.set(Request{Strategy: PerfAvg}, 0, c, t0.Add(time.Hour))
-	assert.True(t, sc.healthy)
-	assert.InDelta(t, 200, sc.latency, 1e-9)
+	sc.read(PerfAvg, 1, r, t0, DefaultCooldownBase, &pool)
+	assert.InDelta(t, 425, sc.ttft, 1e-9)
+	assert.Equal(t, 2, pool.n, "pooled again")
+
+	s.ObserveFailure(r, Failure{Kind: FailureAuth}, t0)
+	sc.read(Perf, 0, r, t0, DefaultCooldownBase, &pool)
+	assert.Equal(t, tierOpen, sc.tier)
+	assert.Equal(t, t0.Add(DefaultCooldownBase), sc.openUntil)
+
+	later := t0.Add(DefaultCooldownBase)
+	sc.read(Perf, 0, r, later, DefaultCooldownBase, &pool)
+	assert.Equal(t, tierHalfOpen, sc.tier)
+	assert.True(t, sc.probeFree)
+	s.Admit(r, later)
+	sc.read(Perf, 0, r, later, DefaultCooldownBase, &pool)
+	assert.False(t, sc.probeFree, "the probe is in flight")
+}
+
+func TestScorePredict(t *testing.T) {
+	sc := score{ttft: 100, perToken: 10, measured: true, decodes: true}
+	sc.predict(Request{Stream: true}, Pricing{}, 50, 70)
+	assert.Equal(t, 100.0, sc.latency)
+	assert.False(t, sc.priced)
+	sc.predict(Request{PromptTokens: 1e6}, priced(1, 1e6), 50, 70)
+	assert.Equal(t, 600.0, sc.latency)
+	assert.InDelta(t, 1+70, sc.cost, 1e-9)
 }
 
 func TestCompareScores(t *testing.T) {
-	healthySlow := score{healthy: true, measured: true, latency: 900}
-	sick := score{measured: true, latency: 1, cooldownUntil: t0.Add(time.Minute)}
-	sicker := score{measured: true, latency: 1, cooldownUntil: t0.Add(time.Hour)}
-	assert.Equal(t, -1, compareScores(Perf, &healthySlow, &sick))
-	assert.Equal(t, 1, compareScores(Price, &sick, &healthySlow))
-	assert.Equal(t, -1, compareScores(Perf, &sick, &sicker))
-	assert.Equal(t, 0, compareScores(Perf, &sick, &sick))
+	clean := score{tier: tierClean, measured: true, latency: 900}
+	failing := score{tier: tierFailing, measured: true, latency: 1}
+	half := score{tier: tierHalfOpen, measured: true, latency: 1}
+	open := score{tier: tierOpen, measured: true, latency: 1, openUntil: t0.Add(time.Minute)}
+	openLonger := score{tier: tierOpen, measured: true, latency: 1, openUntil: t0.Add(time.Hour)}
+	ordered := []*score{&clean, &failing, &half, &open, &openLonger}
+	for _, strat := range []Strategy{Perf, PerfAvg, Price} {
+		for i := range ordered {
+			for j := range ordered {
+				want := 0
+				if i < j {
+					want = -1
+				} else if i > j {
+					want = 1
+				}
+				assert.Equal(t, want, compareScores(strat, ordered[i], ordered[j]), "%s %d vs %d", strat, i, j)
+			}
+		}
+	}
 }

@@ -4,42 +4,62 @@ import "time"
 
 // Snapshot is a copy of what a RouteStats knows, for admin and debug output.
 type Snapshot struct {
-	// Buckets holds the latency learned per prompt-size bucket.
+	// Buckets holds the time to first token learned per prompt-size bucket.
 	Buckets [NumBuckets]BucketSnapshot
-	// ConsecutiveFailures counts failures since the last success.
-	ConsecutiveFailures int
-	// Healthy is whether the route was out of its cooldown at the time the
-	// snapshot was taken.
-	Healthy bool
-	// CooldownUntil is when the cooldown of the latest failure ends (or
-	// ended); zero if the route never failed.
-	CooldownUntil time.Time
-	// MeanCompletionTokens is the time-decayed mean of the completion tokens
+	// DecodeTokensPerSec is the decode speed after the first token: the
+	// reciprocal of the decayed mean time per token; 0 if unknown.
+	DecodeTokensPerSec float64
+	// DecodeSamples is the plain count of streams the speed was learned from.
+	DecodeSamples int
+	// MeanCompletionTokens is the decayed mean of the completion tokens
 	// observed; 0 if none was.
 	MeanCompletionTokens float64
+	// Successes and Failures count every attempt observed, not decayed.
+	Successes, Failures int64
+	// ConsecutiveFailures counts failures since the last success.
+	ConsecutiveFailures int
+	// Breaker is the breaker's state at the snapshot's time.
+	Breaker BreakerState
+	// OpenUntil is when the current cooldown ends (or ended, when
+	// half-open); zero when the breaker is closed.
+	OpenUntil time.Time
+	// LastSample is when the newest success was observed; zero if none.
+	LastSample time.Time
 }
 
-// BucketSnapshot is the latency learned for one prompt-size bucket.
+// BucketSnapshot is what was learned for one prompt-size bucket.
 type BucketSnapshot struct {
-	// LatencyMS is the time-decayed mean time to first byte in milliseconds.
-	LatencyMS float64
+	// TTFTMillis is the decayed mean time to first token in milliseconds.
+	TTFTMillis float64
 	// Samples is the plain count of observations; 0 means no data, and then
-	// LatencyMS is 0 too.
+	// TTFTMillis is 0 too.
 	Samples int
 }
 
-// Snapshot returns a copy of the route's state, with health judged at now.
-func (s *RouteStats) Snapshot(now time.Time) Snapshot {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// Snapshot returns a copy of r's state, its breaker judged at now. A nil r
+// yields the zero Snapshot.
+func (s *Selector) Snapshot(r *RouteStats, now time.Time) Snapshot {
 	var snap Snapshot
-	for i := range s.latency {
-		snap.Buckets[i].LatencyMS, _ = s.latency[i].mean()
-		snap.Buckets[i].Samples = s.latency[i].n
+	if r == nil {
+		return snap
 	}
-	snap.ConsecutiveFailures = s.health.consecutiveFailures
-	snap.Healthy = s.health.healthy(now)
-	snap.CooldownUntil = s.health.cooldownUntil
-	snap.MeanCompletionTokens, _ = s.completion.mean()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := range r.ttft {
+		snap.Buckets[i].TTFTMillis, _ = r.ttftAt(i)
+		snap.Buckets[i].Samples = r.ttft[i].n
+	}
+	if perToken, ok := r.decode.mean(); ok && perToken > 0 {
+		snap.DecodeTokensPerSec = 1000 / perToken
+	}
+	snap.DecodeSamples = r.decode.n
+	snap.MeanCompletionTokens, _ = r.completion.mean()
+	snap.Successes, snap.Failures = r.successes, r.failures
+	snap.ConsecutiveFailures = r.breaker.consecutive
+	snap.Breaker = r.breaker.state(now)
+	if snap.Breaker != Closed {
+		snap.OpenUntil = r.breaker.openUntil
+	}
+	snap.LastSample = r.lastSample
 	return snap
 }

@@ -8,29 +8,40 @@ import (
 )
 
 func TestSnapshotZero(t *testing.T) {
-	var s RouteStats
-	assert.Equal(t, Snapshot{Healthy: true}, s.Snapshot(t0))
+	assert.Equal(t, Snapshot{Breaker: Closed}, New(Config{}).Snapshot(new(RouteStats), t0))
 }
 
 func TestSnapshot(t *testing.T) {
-	var s RouteStats
-	s.ObserveLatency(1, 200*time.Millisecond, t0)
-	s.ObserveLatency(4, 900*time.Millisecond, t0)
-	s.ObserveCompletion(42, t0)
-	s.ObserveFailure(t0)
-	s.ObserveFailure(t0)
+	s := New(Config{})
+	r := new(RouteStats)
+	s.ObserveSuccess(r, 1, Sample{Stream: true, FirstToken: 200 * time.Millisecond, Total: 1200 * time.Millisecond, CompletionTokens: 51}, t0)
+	s.ObserveSuccess(r, 4, streamed(900*time.Millisecond), t0)
+	s.ObserveFailure(r, Failure{}, t0)
+	s.ObserveFailure(r, Failure{Kind: FailureNotFound}, t0)
 
 	want := Snapshot{
+		DecodeTokensPerSec:   50,
+		DecodeSamples:        1,
+		MeanCompletionTokens: 51,
+		Successes:            2,
+		Failures:             2,
 		ConsecutiveFailures:  2,
-		Healthy:              false,
-		CooldownUntil:        t0.Add(2 * CooldownBase),
-		MeanCompletionTokens: 42,
+		Breaker:              Open,
+		OpenUntil:            t0.Add(DefaultCooldownBase),
+		LastSample:           t0,
 	}
-	want.Buckets[1] = BucketSnapshot{LatencyMS: 200, Samples: 1}
-	want.Buckets[4] = BucketSnapshot{LatencyMS: 900, Samples: 1}
-	assert.Equal(t, want, s.Snapshot(t0))
+	want.Buckets[1] = BucketSnapshot{TTFTMillis: 200, Samples: 1}
+	want.Buckets[4] = BucketSnapshot{TTFTMillis: 900, Samples: 1}
+	assert.Equal(t, want, s.Snapshot(r, t0))
 
-	later := s.Snapshot(t0.Add(time.Hour))
-	assert.True(t, later.Healthy)
-	assert.Equal(t, t0.Add(2*CooldownBase), later.CooldownUntil, "the last cooldown stays visible")
+	later := s.Snapshot(r, t0.Add(time.Hour))
+	assert.Equal(t, HalfOpen, later.Breaker)
+	assert.Equal(t, t0.Add(DefaultCooldownBase), later.OpenUntil, "when it became half-open")
+
+	s.ObserveSuccess(r, 1, streamed(time.Millisecond), t0.Add(time.Hour))
+	closed := s.Snapshot(r, t0.Add(time.Hour))
+	assert.Equal(t, Closed, closed.Breaker)
+	assert.True(t, closed.OpenUntil.IsZero())
+	assert.Zero(t, closed.ConsecutiveFailures)
+	assert.Equal(t, int64(2), closed.Failures, "counts are not reset")
 }

@@ -18,15 +18,15 @@ type Verdict struct {
 // Reasons. They are metric-label and log values, so they are stable,
 // lower-case, and few.
 const (
-	reasonRateLimited = "rate_limited" // 429: this key or deployment is throttled
-	reasonOverloaded  = "overloaded"   // 503/529 or an explicit overload code: the vendor is busy
-	reasonServerError = "server_error" // other 5xx, and 409
-	reasonTimeout     = "timeout"      // 408/504
-	reasonAuth        = "auth"         // 401/403 or an equivalent body: our credential or its permissions
-	reasonQuota       = "quota"        // 402, insufficient_quota, overdue account: our account is out of money
-	reasonNotFound    = "not_found"    // 404: the model/deployment is not on this vendor
-	reasonBadRequest  = "bad_request"  // 400/413/422: the client's request is wrong
-	reasonClientError = "client_error" // any other 4xx
+	ReasonRateLimited = "rate_limited" // 429: this key or deployment is throttled
+	ReasonOverloaded  = "overloaded"   // 503/529 or an explicit overload code: the vendor is busy
+	ReasonServerError = "server_error" // other 5xx, and 409
+	ReasonTimeout     = "timeout"      // 408/504
+	ReasonAuth        = "auth"         // 401/403 or an equivalent body: our credential or its permissions
+	ReasonQuota       = "quota"        // 402, insufficient_quota, overdue account: our account is out of money
+	ReasonNotFound    = "not_found"    // 404: the model/deployment is not on this vendor
+	ReasonBadRequest  = "bad_request"  // 400/413/422: the client's request is wrong
+	ReasonClientError = "client_error" // any other 4xx
 )
 
 // Classify judges an HTTP error response (status >= 400) of this vendor from
@@ -57,34 +57,34 @@ func (v *Vendor) Classify(status int, body []byte) Verdict {
 func classifyStatus(status int, body []byte) Verdict {
 	switch status {
 	case http.StatusUnauthorized, http.StatusForbidden:
-		return Verdict{true, reasonAuth}
+		return Verdict{true, ReasonAuth}
 	case http.StatusPaymentRequired:
-		return Verdict{true, reasonQuota}
+		return Verdict{true, ReasonQuota}
 	case http.StatusNotFound:
-		return Verdict{true, reasonNotFound}
+		return Verdict{true, ReasonNotFound}
 	case http.StatusRequestTimeout, http.StatusGatewayTimeout:
-		return Verdict{true, reasonTimeout}
+		return Verdict{true, ReasonTimeout}
 	case http.StatusConflict:
 		// OpenAI and Anthropic use 409 for transient lock/conflict errors
 		// that their SDKs retry; it says nothing about the request.
-		return Verdict{true, reasonServerError}
+		return Verdict{true, ReasonServerError}
 	case http.StatusTooManyRequests:
 		// OpenAI (and imitators) send a 429 both for throttling and for an
 		// exhausted balance; the latter lasts until someone pays, so it is
 		// reported separately for a much longer cool-down.
 		if isInsufficientQuota(body) {
-			return Verdict{true, reasonQuota}
+			return Verdict{true, ReasonQuota}
 		}
-		return Verdict{true, reasonRateLimited}
+		return Verdict{true, ReasonRateLimited}
 	case http.StatusServiceUnavailable, 529:
-		return Verdict{true, reasonOverloaded}
+		return Verdict{true, ReasonOverloaded}
 	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnprocessableEntity:
-		return Verdict{false, reasonBadRequest}
+		return Verdict{false, ReasonBadRequest}
 	}
 	if status >= 500 {
-		return Verdict{true, reasonServerError}
+		return Verdict{true, ReasonServerError}
 	}
-	return Verdict{false, reasonClientError}
+	return Verdict{false, ReasonClientError}
 }
 
 // isInsufficientQuota recognises OpenAI's exhausted-balance error, which sets

@@ -46,7 +46,7 @@ func ErrorMessage(body []byte) string {
 // bytes, cut on a UTF-8 boundary.
 func (v *Vendor) ErrorMessage(status int, body []byte) string {
 	if status == http.StatusUnauthorized || status == http.StatusForbidden ||
-		v.Classify(status, body).Reason == reasonAuth {
+		v.Classify(status, body).Reason == ReasonAuth {
 		return credentialsRejectedMessage
 	}
 	// Redact before truncating, so that a key straddling the cut cannot

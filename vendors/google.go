@@ -32,14 +32,14 @@ func classifyGoogle(status int, body []byte) (Verdict, bool) {
 	e := errorRoot(body).Get("error")
 	for _, d := range e.Get("details").Array() {
 		if d.Get("reason").String() == "API_KEY_INVALID" {
-			return Verdict{true, reasonAuth}, true
+			return Verdict{true, ReasonAuth}, true
 		}
 	}
 	if strings.HasPrefix(e.Get("message").String(), "API key not valid") {
-		return Verdict{true, reasonAuth}, true
+		return Verdict{true, ReasonAuth}, true
 	}
 	if e.Get("status").String() == "FAILED_PRECONDITION" {
-		return Verdict{true, reasonAuth}, true
+		return Verdict{true, ReasonAuth}, true
 	}
 	return Verdict{}, false
 }

@@ -24,11 +24,11 @@ var volcengineKind = &kind{
 func classifyVolcengine(_ int, body []byte) (Verdict, bool) {
 	switch errorRoot(body).Get("error.code").String() {
 	case "InvalidEndpoint.ClosedEndpoint":
-		return Verdict{true, reasonNotFound}, true
+		return Verdict{true, ReasonNotFound}, true
 	case "AccountOverdueError":
-		return Verdict{true, reasonQuota}, true
+		return Verdict{true, ReasonQuota}, true
 	case "ServerOverloaded":
-		return Verdict{true, reasonOverloaded}, true
+		return Verdict{true, ReasonOverloaded}, true
 	}
 	return Verdict{}, false
 }

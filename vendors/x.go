@@ -21,7 +21,7 @@ var xKind = &kind{
 // get the router's key marked as broken.
 func classifyX(status int, body []byte) (Verdict, bool) {
 	if status == http.StatusBadRequest && strings.HasPrefix(extractMessage(body), "Incorrect API key") {
-		return Verdict{true, reasonAuth}, true
+		return Verdict{true, ReasonAuth}, true
 	}
 	return Verdict{}, false
 }

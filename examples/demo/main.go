@@ -97,5 +97,8 @@ Try (-i shows the X-LLM-* headers):
   # the models and who serves them
   curl -s http://127.0.0.1:8080/v1/models
 
+  # what the router has measured: TTFT per prompt size, decode speed, breakers
+  curl -s http://localhost:2019/llm_router/stats
+
 Ctrl-C stops the demo.
 `

@@ -1,0 +1,58 @@
+package selector
+
+import "time"
+
+// pickExploration returns the position in order of the route Rank should
+// move to the front (see Rank), or -1 for none. order is sorted, so the
+// healthy routes lead it and the half-open ones follow them.
+func (s *Selector) pickExploration(req Request, cands []Candidate, scores []score, order []int, now time.Time) int {
+	healthy := 0
+	for healthy < len(order) && scores[order[healthy]].tier <= tierFailing {
+		healthy++
+	}
+	for p := healthy; p < len(order); p++ {
+		sc := &scores[order[p]]
+		if sc.tier != tierHalfOpen {
+			break
+		}
+		if sc.probeFree {
+			return p
+		}
+	}
+
+	share := s.cfg.ExplorationShare
+	// Price requests are not explored: their clients chose cost over speed,
+	// and exploring would spend their money on a pricier vendor to measure
+	// latency that Price barely uses. Perf traffic keeps the stats fresh.
+	if req.Pinned || req.Strategy == Price || share < 0 || healthy < 2 || !scores[order[0]].measured {
+		// An unmeasured route first is being explored already.
+		return -1
+	}
+	// Only clean routes are explored: one that failed since its last
+	// success has told us enough for now, and the breaker decides when it
+	// gets traffic again.
+	clean := 0
+	for clean < healthy && scores[order[clean]].tier == tierClean {
+		clean++
+	}
+	if clean < 2 {
+		return -1
+	}
+	for p := 1; p < clean; p++ {
+		i := order[p]
+		// A route without any sample counts as stale: under Price it may
+		// never rank first on its own.
+		if now.Sub(scores[i].lastSample) > s.cfg.StaleAfter && cands[i].Stats != nil &&
+			cands[i].Stats.claimStaleExploration(now, s.cfg.StaleAfter) {
+			return p
+		}
+	}
+	if share > 0 {
+		// One draw decides both whether to explore and whom: given u <
+		// share, u/share is uniform in [0, 1).
+		if u := s.rand(); u < share {
+			return 1 + min(int(u/share*float64(clean-1)), clean-2)
+		}
+	}
+	return -1
+}

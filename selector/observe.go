@@ -1,0 +1,78 @@
+package selector
+
+import "time"
+
+// Sample is one successful attempt, as the transport saw it.
+type Sample struct {
+	// Stream is whether the response was streamed (SSE).
+	Stream bool
+	// FirstToken is the time from sending the request to the first content
+	// token of a stream, or to the first body byte otherwise.
+	FirstToken time.Duration
+	// Total is the time from sending the request to the end of the response
+	// body.
+	Total time.Duration
+	// CompletionTokens is the vendor's reported (or counted) completion
+	// size; 0 means unknown.
+	CompletionTokens int
+}
+
+// ObserveSuccess records a successful attempt on r at now, with a prompt in
+// bucket (clamped into [0, NumBuckets)). It does not allocate. It:
+//
+//   - closes the breaker, forgetting consecutive failures and openings,
+//     unless the attempt started (now - Total) before the breaker opened:
+//     a straggler says nothing about the route since;
+//   - counts a success and sets the route's newest sample time;
+//   - adds the time to first token to the bucket's decayed mean;
+//   - for a stream with FirstToken > 0, CompletionTokens > 1 and Total >
+//     FirstToken, adds the decode time per token,
+//     (Total - FirstToken) / (CompletionTokens - 1), to the route's decode
+//     speed;
+//   - adds CompletionTokens, when known, to the running mean completion.
+//
+// A non-streaming response shows no first token: the whole answer arrives
+// at once. Its time to first token is approximated as Total minus
+// CompletionTokens times the route's mean time per token, as learned from
+// streams; while the route has no decode speed, as Total, which overstates
+// it by the decode time. The subtraction is made when the bucket's mean is
+// read, with the speed known then, rather than once with the speed known at
+// the time of the sample: an early, rough speed would otherwise stay baked
+// into the bucket for many half-lives after the speed has been corrected.
+// The bucket's mean, not each sample, is kept from going below 0. A stream
+// reporting no FirstToken is treated like a non-streaming response.
+// Decayed means use HalfLife. A nil r is ignored.
+func (s *Selector) ObserveSuccess(r *RouteStats, bucket int, sm Sample, now time.Time) {
+	if r == nil {
+		return
+	}
+	bucket = min(max(bucket, 0), NumBuckets-1)
+	total := max(sm.Total, 0)
+	streamed := sm.Stream && sm.FirstToken > 0
+	hl := s.cfg.HalfLife
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if streamed && sm.CompletionTokens > 1 && total > sm.FirstToken {
+		r.decode.observe(millis(total-sm.FirstToken)/float64(sm.CompletionTokens-1), now, hl)
+	}
+	if streamed {
+		r.ttft[bucket].observe(millis(sm.FirstToken), 0, now, hl)
+	} else {
+		// The decode time comes off when the mean is read; see ttftMean.
+		r.ttft[bucket].observe(millis(total), float64(max(sm.CompletionTokens, 0)), now, hl)
+	}
+	if sm.CompletionTokens > 0 {
+		r.completion.observe(float64(sm.CompletionTokens), now, hl)
+	}
+	r.successes++
+	if now.After(r.lastSample) {
+		r.lastSample = now
+	}
+	r.breaker.success(now.Add(-total))
+}
+
+// millis returns d in (fractional) milliseconds.
+func millis(d time.Duration) float64 {
+	return float64(d) / float64(time.Millisecond)
+}
