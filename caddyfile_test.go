@@ -170,6 +170,11 @@ func TestProvisionErrors(t *testing.T) {
 			`vendor "openai": model "m": declared twice`},
 		{"unknown routing", LLMRouter{Routing: "fastest"}, `routing: unknown strategy "fastest"`},
 		{"negative retries", LLMRouter{Retries: ptr(-2)}, `retries: must be 0 or more`},
+		{"cooldown max below base", LLMRouter{CooldownBase: caddy.Duration(time.Minute), CooldownMax: caddy.Duration(time.Second)},
+			`cooldown_max`},
+		{"exploration above 1", LLMRouter{Exploration: ptr(1.5)}, `exploration`},
+		{"negative half_life", LLMRouter{HalfLife: caddy.Duration(-time.Second)}, `half_life`},
+		{"negative failure_threshold", LLMRouter{FailureThreshold: -1}, `failure_threshold`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

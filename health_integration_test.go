@@ -144,3 +144,23 @@ func TestAdminStatsShowMeasurements(t *testing.T) {
 	assert.Greater(t, decode, 20.0)
 	assert.Less(t, decode, 150.0)
 }
+
+// Quota exhaustion is not a blip: the vendor cools down for quota_cooldown.
+func TestQuotaExhaustionCoolsDownLong(t *testing.T) {
+	broke := fakevendor.Start(t, fakevendor.Options{Name: "broke", Status: http.StatusTooManyRequests,
+		ErrorBody: `{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`})
+	funded := fakevendor.Start(t, fakevendor.Options{Name: "funded"})
+	startRouter(t, routerBlock([]string{"quota_cooldown 2h"},
+		vendorBlock("broke", "openai", broke.URL(), "sk-test", "model quota-model input 0.1"),
+		vendorBlock("funded", "openai", funded.URL(), "sk-test", "model quota-model input 1"),
+	))
+	resp, body := chat(t, "quota-model", `"routing":"price"`)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Equal(t, "funded", resp.Header.Get("X-LLM-Vendor"))
+
+	st := adminStats(t, "broke", "quota-model")
+	assert.Equal(t, "open", st.Get("breaker").String())
+	openUntil, err := time.Parse(time.RFC3339Nano, st.Get("open_until").String())
+	require.NoError(t, err)
+	assert.WithinDuration(t, time.Now().Add(2*time.Hour), openUntil, time.Minute)
+}

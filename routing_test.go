@@ -123,8 +123,9 @@ func TestPerfRoutingPicksMeasurablyFasterVendor(t *testing.T) {
 	slow := fakevendor.Start(t, fakevendor.Options{Name: "slow", TTFT: 120 * time.Millisecond})
 	fast := fakevendor.Start(t, fakevendor.Options{Name: "fast", TTFT: 5 * time.Millisecond})
 	// The slow vendor is cheaper and listed first, so only measurement can
-	// make the router prefer the fast one.
-	startRouter(t, routerBlock([]string{"routing perf"},
+	// make the router prefer the fast one. Exploration is off so that every
+	// assertion below is deterministic.
+	startRouter(t, routerBlock([]string{"routing perf", "exploration 0"},
 		vendorBlock("slow", "openai_compatible", slow.URL(), "", "model perf-model input 0.1 output 0.1"),
 		vendorBlock("fast", "openai_compatible", fast.URL(), "", "model perf-model input 9 output 9"),
 	))
@@ -154,7 +155,7 @@ func TestPerfRoutingPicksMeasurablyFasterVendor(t *testing.T) {
 	assert.Equal(t, "slow", resp.Header.Get("X-LLM-Vendor"))
 
 	// A config reload keeps what was learned: no new warm-up.
-	startRouter(t, routerBlock([]string{"routing perf", "max_request_body 1MiB"},
+	startRouter(t, routerBlock([]string{"routing perf", "exploration 0", "max_request_body 1MiB"},
 		vendorBlock("slow", "openai_compatible", slow.URL(), "", "model perf-model input 0.1 output 0.1"),
 		vendorBlock("fast", "openai_compatible", fast.URL(), "", "model perf-model input 9 output 9"),
 	))
@@ -173,4 +174,28 @@ func TestSingleVendorIsUsedForEveryStrategy(t *testing.T) {
 		assert.Equal(t, "only", resp.Header.Get("X-LLM-Vendor"))
 		assert.Equal(t, routing, resp.Header.Get("X-LLM-Routing"))
 	}
+}
+
+// With exploration at 100%, every perf request after warm-up goes to a vendor
+// that is not the best; pinned and price requests never do.
+func TestExplorationSendsTrafficToOthers(t *testing.T) {
+	slow := fakevendor.Start(t, fakevendor.Options{Name: "slow", TTFT: 60 * time.Millisecond})
+	fast := fakevendor.Start(t, fakevendor.Options{Name: "fast"})
+	startRouter(t, routerBlock([]string{"exploration 100%"},
+		vendorBlock("slow", "openai_compatible", slow.URL(), "", "model explore-model input 1"),
+		vendorBlock("fast", "openai_compatible", fast.URL(), "", "model explore-model input 2"),
+	))
+	for range 2 { // warm-up: each vendor measured once
+		resp, body := chat(t, "explore-model", "")
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	}
+	for range 3 {
+		resp, _ := chat(t, "explore-model", "")
+		assert.Equal(t, "slow", resp.Header.Get("X-LLM-Vendor"), "explored")
+	}
+	resp, _ := chat(t, "explore-model", "", "vendor", "fast")
+	assert.Equal(t, "fast", resp.Header.Get("X-LLM-Vendor"), "pinned requests are never explored")
+	resp, _ = chat(t, "explore-model", `"routing":"price"`)
+	assert.Equal(t, "slow", resp.Header.Get("X-LLM-Vendor"), "price: the cheapest")
+	assert.Equal(t, 1+3+1, slow.Count())
 }
