@@ -99,8 +99,9 @@ func serveStats(w http.ResponseWriter, r *http.Request) error {
 	now := time.Now()
 	seen := make(map[*selector.RouteStats]bool)
 	out := struct {
-		Routes []routeStats `json:"routes"`
-	}{Routes: []routeStats{}}
+		Routes  []routeStats  `json:"routes"`
+		Clients []clientSpend `json:"clients"`
+	}{Routes: []routeStats{}, Clients: ledger.snapshot()}
 	for _, h := range liveRouters.list() {
 		for _, rt := range h.table.routes {
 			if seen[rt.stats] {

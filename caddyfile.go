@@ -33,6 +33,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    ttft_timeout     <duration>
 //	    retries          <n>
 //	    path_prefix      <prefix>
+//	    ledger_key       <placeholder>
 //
 //	    half_life         <duration>
 //	    exploration       <share>
@@ -86,6 +87,10 @@ func (h *LLMRouter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("retries: want a whole number of 0 or more, got %q", s)
 			}
 			h.Retries = &n
+		case "ledger_key":
+			if !d.AllArgs(&h.LedgerKey) {
+				return d.ArgErr()
+			}
 		case "path_prefix":
 			var s string
 			if !d.AllArgs(&s) {

@@ -40,7 +40,9 @@ func (h *LLMRouter) forward(w http.ResponseWriter, r *http.Request, st *requestS
 	r.Body = io.NopCloser(bytes.NewReader(st.body))
 	r.ContentLength = int64(len(st.body))
 
+	start := time.Now()
 	err := h.proxy.ServeHTTP(w, r, nil)
+	defer h.settle(r, st, err, start)
 	if err == nil {
 		return nil
 	}

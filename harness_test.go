@@ -3,6 +3,8 @@ package llmrouter_test
 import (
 	"bufio"
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
@@ -125,4 +127,11 @@ func routerBlock(settings []string, vendorBlocks ...string) string {
 	}
 	b.WriteString("}\n")
 	return b.String()
+}
+
+// sha256Prefix is the hex of the first 8 bytes of s's SHA-256: how the
+// ledger names a client by its token.
+func sha256Prefix(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
 }

@@ -2,94 +2,284 @@ package llmrouter
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
+	"mime"
+	"net/http"
+	"strconv"
 	"sync/atomic"
 	"time"
 
+	"github.com/caddy-llm/llmrouter/internal/meter"
 	"github.com/caddy-llm/llmrouter/selector"
+	"github.com/caddy-llm/llmrouter/vendors"
 )
 
-// meteredBody wraps a vendor's successful response body on its way to the
-// client. It watches for the first token, counts completion tokens, ends the
-// first-token deadline, reports the attempt to the selector, and releases the
-// attempt's context when the proxy closes it (which reverse_proxy does even
-// when the client aborts).
+// Reasons for giving up an attempt that answered 200 but had nothing to say.
+const (
+	reasonStreamError    = "stream_error"     // an error event before the first token
+	reasonNoTokens       = "empty_completion" // zero completion tokens, or an error finish reason
+	reasonStreamBroken   = "stream_broken"    // the stream failed or ended before the first token
+	reasonBadResponse    = "bad_response"     // a body that is not the JSON it claims to be
+	maxCommitJSONBody    = 64 << 20           // non-streaming answers larger than this pass uninspected
+	commitReadBufferSize = 32 << 10
+)
+
+// noCommitError is an attempt that answered 200 but failed before its first
+// token. It is a transport error for reverse_proxy, so the first retry
+// matcher sends the request on to the next vendor; it does not wrap
+// context.Canceled, which reverse_proxy would take for the client leaving.
+type noCommitError struct {
+	vendor, reason, message string
+}
+
+func (e noCommitError) Error() string {
+	return fmt.Sprintf("vendor %s: %s: %s", e.vendor, e.reason, e.message)
+}
+
+// commit holds a successful response back until its first content token, the
+// commit point: until then, anything that goes wrong is a failover, and the
+// client has seen nothing. A streamed response is read event by event until
+// the first token; a JSON response is read whole and checked. On commit the
+// response goes to the client with what was read so far in front of the rest.
+func (t *attemptTransport) commit(st *requestState, rt *route, resp *http.Response, start time.Time,
+	deadline *firstByteDeadline, cancel context.CancelFunc, clientCtx context.Context) (*http.Response, error) {
+	mb := &meteredBody{
+		body:     resp.Body,
+		sel:      t.router.selector,
+		st:       st,
+		route:    rt,
+		start:    start,
+		deadline: deadline,
+		cancel:   cancel,
+		clientCx: clientCtx,
+	}
+	var err error
+	if isEventStream(resp.Header) {
+		err = mb.awaitFirstToken()
+	} else {
+		err = mb.readWhole(resp.ContentLength)
+	}
+	if err != nil {
+		resp.Body.Close()
+		deadline.stop()
+		cancel()
+		if clientCtx.Err() != nil {
+			return nil, clientCtx.Err() // the client left: no failover, no blame
+		}
+		if deadline.expired() {
+			err = firstByteTimeoutError{vendor: rt.vendor.ID(), after: st.ttftTimeout}
+			t.recordFailure(st, rt, http.StatusOK, reasonTimeout, transportMessage(err),
+				selector.Failure{Kind: selector.FailureServer})
+		} else if nc, ok := err.(noCommitError); ok {
+			t.recordFailure(st, rt, http.StatusOK, nc.reason, nc.message, selector.Failure{Kind: selector.FailureServer})
+		}
+		st.absorb(rt, mb.usage())
+		return nil, err
+	}
+	deadline.stop()
+	st.served, st.ttft = rt, mb.ttft
+	routerMetrics.ttft.WithLabelValues(rt.vendor.ID(), rt.model).Observe(mb.ttft.Seconds())
+	setRouteHeaders(resp.Header, st, rt)
+	resp.Body = mb
+	return resp, nil
+}
+
+// isEventStream reports whether a response is an SSE stream.
+func isEventStream(h http.Header) bool {
+	ct, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	return ct == "text/event-stream"
+}
+
+// meteredBody is a committed vendor response on its way to the client. It
+// reads the stream event by event (so the proxy flushes per event), meters the
+// usage, turns a vendor failure after commit into an explicit SSE error event
+// (never a silent clean close), and reports the attempt when the proxy closes
+// it, which reverse_proxy does even when the client aborts.
 type meteredBody struct {
-	io.ReadCloser
+	body     io.ReadCloser
 	sel      *selector.Selector
+	st       *requestState
 	route    *route
-	bucket   int
-	stream   bool
 	start    time.Time
 	deadline *firstByteDeadline
 	cancel   context.CancelFunc
+	clientCx context.Context
 
-	watch      tokenWatch
-	firstToken time.Duration // 0 until the first token arrived
-	ended      bool          // the vendor's body ended cleanly
-	broken     bool          // the vendor's body failed mid-way
+	stream  *meter.Stream // nil for a JSON body
+	json    meter.Result  // the JSON body's reading
+	buf     []byte        // vendor read buffer (streams)
+	pending []byte        // bytes ready for the client
+	ttft    time.Duration
+
+	vendorDone bool  // the vendor's body ended (EOF or error)
+	vendorErr  error // why, if not EOF
+	finished   bool  // everything, including any error event, was handed out
 	closed     bool
 }
 
-func newMeteredBody(body io.ReadCloser, st *requestState, rt *route, sel *selector.Selector,
-	start time.Time, deadline *firstByteDeadline, cancel context.CancelFunc) *meteredBody {
-	return &meteredBody{
-		ReadCloser: body,
-		sel:        sel,
-		route:      rt,
-		bucket:     st.bucket,
-		stream:     st.stream,
-		start:      start,
-		deadline:   deadline,
-		cancel:     cancel,
-		watch:      tokenWatch{stream: st.stream},
-	}
-}
-
-func (b *meteredBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if n > 0 {
-		b.watch.feed(p[:n])
-		if b.firstToken == 0 && b.watch.sawToken {
-			b.firstToken = max(time.Since(b.start), time.Nanosecond)
-			b.deadline.stop()
+// awaitFirstToken reads the stream until its first content token. Keep-alive
+// comments and the role-only first chunk do not count.
+func (b *meteredBody) awaitFirstToken() error {
+	b.stream = meter.NewStream(meter.StreamOptions{
+		ClientWantsUsage: b.st.clientWantsUsage,
+		PromptEstimate:   b.st.promptTokens,
+	})
+	b.buf = make([]byte, commitReadBufferSize)
+	vendor := b.route.vendor.ID()
+	for {
+		n, err := b.body.Read(b.buf)
+		if n > 0 {
+			b.stream.Feed(b.buf[:n])
+		}
+		if e := b.stream.Err(); e != nil {
+			return noCommitError{vendor, reasonStreamError, b.route.vendor.Redact(vendorErrorText(e))}
+		}
+		if b.stream.Committed() {
+			b.ttft = time.Since(b.start)
+			b.pending = b.stream.Output()
+			if err != nil {
+				b.vendorDone = true
+				if err != io.EOF {
+					b.vendorErr = err
+				}
+			}
+			return nil
+		}
+		if err == io.EOF {
+			if b.stream.Done() {
+				return noCommitError{vendor, reasonNoTokens, "the stream completed without any content"}
+			}
+			return noCommitError{vendor, reasonStreamBroken, "the stream ended before the first token"}
+		}
+		if err != nil {
+			return noCommitError{vendor, reasonStreamBroken, "the stream failed before the first token"}
 		}
 	}
-	switch {
-	case err == io.EOF:
-		b.ended = true
-	case err != nil && !errors.Is(err, context.Canceled):
-		b.broken = true
-	}
-	return n, err
 }
 
-// Close reports the attempt: a clean end is a success with its timings and
-// token count; a body that broke, or whose first token never came in time, is
-// a failure of the vendor. A client that went away says nothing about the
-// vendor, so it is not reported.
+// readWhole reads a JSON answer and decides whether it is worth committing.
+func (b *meteredBody) readWhole(contentLength int64) error {
+	vendor := b.route.vendor.ID()
+	if contentLength > maxCommitJSONBody {
+		// Too large to hold: pass it on uninspected.
+		b.ttft = time.Since(b.start)
+		b.json.Usage = meter.Usage{PromptTokens: b.st.promptTokens, Estimated: true}
+		return nil
+	}
+	body, err := io.ReadAll(io.LimitReader(b.body, maxCommitJSONBody))
+	if err != nil {
+		return noCommitError{vendor, reasonStreamBroken, "the response failed before it was complete"}
+	}
+	b.ttft = time.Since(b.start)
+	b.json = meter.InspectJSON(body, b.st.promptTokens)
+	switch {
+	case b.json.Err != nil && b.json.Err.Type == "invalid_response":
+		return noCommitError{vendor, reasonBadResponse, "the response is not valid JSON"}
+	case b.json.Err != nil:
+		return noCommitError{vendor, reasonStreamError, b.route.vendor.Redact(vendorErrorText(b.json.Err))}
+	case b.st.endpoint == vendors.Embeddings:
+	case b.json.FinishReason == "error" || (!b.json.HasContent && b.json.Usage.CompletionTokens == 0):
+		return noCommitError{vendor, reasonNoTokens, "the answer has no completion tokens"}
+	}
+	b.pending = body
+	b.vendorDone = true
+	return nil
+}
+
+// Read hands the client the committed response, event by event.
+func (b *meteredBody) Read(p []byte) (int, error) {
+	for len(b.pending) == 0 {
+		switch {
+		case b.finished:
+			return 0, io.EOF
+		case b.stream == nil:
+			b.finished = true
+		case b.vendorDone:
+			b.finished = true
+			b.stream.End()
+			b.pending = b.stream.Output()
+			if !b.stream.Done() && b.stream.Err() == nil && b.clientCx.Err() == nil {
+				// Never a silent clean close: the client must know the
+				// answer is incomplete.
+				b.pending = append(append([]byte(nil), b.pending...), meter.ErrorEvent(
+					fmt.Sprintf("vendor %s stopped the stream before it was complete", b.route.vendor.ID()),
+					"stream_interrupted")...)
+			}
+		default:
+			n, err := b.body.Read(b.buf)
+			if n > 0 {
+				b.stream.Feed(b.buf[:n])
+				b.pending = b.stream.Output()
+			}
+			if err != nil {
+				b.vendorDone = true
+				if err != io.EOF {
+					b.vendorErr = err
+				}
+			}
+		}
+	}
+	n := copy(p, b.pending)
+	b.pending = b.pending[n:]
+	return n, nil
+}
+
+// completed reports whether the vendor finished its answer properly.
+func (b *meteredBody) completed() bool {
+	if b.stream == nil {
+		return true
+	}
+	return b.stream.Done() && b.stream.Err() == nil && b.vendorErr == nil
+}
+
+// usage is what the attempt consumed, as far as it got.
+func (b *meteredBody) usage() meter.Usage {
+	if b.stream != nil {
+		return b.stream.Usage()
+	}
+	return b.json.Usage
+}
+
+// Close reports the attempt to the request and the selector, and releases
+// the vendor connection.
 func (b *meteredBody) Close() error {
-	err := b.ReadCloser.Close()
+	err := b.body.Close()
 	if b.closed {
 		return err
 	}
 	b.closed = true
-	b.deadline.stop()
+	b.cancel()
 	now := time.Now()
+	st := b.st
+	st.usage = b.usage()
+	st.completed = b.completed()
 	switch {
-	case b.ended && b.firstToken > 0:
-		b.sel.ObserveSuccess(b.route.stats, b.bucket, selector.Sample{
-			Stream:           b.stream,
-			FirstToken:       b.firstToken,
+	case st.completed:
+		b.sel.ObserveSuccess(b.route.stats, st.bucket, selector.Sample{
+			Stream:           b.stream != nil,
+			FirstToken:       b.ttft,
 			Total:            now.Sub(b.start),
-			CompletionTokens: b.watch.completionTokens(),
+			CompletionTokens: st.usage.CompletionTokens,
 		}, now)
-	case b.deadline.expired() || b.broken:
+	case b.clientCx.Err() != nil:
+		// The client left: that says nothing about the vendor.
+	default:
 		b.sel.ObserveFailure(b.route.stats, selector.Failure{Kind: selector.FailureServer}, now)
 	}
-	b.cancel()
 	return err
+}
+
+// vendorErrorText renders an error the vendor reported inside a 200 response.
+func vendorErrorText(e *meter.VendorError) string {
+	switch {
+	case e.Message != "":
+		return e.Message
+	case e.Code != "":
+		return "error " + e.Code
+	default:
+		return "error " + strconv.Quote(e.Type)
+	}
 }
 
 // firstByteDeadline cancels an attempt whose vendor has not produced its first

@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
+
+	"github.com/caddy-llm/llmrouter/selector"
 )
 
 // modelList is the OpenAI `GET /v1/models` response. Each model carries the
@@ -26,6 +29,14 @@ type modelVendor struct {
 	Kind  string     `json:"kind"`
 	Model string     `json:"model"`
 	Price *priceInfo `json:"price,omitempty"`
+	// Health is the vendor's breaker for this model: "closed" (healthy),
+	// "half-open" or "open".
+	Health string `json:"health"`
+	// TTFTMillis is the measured time to first token averaged over prompt
+	// sizes; absent until measured.
+	TTFTMillis *float64 `json:"ttft_ms,omitempty"`
+	// DecodeTokensPerSec is the measured decode speed; absent until measured.
+	DecodeTokensPerSec *float64 `json:"decode_tokens_per_sec,omitempty"`
 }
 
 type priceInfo struct {
@@ -38,6 +49,7 @@ type priceInfo struct {
 // lists differ per vendor (Azure lists base models, not deployments) and cost
 // a round trip, so they are never proxied.
 func (h *LLMRouter) serveModels(w http.ResponseWriter) error {
+	now := time.Now()
 	list := modelList{Object: "list", Data: make([]modelEntry, 0, len(h.table.models))}
 	for _, name := range h.table.models {
 		routes := h.table.byModel[name]
@@ -47,7 +59,15 @@ func (h *LLMRouter) serveModels(w http.ResponseWriter) error {
 			entry.OwnedBy = routes[0].vendor.ID()
 		}
 		for _, rt := range routes {
-			mv := modelVendor{ID: rt.vendor.ID(), Kind: rt.vendor.Kind(), Model: rt.vendorModel}
+			snap := h.selector.Snapshot(rt.stats, now)
+			mv := modelVendor{ID: rt.vendor.ID(), Kind: rt.vendor.Kind(), Model: rt.vendorModel,
+				Health: snap.Breaker.String()}
+			if ttft, ok := averageTTFT(snap); ok {
+				mv.TTFTMillis = &ttft
+			}
+			if snap.DecodeTokensPerSec > 0 {
+				mv.DecodeTokensPerSec = &snap.DecodeTokensPerSec
+			}
 			if rt.price.Known {
 				mv.Price = &priceInfo{Input: rt.price.Input, Output: rt.price.Output, CachedInput: rt.price.CachedInput}
 			}
@@ -64,4 +84,18 @@ func (h *LLMRouter) serveModels(w http.ResponseWriter) error {
 	w.WriteHeader(http.StatusOK)
 	_, err = w.Write(body)
 	return err
+}
+
+// averageTTFT is the sample-weighted mean TTFT over a route's buckets.
+func averageTTFT(snap selector.Snapshot) (float64, bool) {
+	var sum float64
+	var n int
+	for _, b := range snap.Buckets {
+		sum += b.TTFTMillis * float64(b.Samples)
+		n += b.Samples
+	}
+	if n == 0 {
+		return 0, false
+	}
+	return sum / float64(n), true
 }

@@ -112,14 +112,21 @@ type LLMRouter struct {
 	// Default: 1h.
 	QuotaCooldown caddy.Duration `json:"quota_cooldown,omitempty"`
 
-	routing  selector.Strategy
-	selector *selector.Selector
-	prefix   string
-	table    *routeTable
-	proxy    *reverseproxy.Handler
-	inner    *reverseproxy.HTTPTransport
-	maxTries int // attempts allowed per request, including the first; 0 = no cap
-	logger   *zap.Logger
+	// The placeholder that names the client in the spend ledger (see the
+	// admin API's /llm_router/stats). Default: `{http.auth.user.id}`, the
+	// user an authentication handler identified. When it is empty, the client
+	// is a hash of its bearer token or API key (never the token itself).
+	LedgerKey string `json:"ledger_key,omitempty"`
+
+	routing   selector.Strategy
+	selector  *selector.Selector
+	ledgerKey string
+	prefix    string
+	table     *routeTable
+	proxy     *reverseproxy.Handler
+	inner     *reverseproxy.HTTPTransport
+	maxTries  int // attempts allowed per request, including the first; 0 = no cap
+	logger    *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -165,6 +172,14 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	}
 	if h.Retries != nil && *h.Retries < 0 {
 		return fmt.Errorf("retries: must be 0 or more, got %d", *h.Retries)
+	}
+
+	h.ledgerKey = h.LedgerKey
+	if h.ledgerKey == "" {
+		h.ledgerKey = DefaultLedgerKey
+	}
+	if err := initMetrics(ctx.GetMetricsRegistry()); err != nil {
+		return fmt.Errorf("registering metrics: %v", err)
 	}
 
 	sel, err := h.newSelector()

@@ -142,7 +142,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	ctx, cancel := context.WithCancel(req.Context())
 	out := req.Clone(ctx)
 	stripClientHeaders(out.Header, t.router.VendorHeader)
-	err := rt.vendor.Prepare(out, vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body})
+	err := rt.vendor.Prepare(out, vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body, Stream: st.stream})
 	if err != nil {
 		cancel()
 		return nil, fmt.Errorf("preparing request for vendor %s: %v", rt.vendor.ID(), err)
@@ -170,9 +170,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		deadline.stop()
 		return t.vendorError(st, rt, resp, cancel)
 	}
-	setRouteHeaders(resp.Header, st, rt)
-	resp.Body = newMeteredBody(resp.Body, st, rt, t.router.selector, start, deadline, cancel)
-	return resp, nil
+	return t.commit(st, rt, resp, start, deadline, cancel, req.Context())
 }
 
 // vendorError handles an error status: it keeps the body (bounded) so the
@@ -186,7 +184,9 @@ func (t *attemptTransport) vendorError(st *requestState, rt *route, resp *http.R
 	if readErr != nil {
 		verdict.Failover = true // a broken error response says nothing about the request
 	}
-	if verdict.Failover {
+	if !verdict.Failover {
+		st.outcome = outcomeClientError
+	} else {
 		t.recordFailure(st, rt, resp.StatusCode, verdict.Reason, rt.vendor.ErrorMessage(resp.StatusCode, body),
 			selector.Failure{Kind: failureKind(verdict.Reason), RetryAfter: retryAfter(resp.Header, time.Now())})
 		resp.Header.Set(failoverHeader, "1")
@@ -204,6 +204,7 @@ func (t *attemptTransport) vendorError(st *requestState, rt *route, resp *http.R
 func (t *attemptTransport) recordFailure(st *requestState, rt *route, status int, reason, msg string, f selector.Failure) {
 	st.attempts = append(st.attempts, attemptRecord{Vendor: rt.vendor.ID(), Status: status, Reason: reason, Message: msg})
 	t.router.selector.ObserveFailure(rt.stats, f, time.Now())
+	routerMetrics.failovers.WithLabelValues(rt.vendor.ID(), rt.model, reason).Inc()
 }
 
 // clientOnlyHeaders are request headers that belong to the client's

@@ -12,7 +12,9 @@ import (
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
+	"go.uber.org/zap/zapcore"
 
+	"github.com/caddy-llm/llmrouter/internal/meter"
 	"github.com/caddy-llm/llmrouter/selector"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
@@ -82,7 +84,23 @@ type requestState struct {
 
 	attempts []attemptRecord // failed attempts, in order
 
-	ttftTimeout time.Duration
+	ttftTimeout      time.Duration
+	promptTokens     int  // estimated
+	clientWantsUsage bool // stream_options.include_usage
+	sreq             selector.Request
+	explored         bool
+	scores           []selector.Score // how the ranking saw st.ranked; only when the decision is logged
+
+	// What reached the client, filled in by the committed attempt.
+	served    *route
+	usage     meter.Usage
+	ttft      time.Duration
+	completed bool // the served response ended cleanly
+	outcome   string
+
+	// What the failed attempts cost (zero completion insurance): never billed.
+	absorbed     meter.Usage
+	absorbedCost float64
 }
 
 type stateCtxKey struct{}
@@ -146,20 +164,23 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 	if !gjson.ValidBytes(body) || !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
 		return nil, badRequest(codeInvalidJSON, "", "the request body must be a JSON object")
 	}
-	fields := gjson.GetManyBytes(body, "model", "routing", "stream", "max_completion_tokens", "max_tokens")
+	fields := gjson.GetManyBytes(body, "model", "routing", "stream", "max_completion_tokens", "max_tokens",
+		"stream_options.include_usage")
 	model, routing, stream := fields[0], fields[1], fields[2]
 	if model.Type != gjson.String || model.Str == "" {
 		return nil, badRequest(codeMissingModel, "model", "you must provide a model parameter")
 	}
 
 	st := &requestState{
-		endpoint:    op.endpoint(),
-		model:       model.Str,
-		body:        body,
-		stream:      stream.Type == gjson.True,
-		strategy:    h.routing,
-		maxTries:    h.maxTries,
-		ttftTimeout: time.Duration(h.TTFTTimeout),
+		endpoint: op.endpoint(),
+		model:    model.Str,
+		body:     body,
+		stream:   stream.Type == gjson.True,
+
+		clientWantsUsage: fields[5].Type == gjson.True,
+		strategy:         h.routing,
+		maxTries:         h.maxTries,
+		ttftTimeout:      time.Duration(h.TTFTTimeout),
 	}
 	if routing.Exists() {
 		s, ok := selector.Strategy(0), false
@@ -183,10 +204,15 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 	if maxTokens <= 0 {
 		maxTokens = int(fields[4].Int())
 	}
-	promptTokens := selector.EstimatePromptTokens(st.body)
-	st.bucket = selector.BucketOf(promptTokens)
-	st.ranked = h.rank(selector.Request{Strategy: st.strategy, PromptTokens: promptTokens, MaxTokens: maxTokens,
-		Stream: st.stream, Pinned: pinned}, candidates, now)
+	st.promptTokens = selector.EstimatePromptTokens(st.body)
+	st.bucket = selector.BucketOf(st.promptTokens)
+	st.sreq = selector.Request{Strategy: st.strategy, PromptTokens: st.promptTokens, MaxTokens: maxTokens,
+		Stream: st.stream, Pinned: pinned}
+	st.ranked, st.explored = h.rank(st.sreq, candidates, now)
+	if h.logger.Core().Enabled(zapcore.InfoLevel) {
+		st.scores = make([]selector.Score, len(st.ranked))
+		h.selector.Explain(st.sreq, candidatesOf(st.ranked), st.scores, now)
+	}
 	return st, nil
 }
 
@@ -229,8 +255,9 @@ func (h *LLMRouter) candidates(r *http.Request, st *requestState) (routes []*rou
 	return routes, pinnedVendor != nil, nil
 }
 
-// rank orders routes for this request, best first.
-func (h *LLMRouter) rank(req selector.Request, routes []*route, now time.Time) []*route {
+// rank orders routes for this request, best first, and tells whether the
+// first one is there to explore it.
+func (h *LLMRouter) rank(req selector.Request, routes []*route, now time.Time) ([]*route, bool) {
 	const stackSize = 16
 	var candBuf [stackSize]selector.Candidate
 	var orderBuf [stackSize]int
@@ -242,12 +269,21 @@ func (h *LLMRouter) rank(req selector.Request, routes []*route, now time.Time) [
 		cands = append(cands, selector.Candidate{Stats: rt.stats, Price: rt.price})
 		order = append(order, 0)
 	}
-	h.selector.Rank(req, cands, order, now)
+	explored := h.selector.Rank(req, cands, order, now)
 	ranked := make([]*route, len(routes))
 	for i, idx := range order {
 		ranked[i] = routes[idx]
 	}
-	return ranked
+	return ranked, explored
+}
+
+// candidatesOf turns routes into the selector's candidates.
+func candidatesOf(routes []*route) []selector.Candidate {
+	cands := make([]selector.Candidate, len(routes))
+	for i, rt := range routes {
+		cands[i] = selector.Candidate{Stats: rt.stats, Price: rt.price}
+	}
+	return cands
 }
 
 // withoutRouting returns a copy of body without its top-level "routing" keys

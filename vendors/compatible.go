@@ -9,4 +9,5 @@ var compatibleKind = &kind{
 	keyOptional: true,
 	endpoints:   endpointsOf(ChatCompletions, Completions, Embeddings),
 	auth:        authBearer,
+	streamUsage: usagePassThrough,
 }

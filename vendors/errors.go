@@ -49,9 +49,15 @@ func (v *Vendor) ErrorMessage(status int, body []byte) string {
 		v.Classify(status, body).Reason == ReasonAuth {
 		return credentialsRejectedMessage
 	}
+	return v.Redact(extractMessage(body))
+}
+
+// Redact makes a vendor's text safe to show a client or a log: every
+// occurrence of the vendor's API key becomes "[redacted]", and the result is
+// cut to at most 500 bytes on a UTF-8 boundary.
+func (v *Vendor) Redact(msg string) string {
 	// Redact before truncating, so that a key straddling the cut cannot
 	// leave a prefix of itself behind.
-	msg := extractMessage(body)
 	if v.key != "" {
 		msg = strings.ReplaceAll(msg, v.key, redacted)
 		// A vendor echoing a URL would show the key query-escaped.

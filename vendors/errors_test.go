@@ -141,3 +141,10 @@ func TestVendorErrorMessagePassThrough(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "model not found", c.ErrorMessage(404, []byte(`{"error":"model not found"}`)))
 }
+
+func TestRedact(t *testing.T) {
+	v, err := New(Config{ID: "v", Kind: "openai", APIKey: "sk-secret/+key"})
+	require.NoError(t, err)
+	assert.Equal(t, "bad key [redacted] and [redacted]", v.Redact("bad key sk-secret/+key and sk-secret%2F%2Bkey"))
+	assert.Len(t, v.Redact(strings.Repeat("é", 400)), 500)
+}

@@ -9,4 +9,5 @@ var mistralKind = &kind{
 	defaultBaseURL: "https://api.mistral.ai/v1",
 	endpoints:      endpointsOf(ChatCompletions, Embeddings),
 	auth:           authBearer,
+	streamUsage:    usageRejected,
 }

@@ -93,6 +93,22 @@ const (
 	authAPIKey                   // api-key: <key> (Azure)
 )
 
+// streamUsage is how a kind handles OpenAI's stream_options.
+type streamUsage uint8
+
+const (
+	// usageRequested: the kind accepts stream_options, so the router asks for
+	// the usage chunk on every streamed request.
+	usageRequested streamUsage = iota
+	// usagePassThrough: the kind's support is unknown (any OpenAI-shaped
+	// server): the client's stream_options go as they are, nothing is added.
+	usagePassThrough
+	// usageRejected: the kind refuses stream_options (Mistral: 422
+	// extra_forbidden) but reports usage on its last chunk anyway, so the
+	// field is removed.
+	usageRejected
+)
+
 // credentialHeaders are every header any vendor (or client SDK) uses for a
 // credential. Prepare clears them all so that a client's credential can never
 // reach a vendor and a vendor never sees two competing credentials.
@@ -106,6 +122,9 @@ type kind struct {
 	keyOptional    bool   // only self-hosted servers may run without auth
 	endpoints      endpointSet
 	auth           authScheme
+	// streamUsage is how the kind takes stream_options.include_usage, which
+	// the router needs to meter streamed requests.
+	streamUsage streamUsage
 	// configure applies kind-specific settings (api_version) to a vendor being
 	// built. nil means the kind takes no api_version.
 	configure func(v *Vendor, c Config) *ConfigError
@@ -377,6 +396,7 @@ type Attempt struct {
 	Endpoint Endpoint
 	Model    string // the vendor-side model (or Azure deployment) name
 	Body     []byte // the client's JSON body, already without router-only fields; NEVER modified in place
+	Stream   bool   // the client asked for a stream: stream_options are adjusted to the kind (see Prepare)
 }
 
 // Prepare shapes out, a request clone the caller owns, for this vendor:
@@ -413,6 +433,9 @@ func (v *Vendor) Prepare(out *http.Request, a Attempt) error {
 	}
 
 	body, err := withModel(a.Body, a.Model)
+	if err == nil && a.Stream {
+		body, err = v.withStreamUsage(body)
+	}
 	if err != nil {
 		return fmt.Errorf("vendor %q: %w", v.id, err)
 	}
@@ -507,4 +530,24 @@ func withModel(body []byte, model string) ([]byte, error) {
 		return nil, fmt.Errorf("setting model: %w", err)
 	}
 	return out, nil
+}
+
+// withStreamUsage adjusts a streamed request's stream_options to the kind:
+// asks for the usage chunk where the kind accepts it (the router strips it
+// again if the client did not ask), removes the field where the kind refuses
+// it. body is already the attempt's own copy.
+func (v *Vendor) withStreamUsage(body []byte) ([]byte, error) {
+	switch v.kind.streamUsage {
+	case usageRequested:
+		if gjson.GetBytes(body, "stream_options.include_usage").Type == gjson.True {
+			return body, nil
+		}
+		return sjson.SetBytes(body, "stream_options.include_usage", true)
+	case usageRejected:
+		if !gjson.GetBytes(body, "stream_options").Exists() {
+			return body, nil
+		}
+		return sjson.DeleteBytes(body, "stream_options")
+	}
+	return body, nil
 }

@@ -526,3 +526,41 @@ func TestPrepareConcurrent(t *testing.T) {
 	wg.Wait()
 	assert.Equal(t, richBody, string(body))
 }
+
+// Streamed requests ask for the usage chunk where the kind takes
+// stream_options, drop the field where the kind refuses it, and leave it alone
+// where support is unknown.
+func TestPrepareStreamUsage(t *testing.T) {
+	const asked = `{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[]}`
+	const plain = `{"model":"m","stream":true,"messages":[]}`
+	const off = `{"model":"m","stream":true,"stream_options":{"include_usage":false},"messages":[]}`
+	cases := []struct {
+		kind, body string
+		wantUsage  gjson.Type // of stream_options.include_usage; Null = absent
+		wantOpts   bool       // stream_options present at all
+	}{
+		{"openai", plain, gjson.True, true},
+		{"openai", off, gjson.True, true},
+		{"openai", asked, gjson.True, true},
+		{"deepseek", plain, gjson.True, true},
+		{"google", plain, gjson.True, true},
+		{"mistral", asked, gjson.Null, false},
+		{"mistral", plain, gjson.Null, false},
+		{"openai_compatible", plain, gjson.Null, false},
+		{"openai_compatible", off, gjson.False, true},
+	}
+	for _, c := range cases {
+		t.Run(c.kind+" "+c.body, func(t *testing.T) {
+			v, err := New(Config{ID: "v", Kind: c.kind, BaseURL: "https://example.com/v1", APIKey: "k"})
+			require.NoError(t, err)
+			out := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+			in := []byte(c.body)
+			require.NoError(t, v.Prepare(out, Attempt{Endpoint: ChatCompletions, Model: "m2", Body: in, Stream: true}))
+			got, _ := io.ReadAll(out.Body)
+			assert.Equal(t, c.wantUsage, gjson.GetBytes(got, "stream_options.include_usage").Type)
+			assert.Equal(t, c.wantOpts, gjson.GetBytes(got, "stream_options").Exists())
+			assert.Equal(t, "m2", gjson.GetBytes(got, "model").String())
+			assert.Equal(t, c.body, string(in), "the client's body is never modified")
+		})
+	}
+}

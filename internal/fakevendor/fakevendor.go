@@ -4,9 +4,13 @@
 // A Vendor is an HTTP server on 127.0.0.1 (httptest.NewServer) that answers
 // POST …/chat/completions (streaming or not), …/completions and …/embeddings
 // the way the OpenAI API does, with knobs for latency (time to first token,
-// per-token delay, prompt-size dependent delay) and failure (fixed error
-// status, required API key). It records every request it receives so tests
-// can assert on what the router forwarded. It never reaches the internet.
+// per-token delay, prompt-size dependent delay, keep-alives before the first
+// event), failure (fixed error status, required API key, and Fault: the ways a
+// vendor fails after answering 200, before or after its first content token),
+// and the usage reporting quirks of OpenAI-compatible vendors (UsageStyle). It
+// records every request it receives so tests can assert on what the router
+// forwarded, and counts the requests the client abandoned (Cancelled). It
+// never reaches the internet.
 package fakevendor
 
 import (
@@ -39,7 +43,8 @@ type Vendor struct {
 	closing   chan struct{} // closed by Close: aborts in-flight sleeps/streams
 	closeOnce sync.Once
 
-	inflight atomic.Int64 // handlers currently running (used by tests)
+	inflight  atomic.Int64 // handlers currently running
+	cancelled atomic.Int64 // requests the client abandoned before the response was complete
 }
 
 // Options shape its behaviour. Zero values mean "answer immediately, successfully".
@@ -55,7 +60,142 @@ type Options struct {
 	ErrorBody       string      // body for Status (default {"error":{"message":"fake <status>","type":"...","param":null,"code":null}})
 	Header          http.Header // extra response headers (e.g. Retry-After)
 	RequireKey      string      // if set, requests must carry one of: "Authorization: Bearer <key>", "api-key: <key>"; else 401 OpenAI-shaped
+
+	// Fault makes successful (200) chat and legacy completions fail in one
+	// of the ways real vendors do once they have answered 200; see Fault.
+	// Embeddings ignore it.
+	Fault Fault
+	// CutAfter is the number of content chunks FaultCutAfter and
+	// FaultStallAfter send before cutting or stalling (0: right after the
+	// role chunk, before any content; at least the number of words: after
+	// every content chunk, before the finish chunk).
+	CutAfter int
+
+	// KeepAlives is the number of keep-alives a 200 chat or legacy
+	// completion sends after TTFT, before its first event (streaming: SSE
+	// comments ": keep-alive\n\n"; non-streaming: leading "\n" lines before
+	// the JSON body, as DeepSeek does). The response headers are flushed at
+	// once (after TTFT), then each keep-alive is sent, and flushed, after
+	// KeepAliveEvery.
+	KeepAlives     int
+	KeepAliveEvery time.Duration
+
+	// UsageStyle is how a stream reports token usage; see UsageStyle.
+	UsageStyle UsageStyle
+	// RejectStreamOptions refuses any request whose body has a top-level
+	// "stream_options" key (even null) with Mistral's 422
+	// StreamOptionsRejectedBody, before TTFT. Usually paired with
+	// UsageFinalChunk.
+	RejectStreamOptions bool
+	// CompletionTokens, when > 0, is the usage.completion_tokens reported at
+	// the end (non-streaming body, usage chunk, final chunk) instead of the
+	// number of content chunks sent. UsageCumulative's running counts are
+	// capped at it.
+	CompletionTokens int
+	// CachedTokens, when > 0, is reported as
+	// usage.prompt_tokens_details.cached_tokens (the key is absent when 0).
+	CachedTokens int
 }
+
+// Fault is a way a vendor fails after answering 200. The zero value,
+// FaultNone, is a normal answer. Faults apply to …/chat/completions and
+// …/completions (which have no role chunk: wherever "role chunk" is written
+// below, legacy completions send nothing); a forced Status takes precedence.
+// PerToken still paces the content chunks that are sent.
+type Fault int
+
+const (
+	// FaultNone answers normally.
+	FaultNone Fault = iota
+	// FaultErrorEventBeforeToken: streaming: 200, the role chunk, then,
+	// after PerToken, the event "data: " + ErrorEvent, and the stream ends
+	// cleanly without [DONE]. Non-streaming: 200 with ErrorEvent as the
+	// JSON body (as some vendors and proxies do).
+	FaultErrorEventBeforeToken
+	// FaultEndBeforeToken: streaming: 200, the role chunk, then, after
+	// PerToken, the body ends cleanly (no content, no finish chunk, no
+	// [DONE]). Non-streaming: 200 application/json with an empty body.
+	FaultEndBeforeToken
+	// FaultZeroTokens answers 200 with empty content and
+	// usage.completion_tokens 0 (unless CompletionTokens is set). Streaming:
+	// role chunk, finish chunk ("stop"), the usage chunk if asked for,
+	// [DONE]. Non-streaming: message content "".
+	FaultZeroTokens
+	// FaultErrorFinish is FaultZeroTokens with finish_reason "error" (which
+	// is not in OpenAI's finish_reason enum; some compatible vendors send
+	// it).
+	FaultErrorFinish
+	// FaultCutAfter: streaming: after CutAfter content chunks (flushed), the
+	// connection is dropped mid-stream (no finish chunk, no [DONE], no final
+	// zero-length chunk), so the client sees a transport error, not a clean
+	// EOF. Non-streaming: the headers (with the full Content-Length) and the
+	// first half of the body, then the connection is dropped.
+	FaultCutAfter
+	// FaultStallAfter: streaming: after CutAfter content chunks, nothing
+	// more is sent until the client goes away (counted by Cancelled) or the
+	// vendor is closed. Non-streaming: the headers and the first half of
+	// the body, then the same stall.
+	FaultStallAfter
+	// FaultMalformedJSON: non-streaming: 200 application/json with the
+	// truncated body MalformedBody. Streaming: 200 and a single event whose
+	// data is MalformedBody (not JSON), then the stream ends cleanly (no
+	// role chunk, no [DONE]).
+	FaultMalformedJSON
+)
+
+var faultNames = [...]string{"FaultNone", "FaultErrorEventBeforeToken", "FaultEndBeforeToken",
+	"FaultZeroTokens", "FaultErrorFinish", "FaultCutAfter", "FaultStallAfter", "FaultMalformedJSON"}
+
+func (f Fault) String() string {
+	if f >= 0 && int(f) < len(faultNames) {
+		return faultNames[f]
+	}
+	return fmt.Sprintf("Fault(%d)", int(f))
+}
+
+// UsageStyle is how a stream reports token usage. Non-streaming answers
+// always carry a "usage" object.
+type UsageStyle int
+
+const (
+	// UsageOpenAI (the default): when the request has
+	// stream_options.include_usage true, every chunk has "usage":null and a
+	// last chunk with "choices":[] carries the usage before [DONE];
+	// otherwise no chunk has a "usage" key.
+	UsageOpenAI UsageStyle = iota
+	// UsageCumulative (Gemini's OpenAI compatibility): every chunk carries
+	// a usage object with the completion tokens sent so far, whether or not
+	// include_usage was asked for; the finish chunk carries the final
+	// usage; there is no usage-only chunk.
+	UsageCumulative
+	// UsageFinalChunk (Mistral): only the finish chunk (the one with the
+	// finish_reason) carries usage, whether or not include_usage was asked
+	// for; the other chunks have no "usage" key; there is no usage-only
+	// chunk. See also RejectStreamOptions.
+	UsageFinalChunk
+)
+
+var usageStyleNames = [...]string{"UsageOpenAI", "UsageCumulative", "UsageFinalChunk"}
+
+func (s UsageStyle) String() string {
+	if s >= 0 && int(s) < len(usageStyleNames) {
+		return usageStyleNames[s]
+	}
+	return fmt.Sprintf("UsageStyle(%d)", int(s))
+}
+
+// Bodies the fake sends verbatim.
+const (
+	// ErrorEvent is the data of FaultErrorEventBeforeToken's SSE error event
+	// (and its non-streaming body).
+	ErrorEvent = `{"error":{"message":"fake overloaded","type":"server_error","param":null,"code":"overloaded"}}`
+	// MalformedBody is FaultMalformedJSON's truncated JSON.
+	MalformedBody = `{"id": "x", "choices": [`
+	// StreamOptionsRejectedBody is Mistral's 422 answer to a request with
+	// "stream_options" (Options.RejectStreamOptions). It is not
+	// OpenAI-shaped: "message" is an object.
+	StreamOptionsRejectedBody = `{"object":"error","message":{"detail":[{"type":"extra_forbidden","loc":["body","stream_options"],"msg":"Extra inputs are not permitted"}]},"type":"invalid_request_message_error","param":null,"code":null}`
+)
 
 // Recorded is a copy of one request received by a Vendor.
 type Recorded struct {
@@ -144,12 +284,24 @@ func (v *Vendor) Count() int {
 	return len(v.reqs)
 }
 
-// Reset forgets the recorded requests.
+// Reset forgets the recorded requests and zeroes Cancelled.
 func (v *Vendor) Reset() {
 	v.mu.Lock()
 	v.reqs = nil
 	v.mu.Unlock()
+	v.cancelled.Store(0)
 }
+
+// Cancelled returns the number of requests whose handler saw the client go
+// away (context cancelled, or a write or flush failed) before the response
+// was complete: during TTFT, keep-alives or PerToken delays, mid-stream, or
+// in FaultStallAfter's stall. Requests cut short by the vendor itself (Close,
+// FaultCutAfter) are not counted. The count is updated before the handler
+// returns, so once Inflight() is 0 it is final. Reset zeroes it.
+func (v *Vendor) Cancelled() int { return int(v.cancelled.Load()) }
+
+// Inflight returns the number of requests being handled right now.
+func (v *Vendor) Inflight() int { return int(v.inflight.Load()) }
 
 // DeadURL returns the base URL of a 127.0.0.1 port that refuses connections
 // (listen, note the port, close). t may be nil, in which case errors panic.
@@ -259,7 +411,7 @@ func (v *Vendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	// 3. Forced failure.
 	if o.Status != 0 && o.Status != http.StatusOK {
 		if !sleep(ctx, ttft) {
-			abort()
+			v.gone()
 		}
 		writeError(w, o.Status, o.ErrorBody, fmt.Sprintf("fake %d", o.Status), errorType(o.Status), "")
 		return
@@ -286,6 +438,11 @@ func (v *Vendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if o.RejectStreamOptions && hasTopLevelKey(body, "stream_options") {
+		writeError(w, http.StatusUnprocessableEntity, StreamOptionsRejectedBody, "", "", "")
+		return
+	}
+
 	reply := o.Reply
 	if reply == "" {
 		reply = "Hello from " + name + "."
@@ -296,50 +453,83 @@ func (v *Vendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		promptTokens = len(body) / 4
 	}
 	resp := response{
-		created:      time.Now().Unix(),
-		model:        req.Model,
-		fingerprint:  "fp_" + name,
-		reply:        reply,
-		chunks:       chunks,
-		promptTokens: promptTokens,
+		created:          time.Now().Unix(),
+		model:            req.Model,
+		fingerprint:      "fp_" + name,
+		reply:            reply,
+		chunks:           chunks,
+		finish:           "stop",
+		promptTokens:     promptTokens,
+		completionTokens: o.CompletionTokens,
+		cachedTokens:     o.CachedTokens,
+	}
+	if ep == epChat {
+		resp.id = newID("chatcmpl-")
+	} else {
+		resp.id = newID("cmpl-")
 	}
 
 	// 5. Time to first token.
 	if !sleep(ctx, ttft) {
-		abort()
+		v.gone()
 	}
 
+	var out outcome
 	switch {
 	case ep == epEmbeddings:
 		writeJSON(w, http.StatusOK, resp.embeddings())
 	case req.Stream:
-		includeUsage := req.StreamOptions != nil && req.StreamOptions.IncludeUsage
-		if ep == epChat {
-			resp.id = newID("chatcmpl-")
-		} else {
-			resp.id = newID("cmpl-")
+		s := &streamer{
+			ctx: ctx, w: w, rc: http.NewResponseController(w), ep: ep, r: resp, o: o,
+			includeUsage: req.StreamOptions != nil && req.StreamOptions.IncludeUsage,
 		}
-		if !streamResponse(ctx, w, ep, resp, o.PerToken, includeUsage) {
-			abort()
-		}
+		out = s.run()
 	default:
-		if !sleep(ctx, o.PerToken*time.Duration(len(chunks))) {
-			abort()
-		}
-		if ep == epChat {
-			resp.id = newID("chatcmpl-")
-			writeJSON(w, http.StatusOK, resp.chatCompletion())
-		} else {
-			resp.id = newID("cmpl-")
-			writeJSON(w, http.StatusOK, resp.textCompletion())
-		}
+		out = answer(ctx, w, ep, resp, o)
+	}
+	switch out {
+	case outcomeGone:
+		v.gone()
+	case outcomeCut:
+		abort()
 	}
 }
 
+// outcome is how a success response ended.
+type outcome int
+
+const (
+	outcomeDone outcome = iota // written as intended (possibly a clean but faulty end)
+	outcomeGone                // interrupted: the client went away or the vendor is closing
+	outcomeCut                 // the vendor drops the connection on purpose (FaultCutAfter)
+)
+
 // abort ends the handler without a (complete) response: net/http closes the
 // connection, so the client sees a transport error or a truncated stream,
-// never an empty 200. Used when the client went away or the vendor is closed.
+// never an empty 200.
 func abort() { panic(http.ErrAbortHandler) }
+
+// gone aborts a request that was interrupted before its response was
+// complete, counting it in Cancelled unless the interruption is the vendor's
+// own Close (which closes v.closing before it drops the connections).
+func (v *Vendor) gone() {
+	select {
+	case <-v.closing:
+	default:
+		v.cancelled.Add(1)
+	}
+	abort()
+}
+
+// hasTopLevelKey reports whether body is a JSON object with key.
+func hasTopLevelKey(body []byte, key string) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return false
+	}
+	_, ok := m[key]
+	return ok
+}
 
 // requestContext returns a context cancelled when the client goes away or the
 // vendor is closed.
@@ -463,18 +653,46 @@ type response struct {
 	id, model, fingerprint, reply string
 	created                       int64
 	chunks                        []string
+	finish                        string // finish_reason
 	promptTokens                  int
+	completionTokens              int // Options.CompletionTokens
+	cachedTokens                  int // Options.CachedTokens
 }
 
 type usage struct {
-	PromptTokens     int `json:"prompt_tokens"`
-	CompletionTokens int `json:"completion_tokens"`
-	TotalTokens      int `json:"total_tokens"`
+	PromptTokens        int                  `json:"prompt_tokens"`
+	CompletionTokens    int                  `json:"completion_tokens"`
+	TotalTokens         int                  `json:"total_tokens"`
+	PromptTokensDetails *promptTokensDetails `json:"prompt_tokens_details,omitempty"`
 }
 
-func (r response) usage() usage {
-	c := len(r.chunks)
-	return usage{PromptTokens: r.promptTokens, CompletionTokens: c, TotalTokens: r.promptTokens + c}
+type promptTokensDetails struct {
+	CachedTokens int `json:"cached_tokens"`
+}
+
+func (r response) makeUsage(completion int) usage {
+	u := usage{PromptTokens: r.promptTokens, CompletionTokens: completion, TotalTokens: r.promptTokens + completion}
+	if r.cachedTokens > 0 {
+		u.PromptTokensDetails = &promptTokensDetails{CachedTokens: r.cachedTokens}
+	}
+	return u
+}
+
+// usage is the final usage after sent content chunks.
+func (r response) usage(sent int) usage {
+	if r.completionTokens > 0 {
+		return r.makeUsage(r.completionTokens)
+	}
+	return r.makeUsage(sent)
+}
+
+// runningUsage is UsageCumulative's usage after sent content chunks, short
+// of the end: capped at CompletionTokens so that the counts never decrease.
+func (r response) runningUsage(sent int) usage {
+	if r.completionTokens > 0 {
+		return r.makeUsage(min(sent, r.completionTokens))
+	}
+	return r.makeUsage(sent)
 }
 
 type chatCompletion struct {
@@ -506,9 +724,9 @@ func (r response) chatCompletion() chatCompletion {
 		SystemFingerprint: r.fingerprint,
 		Choices: []chatChoice{{
 			Message:      chatMessage{Role: "assistant", Content: r.reply},
-			FinishReason: "stop",
+			FinishReason: r.finish,
 		}},
-		Usage: r.usage(),
+		Usage: r.usage(len(r.chunks)),
 	}
 }
 
@@ -530,12 +748,12 @@ type textChoice struct {
 }
 
 func (r response) textCompletion() textCompletion {
-	stop := "stop"
-	u := r.usage()
+	finish := r.finish
+	u := r.usage(len(r.chunks))
 	return textCompletion{
 		ID: r.id, Object: "text_completion", Created: r.created, Model: r.model,
 		SystemFingerprint: r.fingerprint,
-		Choices:           []textChoice{{Text: r.reply, FinishReason: &stop}},
+		Choices:           []textChoice{{Text: r.reply, FinishReason: &finish}},
 		Usage:             &u,
 	}
 }
@@ -605,105 +823,272 @@ type textChunk struct {
 	Usage             json.RawMessage `json:"usage,omitempty"`
 }
 
-// streamResponse writes the SSE stream for chat or legacy completions,
-// flushing after every event and stopping as soon as ctx is done. It reports
-// whether the stream was completed.
-func streamResponse(ctx context.Context, w http.ResponseWriter, ep endpoint, r response, perToken time.Duration, includeUsage bool) bool {
-	flusher, _ := w.(http.Flusher)
-	h := w.Header()
+// streamer writes the SSE stream of a 200 chat or legacy completion,
+// flushing after every event and stopping as soon as ctx is done.
+type streamer struct {
+	ctx          context.Context
+	w            http.ResponseWriter
+	rc           *http.ResponseController
+	ep           endpoint
+	r            response
+	o            Options
+	includeUsage bool
+	sent         int // content chunks sent
+}
+
+func (s *streamer) run() outcome {
+	h := s.w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
+	s.w.WriteHeader(http.StatusOK)
 
-	var nullUsage json.RawMessage
-	if includeUsage {
-		nullUsage = json.RawMessage("null")
-	}
-	stop := "stop"
-
-	// event builds one chunk; content == nil with finish == nil is the chat
-	// role chunk, finish != nil the final chunk.
-	event := func(role string, content *string, finish *string) any {
-		if ep == epChat {
-			return chatChunk{
-				ID: r.id, Object: "chat.completion.chunk", Created: r.created, Model: r.model,
-				SystemFingerprint: r.fingerprint,
-				Choices:           []chunkChoice{{Delta: delta{Role: role, Content: content}, FinishReason: finish}},
-				Usage:             nullUsage,
+	if s.o.KeepAlives > 0 {
+		if s.rc.Flush() != nil {
+			return outcomeGone
+		}
+		for range s.o.KeepAlives {
+			if !sleep(s.ctx, s.o.KeepAliveEvery) || !s.write([]byte(": keep-alive\n\n")) {
+				return outcomeGone
 			}
 		}
-		text := ""
-		if content != nil {
-			text = *content
-		}
-		return textChunk{
-			ID: r.id, Object: "text_completion", Created: r.created, Model: r.model,
-			SystemFingerprint: r.fingerprint,
-			Choices:           []textChoice{{Text: text, FinishReason: finish}},
-			Usage:             nullUsage,
-		}
-	}
-	send := func(v any) bool {
-		b, err := marshal(v)
-		if err != nil {
-			return false
-		}
-		return sendRaw(w, flusher, b)
 	}
 
-	if ep == epChat {
+	fault := s.o.Fault
+	if fault == FaultMalformedJSON {
+		return s.doneIf(s.sendData([]byte(MalformedBody)))
+	}
+	if s.ep == epChat {
 		empty := ""
-		if !send(event("assistant", &empty, nil)) {
-			return false
+		if !s.send("assistant", &empty, nil) {
+			return outcomeGone
 		}
 	}
-	for _, c := range r.chunks {
-		if !sleep(ctx, perToken) {
-			return false
+	switch fault {
+	case FaultErrorEventBeforeToken:
+		return s.doneIf(sleep(s.ctx, s.o.PerToken) && s.sendData([]byte(ErrorEvent)))
+	case FaultEndBeforeToken:
+		return s.doneIf(sleep(s.ctx, s.o.PerToken))
+	}
+
+	chunks := s.r.chunks
+	finish := "stop"
+	switch fault {
+	case FaultZeroTokens:
+		chunks = nil
+	case FaultErrorFinish:
+		chunks, finish = nil, "error"
+	case FaultCutAfter, FaultStallAfter:
+		chunks = chunks[:min(max(s.o.CutAfter, 0), len(chunks))]
+	}
+	for _, c := range chunks {
+		if !sleep(s.ctx, s.o.PerToken) {
+			return outcomeGone
 		}
-		if !send(event("", &c, nil)) {
-			return false
+		s.sent++ // before sending: the chunk's running usage counts it
+		if !s.send("", &c, nil) {
+			return outcomeGone
 		}
 	}
-	if ctx.Err() != nil || !send(event("", nil, &stop)) {
-		return false
+	switch fault {
+	case FaultCutAfter:
+		return outcomeCut
+	case FaultStallAfter:
+		<-s.ctx.Done()
+		return outcomeGone
 	}
-	if includeUsage {
-		u, _ := marshal(r.usage())
+
+	if s.ctx.Err() != nil || !s.send("", nil, &finish) {
+		return outcomeGone
+	}
+	if s.usageStyle() == UsageOpenAI && s.includeUsage {
+		u, _ := marshal(s.r.usage(s.sent))
 		var final any
-		if ep == epChat {
+		if s.ep == epChat {
 			final = chatChunk{
-				ID: r.id, Object: "chat.completion.chunk", Created: r.created, Model: r.model,
-				SystemFingerprint: r.fingerprint, Choices: []chunkChoice{}, Usage: u,
+				ID: s.r.id, Object: "chat.completion.chunk", Created: s.r.created, Model: s.r.model,
+				SystemFingerprint: s.r.fingerprint, Choices: []chunkChoice{}, Usage: u,
 			}
 		} else {
 			final = textChunk{
-				ID: r.id, Object: "text_completion", Created: r.created, Model: r.model,
-				SystemFingerprint: r.fingerprint, Choices: []textChoice{}, Usage: u,
+				ID: s.r.id, Object: "text_completion", Created: s.r.created, Model: s.r.model,
+				SystemFingerprint: s.r.fingerprint, Choices: []textChoice{}, Usage: u,
 			}
 		}
-		if ctx.Err() != nil || !send(final) {
-			return false
+		if s.ctx.Err() != nil || !s.sendJSON(final) {
+			return outcomeGone
 		}
 	}
-	if ctx.Err() != nil {
-		return false
+	if s.ctx.Err() != nil || !s.sendData([]byte("[DONE]")) {
+		return outcomeGone
 	}
-	return sendRaw(w, flusher, []byte("[DONE]"))
+	return outcomeDone
 }
 
-func sendRaw(w http.ResponseWriter, flusher http.Flusher, data []byte) bool {
+func (s *streamer) doneIf(ok bool) outcome {
+	if ok {
+		return outcomeDone
+	}
+	return outcomeGone
+}
+
+// usageStyle is Options.UsageStyle, unknown values being UsageOpenAI.
+func (s *streamer) usageStyle() UsageStyle {
+	switch st := s.o.UsageStyle; st {
+	case UsageCumulative, UsageFinalChunk:
+		return st
+	}
+	return UsageOpenAI
+}
+
+// chunkUsage is the "usage" of a chunk with choices; final marks the finish
+// chunk. nil omits the key.
+func (s *streamer) chunkUsage(final bool) json.RawMessage {
+	var u usage
+	switch s.usageStyle() {
+	case UsageCumulative:
+		if final {
+			u = s.r.usage(s.sent)
+		} else {
+			u = s.r.runningUsage(s.sent)
+		}
+	case UsageFinalChunk:
+		if !final {
+			return nil
+		}
+		u = s.r.usage(s.sent)
+	default:
+		if s.includeUsage {
+			return json.RawMessage("null")
+		}
+		return nil
+	}
+	b, _ := marshal(u)
+	return b
+}
+
+// send sends one chunk with one choice: role set is the chat role chunk,
+// finish != nil the finish chunk, otherwise a content chunk.
+func (s *streamer) send(role string, content *string, finish *string) bool {
+	usage := s.chunkUsage(finish != nil)
+	if s.ep == epChat {
+		return s.sendJSON(chatChunk{
+			ID: s.r.id, Object: "chat.completion.chunk", Created: s.r.created, Model: s.r.model,
+			SystemFingerprint: s.r.fingerprint,
+			Choices:           []chunkChoice{{Delta: delta{Role: role, Content: content}, FinishReason: finish}},
+			Usage:             usage,
+		})
+	}
+	text := ""
+	if content != nil {
+		text = *content
+	}
+	return s.sendJSON(textChunk{
+		ID: s.r.id, Object: "text_completion", Created: s.r.created, Model: s.r.model,
+		SystemFingerprint: s.r.fingerprint,
+		Choices:           []textChoice{{Text: text, FinishReason: finish}},
+		Usage:             usage,
+	})
+}
+
+func (s *streamer) sendJSON(v any) bool {
+	b, err := marshal(v)
+	if err != nil {
+		return false
+	}
+	return s.sendData(b)
+}
+
+// sendData sends one event "data: <data>\n\n".
+func (s *streamer) sendData(data []byte) bool {
 	buf := make([]byte, 0, len(data)+8)
 	buf = append(buf, "data: "...)
 	buf = append(buf, data...)
 	buf = append(buf, "\n\n"...)
-	if _, err := w.Write(buf); err != nil {
+	return s.write(buf)
+}
+
+// write writes and flushes b; false means the client is gone.
+func (s *streamer) write(b []byte) bool {
+	if _, err := s.w.Write(b); err != nil {
 		return false
 	}
-	if flusher != nil {
-		flusher.Flush()
+	return s.rc.Flush() == nil
+}
+
+// answer writes the body of a 200 non-streaming chat or legacy completion,
+// after KeepAlives and the PerToken delay of the tokens it holds.
+func answer(ctx context.Context, w http.ResponseWriter, ep endpoint, r response, o Options) outcome {
+	tokens := len(r.chunks)
+	switch o.Fault {
+	case FaultZeroTokens:
+		r.reply, r.chunks, tokens = "", nil, 0
+	case FaultErrorFinish:
+		r.reply, r.chunks, r.finish, tokens = "", nil, "error", 0
+	case FaultErrorEventBeforeToken, FaultEndBeforeToken, FaultMalformedJSON:
+		tokens = 0
+	case FaultCutAfter, FaultStallAfter:
+		tokens = min(max(o.CutAfter, 0), tokens)
 	}
-	return true
+	var body []byte
+	switch o.Fault {
+	case FaultErrorEventBeforeToken:
+		body = []byte(ErrorEvent)
+	case FaultEndBeforeToken:
+		body = []byte{}
+	case FaultMalformedJSON:
+		body = []byte(MalformedBody)
+	default:
+		var err error
+		if ep == epChat {
+			body, err = marshal(r.chatCompletion())
+		} else {
+			body, err = marshal(r.textCompletion())
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return outcomeDone
+		}
+	}
+
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "application/json")
+	if o.KeepAlives > 0 {
+		// Headers now, then the keep-alive lines; the body is chunked.
+		w.WriteHeader(http.StatusOK)
+		if rc.Flush() != nil {
+			return outcomeGone
+		}
+		for range o.KeepAlives {
+			if !sleep(ctx, o.KeepAliveEvery) {
+				return outcomeGone
+			}
+			if _, err := io.WriteString(w, "\n"); err != nil || rc.Flush() != nil {
+				return outcomeGone
+			}
+		}
+	}
+	if !sleep(ctx, o.PerToken*time.Duration(tokens)) {
+		return outcomeGone
+	}
+	if o.KeepAlives <= 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+		w.WriteHeader(http.StatusOK)
+	}
+	switch o.Fault {
+	case FaultCutAfter, FaultStallAfter:
+		if _, err := w.Write(body[:len(body)/2]); err != nil || rc.Flush() != nil {
+			return outcomeGone
+		}
+		if o.Fault == FaultCutAfter {
+			return outcomeCut
+		}
+		<-ctx.Done()
+		return outcomeGone
+	}
+	if _, err := w.Write(body); err != nil {
+		return outcomeGone
+	}
+	return outcomeDone
 }
 
 // marshal is json.Marshal without HTML escaping and without trailing newline.

@@ -1,0 +1,197 @@
+package llmrouter
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/caddy-llm/llmrouter/internal/meter"
+	"github.com/caddy-llm/llmrouter/selector"
+)
+
+// Request outcomes, as metrics labels and log values.
+const (
+	outcomeSuccess     = "success"      // a complete answer with completion tokens: billable
+	outcomeVendorError = "vendor_error" // every vendor failed
+	outcomeClientError = "client_error" // a vendor refused the request itself (400, 422...), returned as is
+	outcomeInterrupted = "interrupted"  // the answer broke after it started streaming
+	outcomeCanceled    = "canceled"     // the client went away
+)
+
+// DefaultLedgerKey is the placeholder whose value names the client in the
+// spend ledger: the user an authentication handler identified.
+const DefaultLedgerKey = "{http.auth.user.id}"
+
+// absorb adds a failed attempt's consumption to what the router absorbs.
+func (st *requestState) absorb(rt *route, u meter.Usage) {
+	if u.Estimated {
+		// Nothing the vendor reported: a failed attempt's guessed tokens
+		// are no measure of spend.
+		return
+	}
+	st.absorbed.PromptTokens += u.PromptTokens
+	st.absorbed.CachedTokens += u.CachedTokens
+	st.absorbed.CompletionTokens += u.CompletionTokens
+	cost := meter.Cost(u, rt.meterPrice())
+	st.absorbedCost += cost
+	countTokens(rt, u, cost, absorbed)
+}
+
+// meterPrice is the route's price in the meter's terms.
+func (rt *route) meterPrice() meter.Pricing {
+	return meter.Pricing{Input: rt.price.Input, CachedInput: rt.price.CachedInput, Output: rt.price.Output}
+}
+
+func countTokens(rt *route, u meter.Usage, cost float64, billing string) {
+	v, m := rt.vendor.ID(), rt.model
+	routerMetrics.tokens.WithLabelValues(v, m, "prompt", billing).Add(float64(u.PromptTokens - u.CachedTokens))
+	routerMetrics.tokens.WithLabelValues(v, m, "cached_prompt", billing).Add(float64(u.CachedTokens))
+	routerMetrics.tokens.WithLabelValues(v, m, "completion", billing).Add(float64(u.CompletionTokens))
+	routerMetrics.cost.WithLabelValues(v, m, billing).Add(cost)
+}
+
+// settle closes the books on a request once the proxy is done with it: it
+// applies zero completion insurance (only a complete answer with completion
+// tokens is billable; everything else is absorbed), then reports the request
+// to the ledger, the metrics, the placeholders and the log.
+func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, start time.Time) {
+	var cost float64
+	isBillable := false
+	switch {
+	case st.served != nil && st.completed && st.usage.CompletionTokens > 0:
+		st.outcome = outcomeSuccess
+		isBillable = true
+		cost = meter.Cost(st.usage, st.served.meterPrice())
+		countTokens(st.served, st.usage, cost, billable)
+	case st.served != nil:
+		st.outcome = outcomeInterrupted
+		if r.Context().Err() != nil {
+			st.outcome = outcomeCanceled
+		}
+		st.absorb(st.served, st.usage)
+	case st.outcome == "" && r.Context().Err() != nil:
+		st.outcome = outcomeCanceled
+	case st.outcome == "" && proxyErr != nil:
+		st.outcome = outcomeVendorError
+	case st.outcome == "":
+		st.outcome = outcomeClientError
+	}
+
+	vendorID, vendorModel := "", ""
+	if st.served != nil {
+		vendorID, vendorModel = st.served.vendor.ID(), st.served.vendorModel
+	} else if st.current != nil && st.outcome == outcomeClientError {
+		vendorID, vendorModel = st.current.vendor.ID(), st.current.vendorModel
+	}
+	identity := h.clientIdentity(r)
+	ledger.record(identity, isBillable, st, cost)
+	routerMetrics.requests.WithLabelValues(vendorID, st.model, st.strategy.String(), st.outcome).Inc()
+
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	if repl != nil {
+		repl.Set("http.llm_router.vendor", vendorID)
+		repl.Set("http.llm_router.model", vendorModel)
+		repl.Set("http.llm_router.routing", st.strategy.String())
+		repl.Set("http.llm_router.attempts", st.tries)
+		repl.Set("http.llm_router.prompt_tokens", st.usage.PromptTokens)
+		repl.Set("http.llm_router.completion_tokens", st.usage.CompletionTokens)
+		repl.Set("http.llm_router.cost_usd", cost)
+		repl.Set("http.llm_router.billable", isBillable)
+		repl.Set("http.llm_router.absorbed_cost_usd", st.absorbedCost)
+		repl.Set("http.llm_router.ttft_ms", float64(st.ttft)/float64(time.Millisecond))
+		repl.Set("http.llm_router.outcome", st.outcome)
+	}
+
+	if ce := h.logger.Check(zapcore.InfoLevel, "routed"); ce != nil {
+		ce.Write(
+			zap.String("model", st.model),
+			zap.String("routing", st.strategy.String()),
+			zap.Object("decision", decisionLog{st: st}),
+			zap.Array("failed_attempts", attemptsLog(st.attempts)),
+			zap.String("vendor", vendorID),
+			zap.String("outcome", st.outcome),
+			zap.Int("attempts", st.tries),
+			zap.Int("prompt_tokens", st.usage.PromptTokens),
+			zap.Int("completion_tokens", st.usage.CompletionTokens),
+			zap.Bool("usage_estimated", st.usage.Estimated),
+			zap.Float64("cost_usd", cost),
+			zap.Bool("billable", isBillable),
+			zap.Float64("absorbed_cost_usd", st.absorbedCost),
+			zap.Float64("ttft_ms", float64(st.ttft)/float64(time.Millisecond)),
+			zap.Duration("duration", time.Since(start)),
+			zap.String("client", identity),
+		)
+	}
+}
+
+// clientIdentity names the client in the ledger: the configured placeholder
+// (by default the authenticated user), else a hash of the client's bearer
+// token or API key, never the token itself, else "anonymous".
+func (h *LLMRouter) clientIdentity(r *http.Request) string {
+	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+		if id := strings.TrimSpace(repl.ReplaceAll(h.ledgerKey, "")); id != "" {
+			return id
+		}
+	}
+	token := r.Header.Get("Authorization")
+	if t, ok := strings.CutPrefix(token, "Bearer "); ok {
+		token = t
+	}
+	for _, name := range []string{"Api-Key", "X-Api-Key"} {
+		if token == "" {
+			token = r.Header.Get(name)
+		}
+	}
+	token = strings.TrimSpace(token)
+	if token == "" {
+		return "anonymous"
+	}
+	sum := sha256.Sum256([]byte(token))
+	return "key:" + hex.EncodeToString(sum[:8])
+}
+
+// decisionLog renders the ranking a request got: each candidate in order with
+// its health tier, predicted latency and expected cost.
+type decisionLog struct {
+	st *requestState
+}
+
+func (d decisionLog) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	enc.AddBool("explored", d.st.explored)
+	return enc.AddArray("candidates", zapcore.ArrayMarshalerFunc(func(arr zapcore.ArrayEncoder) error {
+		for i, rt := range d.st.ranked {
+			var sc selector.Score
+			if i < len(d.st.scores) {
+				sc = d.st.scores[i]
+			}
+			_ = arr.AppendObject(zapcore.ObjectMarshalerFunc(func(o zapcore.ObjectEncoder) error {
+				o.AddString("vendor", rt.vendor.ID())
+				o.AddString("tier", sc.Tier)
+				o.AddFloat64("predicted_ms", sc.PredictedMS)
+				o.AddFloat64("expected_cost_usd", sc.ExpectedCostUSD)
+				return nil
+			}))
+		}
+		return nil
+	}))
+}
+
+type attemptsLog []attemptRecord
+
+func (a attemptsLog) MarshalLogArray(arr zapcore.ArrayEncoder) error {
+	for _, rec := range a {
+		_ = arr.AppendObject(zapcore.ObjectMarshalerFunc(func(o zapcore.ObjectEncoder) error {
+			o.AddString("vendor", rec.Vendor)
+			o.AddInt("status", rec.Status)
+			o.AddString("reason", rec.Reason)
+			return nil
+		}))
+	}
+	return nil
+}

@@ -1,0 +1,41 @@
+package meter
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestInspectChoice(t *testing.T) {
+	tests := map[string]struct {
+		choice string
+		want   choiceInfo
+	}{
+		"role only":      {`{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}`, choiceInfo{}},
+		"delta content":  {`{"delta":{"content":"Hi\n"}}`, choiceInfo{content: true, bytes: 4}},
+		"message":        {`{"message":{"role":"assistant","content":"Hello"},"finish_reason":"stop"}`, choiceInfo{content: true, bytes: 5, finish: "stop"}},
+		"reasoning":      {`{"delta":{"content":null,"reasoning_content":"ab"}}`, choiceInfo{content: true, bytes: 2}},
+		"refusal":        {`{"message":{"content":null,"refusal":"no"}}`, choiceInfo{content: true, bytes: 2}},
+		"content parts":  {`{"delta":{"content":[{"type":"text","text":"x"}]}}`, choiceInfo{content: true, bytes: 28}},
+		"empty parts":    {`{"delta":{"content":[]}}`, choiceInfo{}},
+		"legacy":         {`{"text":"abc","index":0,"finish_reason":"length"}`, choiceInfo{content: true, bytes: 3, finish: "length"}},
+		"tool calls":     {`{"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"fn","arguments":"{}"}},{"function":{"arguments":"[1]"}}]}}`, choiceInfo{content: true, bytes: 7}},
+		"function call":  {`{"message":{"function_call":{"name":"f","arguments":"{\"a\":1}"}}}`, choiceInfo{content: true, bytes: 10}},
+		"null fields":    {`{"delta":{"content":null,"tool_calls":null,"function_call":null,"refusal":null}}`, choiceInfo{}},
+		"finish escaped": {`{"finish_reason":"a\"b"}`, choiceInfo{finish: `a\"b`}},
+		"not an object":  {`"text"`, choiceInfo{}},
+	}
+	for name, tt := range tests {
+		assert.Equal(t, tt.want, inspectChoice(tt.choice), name)
+	}
+}
+
+func TestInternFinish(t *testing.T) {
+	for _, r := range []string{"", "stop", "length", "tool_calls", "content_filter", "function_call", "other"} {
+		assert.Equal(t, r, internFinish(r))
+	}
+	buf := []byte("custom")
+	got := internFinish(view(buf))
+	buf[0] = 'X'
+	assert.Equal(t, "custom", got, "the result does not alias the vendor's bytes")
+}

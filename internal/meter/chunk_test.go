@@ -1,0 +1,45 @@
+package meter
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func TestHandlePayload(t *testing.T) {
+	s := NewStream(StreamOptions{})
+	assert.True(t, s.handlePayload(nil, false, false), "comments pass")
+	assert.True(t, s.handlePayload([]byte("not json"), true, false))
+	assert.False(t, s.handlePayload([]byte(`{"choices":[],"usage":{"prompt_tokens":1}}`), true, false),
+		"usage-only chunks are dropped when the client did not ask")
+	assert.True(t, s.handlePayload([]byte(`{"choices":[],"usage":null}`), true, false))
+	assert.False(t, s.Committed())
+	assert.Nil(t, s.Err())
+}
+
+func TestTopLevel(t *testing.T) {
+	m := topLevel(`{"id":"a","object":"o","created":1,"model":"m","choices":[{"x":"}"}],"usage":null,"error":{"message":"e"},"other":{"choices":1}}`)
+	assert.Equal(t, members{id: `"a"`, object: `"o"`, created: `1`, model: `"m"`,
+		choices: `[{"x":"}"}]`, usage: `null`, err: `{"message":"e"}`}, m)
+	assert.Equal(t, members{}, topLevel(`[]`))
+}
+
+func TestCaptureMetaSkipsAzurePrelude(t *testing.T) {
+	s, _ := feed(t, StreamOptions{}, azurePrelude+openAIStream, 0)
+	assert.Equal(t, `"chatcmpl-1"`, string(s.id))
+	assert.Equal(t, `"chat.completion.chunk"`, string(s.object))
+	assert.Equal(t, `1700000000`, string(s.created))
+	assert.Equal(t, `"gpt-4o-mini"`, string(s.mdl))
+}
+
+func TestCaptureMetaCopies(t *testing.T) {
+	buf := []byte(`{"id":"abc","object":"text_completion","created":5,"model":"m"}`)
+	s := NewStream(StreamOptions{})
+	m := topLevel(view(buf))
+	s.captureMeta(&m)
+	clear(buf)
+	assert.Equal(t, `"abc"`, string(s.id))
+	assert.Equal(t, `"text_completion"`, string(s.object))
+	assert.Equal(t, `5`, string(s.created))
+	assert.Equal(t, `"m"`, string(s.mdl))
+}

@@ -1,0 +1,71 @@
+package meter
+
+import (
+	"bytes"
+
+	"github.com/tidwall/gjson"
+)
+
+// Result is what a complete non-streaming response says.
+type Result struct {
+	Usage        Usage
+	FinishReason string // the first choice's
+	// HasContent is whether any choice's message has a non-empty content,
+	// reasoning_content, refusal, tool_calls or function_call, or a legacy
+	// choice a non-empty text; for embeddings, whether data is non-empty.
+	HasContent bool
+	Err        *VendorError
+}
+
+// InspectJSON reads a complete non-streaming chat.completion,
+// text_completion or embeddings body. Leading white space is allowed
+// (DeepSeek pads slow answers with blank lines).
+//
+// A body that is not valid JSON yields an Err of type "invalid_response": a
+// 200 that cannot be read is as useless to the client as a vendor error.
+// Without usage in the body, Usage is estimated from promptEstimate and the
+// generated text. It does not keep body, and does not allocate unless it
+// reports an error.
+func InspectJSON(body []byte, promptEstimate int) Result {
+	body = bytes.TrimLeft(body, " \t\r\n")
+	if !gjson.ValidBytes(body) {
+		return Result{
+			Usage: Usage{PromptTokens: promptEstimate, Estimated: true},
+			Err:   &VendorError{Type: "invalid_response", Message: "the vendor's response is not valid JSON"},
+		}
+	}
+	js := view(body) // valid only during this call
+	m := topLevel(js)
+
+	var r Result
+	if m.err != "" && m.err != "null" {
+		r.Err = parseVendorError(js, gjson.Parse(m.err))
+	}
+
+	textBytes, first := 0, true
+	for choice := range elements(m.choices) {
+		c := inspectChoice(choice)
+		if c.content {
+			r.HasContent = true
+			textBytes += c.bytes
+		}
+		if first {
+			r.FinishReason = internFinish(c.finish)
+			first = false
+		}
+	}
+	if m.choices == "" && nonEmptyArray(m.data) {
+		r.HasContent = true // embeddings
+	}
+
+	if isObject(m.usage) {
+		readUsage(gjson.Parse(m.usage), &r.Usage)
+	} else {
+		r.Usage = Usage{
+			PromptTokens:     promptEstimate,
+			CompletionTokens: estimateCompletion(textBytes, 0),
+			Estimated:        true,
+		}
+	}
+	return r
+}

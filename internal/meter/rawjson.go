@@ -1,0 +1,195 @@
+package meter
+
+import (
+	"iter"
+	"strings"
+)
+
+// A tiny JSON walker that yields raw values.
+//
+// gjson unescapes every string it lands on, which allocates whenever the
+// string holds an escape ("\n", "\u00e9", ...): that is most content deltas.
+// Deciding whether a delta carries content only needs to know whether a
+// string is empty, so choices, deltas and messages are walked with these
+// functions instead, which never allocate and never unescape. They are lenient
+// and stop quietly at the first malformed byte; they never panic.
+
+// fields yields the members of the JSON object obj: the key as written
+// between its quotes (escapes left as they are) and the raw value.
+func fields(obj string) iter.Seq2[string, string] {
+	return func(yield func(key, value string) bool) {
+		i := skipSpace(obj, 0)
+		if i >= len(obj) || obj[i] != '{' {
+			return
+		}
+		i++
+		for {
+			i = skipSpace(obj, i)
+			if i >= len(obj) || obj[i] != '"' {
+				return // '}' or malformed
+			}
+			keyEnd := skipString(obj, i)
+			if keyEnd < 0 {
+				return
+			}
+			key := obj[i+1 : keyEnd-1]
+			i = skipSpace(obj, keyEnd)
+			if i >= len(obj) || obj[i] != ':' {
+				return
+			}
+			i = skipSpace(obj, i+1)
+			end := skipValue(obj, i)
+			if end < 0 {
+				return
+			}
+			if !yield(key, obj[i:end]) {
+				return
+			}
+			i = skipSpace(obj, end)
+			if i >= len(obj) || obj[i] != ',' {
+				return
+			}
+			i++
+		}
+	}
+}
+
+// elements yields the raw elements of the JSON array arr.
+func elements(arr string) iter.Seq[string] {
+	return func(yield func(value string) bool) {
+		i := skipSpace(arr, 0)
+		if i >= len(arr) || arr[i] != '[' {
+			return
+		}
+		i++
+		for {
+			i = skipSpace(arr, i)
+			if i >= len(arr) || arr[i] == ']' {
+				return
+			}
+			end := skipValue(arr, i)
+			if end < 0 {
+				return
+			}
+			if !yield(arr[i:end]) {
+				return
+			}
+			i = skipSpace(arr, end)
+			if i >= len(arr) || arr[i] != ',' {
+				return
+			}
+			i++
+		}
+	}
+}
+
+// skipSpace returns the index of the first byte at or after i that is not
+// JSON white space.
+func skipSpace(s string, i int) int {
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t' || s[i] == '\n' || s[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipValue returns the index just past the JSON value starting at s[i], or
+// -1 if there is none or it is truncated.
+func skipValue(s string, i int) int {
+	if i >= len(s) {
+		return -1
+	}
+	switch s[i] {
+	case '"':
+		return skipString(s, i)
+	case '{', '[':
+		return skipNested(s, i)
+	case ',', ':', '}', ']':
+		return -1
+	}
+	// A number or a literal: it ends where the structure resumes.
+	j := i
+	for j < len(s) {
+		switch s[j] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return j
+		}
+		j++
+	}
+	return j
+}
+
+// skipString returns the index just past the string whose opening quote is
+// s[i], or -1 if it is not closed.
+func skipString(s string, i int) int {
+	j := i + 1
+	for {
+		k := strings.IndexByte(s[j:], '"')
+		if k < 0 {
+			return -1
+		}
+		q := j + k
+		// The quote is escaped if an odd number of backslashes precede it.
+		n := 0
+		for p := q - 1; p > i && s[p] == '\\'; p-- {
+			n++
+		}
+		if n%2 == 0 {
+			return q + 1
+		}
+		j = q + 1
+	}
+}
+
+// skipNested returns the index just past the object or array that opens at
+// s[i], or -1 if it is not closed. It counts brackets of either kind, which is
+// enough to find the end of well-formed JSON and harmless on anything else.
+func skipNested(s string, i int) int {
+	depth := 0
+	for j := i; j < len(s); j++ {
+		switch s[j] {
+		case '"':
+			end := skipString(s, j)
+			if end < 0 {
+				return -1
+			}
+			j = end - 1
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return j + 1
+			}
+		}
+	}
+	return -1
+}
+
+// nonEmptyString reports whether raw is a JSON string with at least one
+// character.
+func nonEmptyString(raw string) bool {
+	return len(raw) > 2 && raw[0] == '"'
+}
+
+// nonEmptyArray reports whether raw is a JSON array with at least one element.
+func nonEmptyArray(raw string) bool {
+	if len(raw) < 2 || raw[0] != '[' {
+		return false
+	}
+	i := skipSpace(raw, 1)
+	return i < len(raw) && raw[i] != ']'
+}
+
+// isObject reports whether raw is a JSON object.
+func isObject(raw string) bool {
+	return len(raw) > 0 && raw[0] == '{'
+}
+
+// stringBody returns the characters of the raw JSON string raw, still
+// escaped, or "" if raw is not a string.
+func stringBody(raw string) string {
+	if len(raw) < 2 || raw[0] != '"' {
+		return ""
+	}
+	return raw[1 : len(raw)-1]
+}

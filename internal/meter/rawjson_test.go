@@ -1,0 +1,104 @@
+package meter
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func collectFields(obj string) [][2]string {
+	var got [][2]string
+	for k, v := range fields(obj) {
+		got = append(got, [2]string{k, v})
+	}
+	return got
+}
+
+func collectElements(arr string) []string {
+	var got []string
+	for v := range elements(arr) {
+		got = append(got, v)
+	}
+	return got
+}
+
+func TestFields(t *testing.T) {
+	obj := ` { "a" : 1 , "b":"x\"}y\\" ,"c":{"d":[1,{"e":"]"}]},"e":[],"f":null,"g":true,"h":-1.5e3 } `
+	assert.Equal(t, [][2]string{
+		{"a", "1"}, {"b", `"x\"}y\\"`}, {"c", `{"d":[1,{"e":"]"}]}`}, {"e", "[]"},
+		{"f", "null"}, {"g", "true"}, {"h", "-1.5e3"},
+	}, collectFields(obj))
+
+	assert.Equal(t, [][2]string{{`k\"q`, "1"}}, collectFields(`{"k\"q":1}`), "keys stay escaped")
+	assert.Empty(t, collectFields(`{}`))
+	assert.Empty(t, collectFields(`[1]`), "not an object")
+	assert.Empty(t, collectFields(``))
+
+	// Malformed input stops quietly after what could be read.
+	for _, bad := range []string{`{"a"`, `{"a":`, `{"a":"x`, `{"a":{"b":1}`, `{"a" 1}`, `{a:1}`, `{"a":,}`, `{"a":1 "b":2}`} {
+		assert.NotPanics(t, func() { collectFields(bad) }, bad)
+	}
+	assert.Equal(t, [][2]string{{"a", "1"}}, collectFields(`{"a":1 "b":2}`))
+
+	// Stopping early is honoured.
+	n := 0
+	for range fields(`{"a":1,"b":2}`) {
+		n++
+		break
+	}
+	assert.Equal(t, 1, n)
+}
+
+func TestElements(t *testing.T) {
+	assert.Equal(t, []string{`{"a":[1]}`, `"s"`, `2`, `[]`}, collectElements(` [ {"a":[1]} ,"s",2,[] ] `))
+	assert.Empty(t, collectElements(`[]`))
+	assert.Empty(t, collectElements(`[ ]`))
+	assert.Empty(t, collectElements(`null`))
+	assert.Equal(t, []string{"1"}, collectElements(`[1,`))
+	assert.NotPanics(t, func() { collectElements(`[{"a":"\`) })
+}
+
+func TestSkipString(t *testing.T) {
+	tests := map[string]int{
+		`""`:          2,
+		`"abc"x`:      5,
+		`"a\"b"`:      6,
+		`"a\\"b"`:     5,
+		`"a\\\"b"`:    8,
+		`"unclosed`:   -1,
+		`"unclosed\"`: -1,
+	}
+	for in, want := range tests {
+		assert.Equal(t, want, skipString(in, 0), in)
+	}
+}
+
+func TestSkipValue(t *testing.T) {
+	assert.Equal(t, -1, skipValue("", 0))
+	assert.Equal(t, -1, skipValue("}", 0))
+	assert.Equal(t, 4, skipValue("true,", 0))
+	assert.Equal(t, 3, skipValue("123", 0))
+	assert.Equal(t, -1, skipValue(`{"a":[}`, 0), "brackets of either kind count")
+	assert.Equal(t, -1, skipValue(`[1,2`, 0))
+}
+
+func TestRawPredicates(t *testing.T) {
+	assert.True(t, nonEmptyString(`"x"`))
+	assert.False(t, nonEmptyString(`""`))
+	assert.False(t, nonEmptyString(`null`))
+	assert.False(t, nonEmptyString(`[1]`))
+
+	assert.True(t, nonEmptyArray(`[1]`))
+	assert.True(t, nonEmptyArray(`[ {} ]`))
+	assert.False(t, nonEmptyArray(`[ ]`))
+	assert.False(t, nonEmptyArray(`[`))
+	assert.False(t, nonEmptyArray(`null`))
+
+	assert.True(t, isObject(`{}`))
+	assert.False(t, isObject(`null`))
+	assert.False(t, isObject(``))
+
+	assert.Equal(t, `a\nb`, stringBody(`"a\nb"`))
+	assert.Empty(t, stringBody(`null`))
+	assert.Empty(t, stringBody(`"`))
+}

@@ -1,0 +1,54 @@
+package meter
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/tidwall/gjson"
+)
+
+func TestCost(t *testing.T) {
+	p := Pricing{Input: 2.5, CachedInput: 1.25, Output: 10}
+	assert.InDelta(t, 0.0, Cost(Usage{}, p), 1e-12)
+	// 1000 uncached * 2.5 + 500 cached * 1.25 + 200 * 10, per 1e6.
+	assert.InDelta(t, (1000*2.5+500*1.25+200*10)/1e6,
+		Cost(Usage{PromptTokens: 1500, CachedTokens: 500, CompletionTokens: 200}, p), 1e-12)
+	assert.InDelta(t, 10.0, Cost(Usage{CompletionTokens: 1_000_000}, p), 1e-9)
+
+	// Inconsistent counts never give a negative cost.
+	assert.InDelta(t, 100*1.25/1e6, Cost(Usage{PromptTokens: 100, CachedTokens: 300}, p), 1e-12)
+	assert.InDelta(t, 0.0, Cost(Usage{PromptTokens: -5, CompletionTokens: -1}, p), 1e-12)
+}
+
+func TestUsageTotalTokens(t *testing.T) {
+	assert.Equal(t, 7, Usage{PromptTokens: 3, CachedTokens: 2, CompletionTokens: 4}.TotalTokens())
+}
+
+func TestReadUsage(t *testing.T) {
+	tests := map[string]struct {
+		usage string
+		want  Usage
+	}{
+		"openai":   {`{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":4}}`, Usage{PromptTokens: 12, CachedTokens: 4, CompletionTokens: 3}},
+		"deepseek": {`{"prompt_tokens":20,"completion_tokens":10,"prompt_cache_hit_tokens":16,"prompt_cache_miss_tokens":4}`, Usage{PromptTokens: 20, CachedTokens: 16, CompletionTokens: 10}},
+		"both":     {`{"prompt_tokens":20,"prompt_tokens_details":{"cached_tokens":8},"prompt_cache_hit_tokens":16}`, Usage{PromptTokens: 20, CachedTokens: 8}},
+		"nulls":    {`{"prompt_tokens":null,"completion_tokens":2,"prompt_tokens_details":null}`, Usage{CompletionTokens: 2}},
+	}
+	for name, tt := range tests {
+		var got Usage
+		readUsage(gjson.Parse(tt.usage), &got)
+		assert.Equal(t, tt.want, got, name)
+	}
+
+	// Repeated usage: the latest value of each count wins, nothing is summed.
+	u := Usage{PromptTokens: 8, CompletionTokens: 1}
+	readUsage(gjson.Parse(`{"completion_tokens":5}`), &u)
+	assert.Equal(t, Usage{PromptTokens: 8, CompletionTokens: 5}, u)
+}
+
+func TestEstimateCompletion(t *testing.T) {
+	assert.Equal(t, 0, estimateCompletion(0, 0))
+	assert.Equal(t, 1, estimateCompletion(1, 0))
+	assert.Equal(t, 25, estimateCompletion(100, 3))
+	assert.Equal(t, 10, estimateCompletion(12, 10))
+}

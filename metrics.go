@@ -1,0 +1,94 @@
+package llmrouter
+
+import (
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/caddy-llm/llmrouter/selector"
+)
+
+// routerMetrics are the router's Prometheus collectors. They are created once
+// per process and registered into each config's registry, the way Caddy's
+// reverse_proxy does it, so counters keep counting across reloads.
+var routerMetrics struct {
+	once      sync.Once
+	requests  *prometheus.CounterVec
+	failovers *prometheus.CounterVec
+	ttft      *prometheus.HistogramVec
+	tokens    *prometheus.CounterVec
+	cost      *prometheus.CounterVec
+	breakers  prometheus.Collector
+}
+
+// Billing label values: billable spend is what clients are charged for;
+// absorbed is what errors and empty answers cost, which they never are.
+const (
+	billable = "billable"
+	absorbed = "absorbed"
+)
+
+func initMetrics(registry *prometheus.Registry) error {
+	const ns, sub = "caddy", "llm_router"
+	routerMetrics.once.Do(func() {
+		routerMetrics.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "requests_total",
+			Help: "Routed requests by the vendor that served them (empty if none), model, routing strategy and outcome.",
+		}, []string{"vendor", "model", "routing", "outcome"})
+		routerMetrics.failovers = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "failovers_total",
+			Help: "Attempts given up for the next vendor, by the vendor that failed, model and reason.",
+		}, []string{"vendor", "model", "reason"})
+		routerMetrics.ttft = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: ns, Subsystem: sub, Name: "ttft_seconds",
+			Help:    "Time from sending a request to a vendor to its first content token.",
+			Buckets: []float64{.05, .1, .25, .5, .75, 1, 1.5, 2, 3, 5, 8, 13, 21, 34, 60},
+		}, []string{"vendor", "model"})
+		routerMetrics.tokens = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "tokens_total",
+			Help: "Tokens by vendor, model, type (prompt, cached_prompt, completion) and billing (billable, absorbed).",
+		}, []string{"vendor", "model", "type", "billing"})
+		routerMetrics.cost = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "cost_usd_total",
+			Help: "Cost in USD from the configured prices, by vendor, model and billing (billable, absorbed).",
+		}, []string{"vendor", "model", "billing"})
+		routerMetrics.breakers = breakerCollector{desc: prometheus.NewDesc(
+			prometheus.BuildFQName(ns, sub, "breaker_state"),
+			"Breaker state per vendor and model: 0 closed, 1 half-open, 2 open.",
+			[]string{"vendor", "model"}, nil)}
+	})
+	if registry == nil {
+		return nil
+	}
+	for _, c := range []prometheus.Collector{routerMetrics.requests, routerMetrics.failovers, routerMetrics.ttft,
+		routerMetrics.tokens, routerMetrics.cost, routerMetrics.breakers} {
+		// Several llm_router handlers in one config share the collectors.
+		var already prometheus.AlreadyRegisteredError
+		if err := registry.Register(c); err != nil && !errors.As(err, &already) {
+			return err
+		}
+	}
+	return nil
+}
+
+// breakerCollector reports each route's breaker state at scrape time.
+type breakerCollector struct{ desc *prometheus.Desc }
+
+func (c breakerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c breakerCollector) Collect(ch chan<- prometheus.Metric) {
+	now := time.Now()
+	seen := make(map[*selector.RouteStats]bool)
+	for _, h := range liveRouters.list() {
+		for _, rt := range h.table.routes {
+			if seen[rt.stats] {
+				continue
+			}
+			seen[rt.stats] = true
+			state := h.selector.Snapshot(rt.stats, now).Breaker
+			ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(state), rt.vendor.ID(), rt.model)
+		}
+	}
+}
