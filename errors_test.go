@@ -154,5 +154,20 @@ func TestModelsList(t *testing.T) {
 	assert.Equal(t, "shared-a", vendors[0].Get("model").String())
 	assert.Equal(t, 2.0, vendors[0].Get("price.output").Float())
 	assert.Equal(t, 0.1, vendors[1].Get("price.cached_input").Float())
+	for _, v := range vendors {
+		assert.Equal(t, "closed", v.Get("health").String())
+		assert.False(t, v.Get("ttft_ms").Exists(), "no latency before any measurement")
+	}
 	assert.Equal(t, 0, a.Count()+b.Count(), "the model list never reaches a vendor")
+
+	// Once measured, the list shows the latency.
+	chatResp, chatBody := chat(t, "list-shared", "", "vendor", "b")
+	require.Equal(t, http.StatusOK, chatResp.StatusCode, chatBody)
+	resp2, err := client.Get(routerURL + "/v1/models")
+	require.NoError(t, err)
+	defer resp2.Body.Close()
+	raw2, _ := io.ReadAll(resp2.Body)
+	measured := gjson.GetBytes(raw2, `data.#(id=="list-shared").vendors.#(id=="b")`)
+	assert.Greater(t, measured.Get("ttft_ms").Float(), 0.0)
+	assert.Equal(t, "closed", measured.Get("health").String())
 }

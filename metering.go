@@ -7,6 +7,7 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -75,6 +76,7 @@ func (t *attemptTransport) commit(st *requestState, rt *route, resp *http.Respon
 			t.recordFailure(st, rt, http.StatusOK, nc.reason, nc.message, selector.Failure{Kind: selector.FailureServer})
 		}
 		st.absorb(rt, mb.usage())
+		mb.release()
 		return nil, err
 	}
 	deadline.stop()
@@ -109,6 +111,7 @@ type meteredBody struct {
 	stream  *meter.Stream // nil for a JSON body
 	json    meter.Result  // the JSON body's reading
 	buf     []byte        // vendor read buffer (streams)
+	bufp    *[]byte       // buf's pool handle
 	pending []byte        // bytes ready for the client
 	ttft    time.Duration
 
@@ -121,11 +124,13 @@ type meteredBody struct {
 // awaitFirstToken reads the stream until its first content token. Keep-alive
 // comments and the role-only first chunk do not count.
 func (b *meteredBody) awaitFirstToken() error {
-	b.stream = meter.NewStream(meter.StreamOptions{
+	b.stream = streamPool.Get().(*meter.Stream)
+	b.stream.Reset(meter.StreamOptions{
 		ClientWantsUsage: b.st.clientWantsUsage,
 		PromptEstimate:   b.st.promptTokens,
 	})
-	b.buf = make([]byte, commitReadBufferSize)
+	b.bufp = readBufPool.Get().(*[]byte)
+	b.buf = *b.bufp
 	vendor := b.route.vendor.ID()
 	for {
 		n, err := b.body.Read(b.buf)
@@ -267,7 +272,27 @@ func (b *meteredBody) Close() error {
 	default:
 		b.sel.ObserveFailure(b.route.stats, selector.Failure{Kind: selector.FailureServer}, now)
 	}
+	b.release()
 	return err
+}
+
+// Streams and read buffers are reused across requests: a stream's buffers
+// grow to fit its events once, then serve request after request.
+var (
+	streamPool  = sync.Pool{New: func() any { return meter.NewStream(meter.StreamOptions{}) }}
+	readBufPool = sync.Pool{New: func() any { b := make([]byte, commitReadBufferSize); return &b }}
+)
+
+// release returns the pooled stream and buffer; b must not be read after.
+func (b *meteredBody) release() {
+	if b.stream != nil {
+		streamPool.Put(b.stream)
+		b.stream, b.pending = nil, nil
+	}
+	if b.bufp != nil {
+		readBufPool.Put(b.bufp)
+		b.bufp, b.buf = nil, nil
+	}
 }
 
 // vendorErrorText renders an error the vendor reported inside a 200 response.
