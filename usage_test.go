@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
@@ -189,4 +190,70 @@ func TestZeroCompletionInsurance(t *testing.T) {
 	assert.Greater(t, entry["llm_ttft_ms"], 0.0)
 	assert.NotContains(t, fmt.Sprint(entry), "sk-")
 	assert.NotContains(t, fmt.Sprint(entry), token)
+}
+
+// Every request gets one structured log line with the decision (candidates
+// in ranked order with tier, predicted latency and expected cost), the failed
+// attempts and the outcome, and never a key or the prompt.
+func TestDecisionLogLine(t *testing.T) {
+	logPath := filepath.Join(t.TempDir(), "router.log")
+	down := fakevendor.Start(t, fakevendor.Options{Name: "down", Status: http.StatusServiceUnavailable})
+	up := fakevendor.Start(t, fakevendor.Options{Name: "up"})
+	tester := caddytest.NewTester(t)
+	tester.InitServer(fmt.Sprintf(`{
+	skip_install_trust
+	admin localhost:2999
+	http_port %d
+	https_port 9443
+	log routerlog {
+		output file %s
+		format json
+		include http.handlers.llm_router
+	}
+}
+:%d {
+	%s
+}`, routerPort, logPath, routerPort, routerBlock([]string{"exploration 0"},
+		vendorBlock("down", "openai", down.URL(), "sk-down-secret", "model logged-model input 0.1"),
+		vendorBlock("up", "openai", up.URL(), "sk-up-secret", "model logged-model input 1"),
+	)), "caddyfile")
+	require.False(t, t.Failed())
+
+	const secretPrompt = "my secret prompt text"
+	resp, body := post(t, "/v1/chat/completions",
+		`{"model":"logged-model","routing":"price","messages":[{"role":"user","content":"`+secretPrompt+`"}]}`)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+
+	var line gjson.Result
+	require.Eventually(t, func() bool {
+		raw, _ := os.ReadFile(logPath)
+		for _, l := range strings.Split(string(raw), "\n") {
+			if r := gjson.Parse(l); r.Get("msg").String() == "routed" && r.Get("model").String() == "logged-model" {
+				line = r
+				return true
+			}
+		}
+		return false
+	}, 3*time.Second, 20*time.Millisecond)
+	assert.Equal(t, "price", line.Get("routing").String())
+	cands := line.Get("decision.candidates").Array()
+	require.Len(t, cands, 2)
+	assert.Equal(t, "down", cands[0].Get("vendor").String())
+	assert.Equal(t, "clean", cands[0].Get("tier").String())
+	assert.Greater(t, cands[0].Get("expected_cost_usd").Float(), 0.0)
+	assert.Greater(t, cands[1].Get("expected_cost_usd").Float(), cands[0].Get("expected_cost_usd").Float())
+	assert.False(t, line.Get("decision.explored").Bool())
+	failed := line.Get("failed_attempts").Array()
+	require.Len(t, failed, 1)
+	assert.Equal(t, "down", failed[0].Get("vendor").String())
+	assert.Equal(t, int64(503), failed[0].Get("status").Int())
+	assert.Equal(t, "up", line.Get("vendor").String())
+	assert.Equal(t, "success", line.Get("outcome").String())
+	assert.Equal(t, int64(2), line.Get("attempts").Int())
+	assert.True(t, line.Get("billable").Bool())
+
+	raw, _ := os.ReadFile(logPath)
+	for _, secret := range []string{"sk-down-secret", "sk-up-secret", secretPrompt} {
+		assert.NotContains(t, string(raw), secret)
+	}
 }
