@@ -72,6 +72,16 @@ type Config struct {
 	APIKey     string      // the vendor credential; never logged or echoed
 	APIVersion string      // azure only
 	Headers    http.Header // extra headers sent to this vendor on every attempt
+
+	// Native kinds (anthropic, aws, google, vertex) take more:
+	Region           string // aws: the Bedrock region (us-east-1...); vertex: the location (us-central1, global)
+	AccessKeyID      string // aws SigV4 credentials; empty: the standard AWS environment variables
+	SecretAccessKey  string
+	SessionToken     string
+	Project          string // vertex: the Google Cloud project id
+	CredentialsJSON  []byte // vertex: a service account key (JSON); empty: GOOGLE_APPLICATION_CREDENTIALS
+	DefaultMaxTokens int    // anthropic, aws, vertex Claude: max_tokens when the client sends none (default 4096)
+	API              string // google: "native" (default: generateContent) or "openai" (the OpenAI-compatible endpoint)
 }
 
 // ConfigError reports an invalid Config field. Field uses the operator-facing
@@ -131,6 +141,9 @@ type kind struct {
 	// classify lets a kind recognise vendor-specific error bodies (for example
 	// an auth failure reported as a 400). ok=false keeps the generic verdict.
 	classify func(status int, body []byte) (verdict Verdict, ok bool)
+	// native is set for kinds that speak their own API rather than OpenAI's
+	// chat completions; see translate.go.
+	native *nativeAPI
 }
 
 // registry maps kind names to kinds.
@@ -187,6 +200,13 @@ type Vendor struct {
 	// deploymentInPath selects Azure's classic layout, where the model
 	// (deployment) name is a path segment rather than only a body field.
 	deploymentInPath bool
+
+	// native is the kind's translation, possibly replaced per vendor by
+	// configure (google's "openai" API turns it off); ext holds a native
+	// kind's own state (credentials, token source...).
+	native           *nativeAPI
+	ext              any
+	defaultMaxTokens int
 }
 
 // New validates c and returns the vendor. Errors are *ConfigError naming the
@@ -229,11 +249,16 @@ func New(c Config) (*Vendor, error) {
 	}
 
 	v := &Vendor{
-		id:        c.ID,
-		kind:      k,
-		key:       key,
-		headers:   headers,
-		endpoints: k.endpoints,
+		id:               c.ID,
+		kind:             k,
+		key:              key,
+		headers:          headers,
+		endpoints:        k.endpoints,
+		native:           k.native,
+		defaultMaxTokens: c.DefaultMaxTokens,
+	}
+	if v.defaultMaxTokens <= 0 {
+		v.defaultMaxTokens = DefaultMaxTokens
 	}
 	v.setBase(base)
 
@@ -424,6 +449,10 @@ func (v *Vendor) Prepare(out *http.Request, a Attempt) error {
 		return fmt.Errorf("vendor %q: no model to send", v.id)
 	}
 
+	if v.native != nil {
+		return v.prepareNative(out, a)
+	}
+
 	rel, relRaw := a.Endpoint.String(), a.Endpoint.String()
 	if v.deploymentInPath {
 		var err error
@@ -550,4 +579,38 @@ func (v *Vendor) withStreamUsage(body []byte) ([]byte, error) {
 		return sjson.DeleteBytes(body, "stream_options")
 	}
 	return body, nil
+}
+
+// DefaultMaxTokens is the max_tokens the router sends to vendors that require
+// one (Anthropic, Bedrock) when the client gives none.
+const DefaultMaxTokens = 4096
+
+// prepareNative shapes an attempt for a native kind: client credentials
+// removed, the operator's headers set, then the kind builds the request.
+func (v *Vendor) prepareNative(out *http.Request, a Attempt) error {
+	if out.Header == nil {
+		out.Header = make(http.Header)
+	}
+	saved := out.Header.Clone()
+	for _, name := range credentialHeaders {
+		out.Header.Del(name)
+	}
+	for name, values := range v.headers {
+		out.Header[name] = slices.Clone(values)
+	}
+	out.Header.Del("Content-Length")
+	if err := v.native.prepare(v, out, a); err != nil {
+		out.Header = saved
+		return fmt.Errorf("vendor %q: %w", v.id, err)
+	}
+	out.Host = ""
+	out.TransferEncoding = nil
+	return nil
+}
+
+// setBody installs body on out, with a consistent length and GetBody.
+func setBody(out *http.Request, body []byte) {
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	out.ContentLength = int64(len(body))
 }
