@@ -47,6 +47,12 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	        api_key     <key>
 //	        api_version <version>
 //	        header      <name> <value>
+//	        region <region>                   # aws, vertex
+//	        access_key_id <id>                # aws SigV4 (also secret_access_key, session_token)
+//	        project <id>                      # vertex
+//	        credentials_file <path>           # vertex service account key
+//	        max_tokens <n>                    # anthropic, aws, vertex Claude: default max_tokens
+//	        api native|openai                 # google
 //	        model <name> [as <vendor_model>] [input <usd>] [output <usd>] [cached_input <usd>]
 //	    }
 //	}
@@ -201,10 +207,21 @@ func unmarshalVendor(d *caddyfile.Dispenser) (VendorConfig, error) {
 			if !d.AllArgs(&vc.APIKey) {
 				return vc, d.ArgErr()
 			}
-		case "api_version":
-			if !d.AllArgs(&vc.APIVersion) {
+		case "api_version", "region", "access_key_id", "secret_access_key", "session_token", "project",
+			"credentials_file", "api":
+			if !d.AllArgs(vc.stringField(d.Val())) {
 				return vc, d.ArgErr()
 			}
+		case "max_tokens":
+			var s string
+			if !d.AllArgs(&s) {
+				return vc, d.ArgErr()
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				return vc, d.Errf("vendor %s: max_tokens: want a whole number of 1 or more, got %q", vc.ID, s)
+			}
+			vc.MaxTokens = n
 		case "header":
 			var name, value string
 			if !d.AllArgs(&name, &value) {
@@ -225,6 +242,28 @@ func unmarshalVendor(d *caddyfile.Dispenser) (VendorConfig, error) {
 		}
 	}
 	return vc, nil
+}
+
+// stringField returns the vendor setting a one-value subdirective sets.
+func (vc *VendorConfig) stringField(name string) *string {
+	switch name {
+	case "region":
+		return &vc.Region
+	case "access_key_id":
+		return &vc.AccessKeyID
+	case "secret_access_key":
+		return &vc.SecretAccessKey
+	case "session_token":
+		return &vc.SessionToken
+	case "project":
+		return &vc.Project
+	case "credentials_file":
+		return &vc.CredentialsFile
+	case "api":
+		return &vc.API
+	default:
+		return &vc.APIVersion
+	}
 }
 
 // unmarshalModel parses `model <name> [as <vendor_model>] [input <usd>]

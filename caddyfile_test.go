@@ -41,6 +41,25 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 					model gpt-4o input 2.5 output 10 cached_input 1.25
 					model gpt-4o-mini
 				}
+				vendor bedrock aws {
+					region us-east-1
+					access_key_id {env.AWS_KEY_ID}
+					secret_access_key {env.AWS_SECRET}
+					session_token {env.AWS_TOKEN}
+					max_tokens 2048
+					model claude-sonnet as us.anthropic.claude-sonnet-4-20250514-v1:0
+				}
+				vendor vx vertex {
+					project my-proj
+					region global
+					credentials_file /etc/sa.json
+					model gemini-2.5-flash
+				}
+				vendor google {
+					api openai
+					api_key k
+					model gemini-2.5-flash
+				}
 				vendor azure-eu azure {
 					base_url https://eu.openai.azure.com
 					api_key {env.AZURE_KEY}
@@ -71,6 +90,16 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 							{Name: "gpt-4o-mini"},
 						},
 					},
+					{
+						ID: "bedrock", Kind: "aws", Region: "us-east-1", AccessKeyID: "{env.AWS_KEY_ID}",
+						SecretAccessKey: "{env.AWS_SECRET}", SessionToken: "{env.AWS_TOKEN}", MaxTokens: 2048,
+						Models: []ModelConfig{{Name: "claude-sonnet", VendorModel: "us.anthropic.claude-sonnet-4-20250514-v1:0"}},
+					},
+					{
+						ID: "vx", Kind: "vertex", Project: "my-proj", Region: "global", CredentialsFile: "/etc/sa.json",
+						Models: []ModelConfig{{Name: "gemini-2.5-flash"}},
+					},
+					{ID: "google", API: "openai", APIKey: "k", Models: []ModelConfig{{Name: "gemini-2.5-flash"}}},
 					{
 						ID: "azure-eu", Kind: "azure", BaseURL: "https://eu.openai.azure.com",
 						APIKey: "{env.AZURE_KEY}", APIVersion: "2024-10-21",
@@ -105,7 +134,8 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{name: "bad retries", input: "llm_router {\nretries -1\n}", wantErr: `retries: want a whole number of 0 or more, got "-1"`},
 		{name: "vendor without id", input: "llm_router {\nvendor {\n}\n}", wantErr: "vendor: want <id> [<kind>]"},
 		{name: "vendor too many args", input: "llm_router {\nvendor a b c\n}", wantErr: "vendor: want <id> [<kind>]"},
-		{name: "unknown vendor subdirective", input: "llm_router {\nvendor openai {\nregion us\n}\n}", wantErr: `vendor openai: unrecognized subdirective "region"`},
+		{name: "unknown vendor subdirective", input: "llm_router {\nvendor openai {\nzone us\n}\n}", wantErr: `vendor openai: unrecognized subdirective "zone"`},
+		{name: "bad max_tokens", input: "llm_router {\nvendor anthropic {\nmax_tokens 0\n}\n}", wantErr: `vendor anthropic: max_tokens: want a whole number of 1 or more, got "0"`},
 		{name: "header needs two args", input: "llm_router {\nvendor openai {\nheader X-A\n}\n}", wantErr: "wrong argument count"},
 		{name: "model without name", input: "llm_router {\nvendor openai {\nmodel\n}\n}", wantErr: "wrong argument count"},
 		{name: "model option without value", input: "llm_router {\nvendor openai {\nmodel m input\n}\n}", wantErr: "model m: input needs a value"},

@@ -93,6 +93,8 @@ func (h *LLMRouter) writeVendorsFailed(w http.ResponseWriter, st *requestState, 
 // it becomes a 502.
 func clientStatus(last attemptRecord) (int, string) {
 	switch {
+	case last.Reason == reasonUnsupported:
+		return http.StatusBadRequest, typeInvalidRequest
 	case last.Status == http.StatusTooManyRequests:
 		return http.StatusTooManyRequests, typeRateLimit
 	case last.Reason == reasonTimeout || last.Status == http.StatusGatewayTimeout || last.Status == http.StatusRequestTimeout:

@@ -9,9 +9,11 @@ type VendorConfig struct {
 	// (case-insensitively); `auto` is reserved.
 	ID string `json:"id"`
 
-	// The vendor kind: `openai`, `azure`, `mistral`, `deepseek`, `volcengine`,
-	// `x`, `google` (Gemini's OpenAI-compatible endpoint) or `openai_compatible`
-	// (any OpenAI-shaped server). Defaults to the id when the id is a kind.
+	// The vendor kind: `openai`, `azure`, `anthropic` (the Messages API),
+	// `aws` (Bedrock Converse), `google` (the Gemini API), `vertex` (Vertex
+	// AI: Gemini and Claude), `mistral`, `deepseek`, `volcengine`, `x`, or
+	// `openai_compatible` (any OpenAI-shaped server). Defaults to the id when
+	// the id is a kind.
 	Kind string `json:"kind,omitempty"`
 
 	// The vendor's API base URL, such as `https://api.openai.com/v1`. Defaults to
@@ -36,6 +38,35 @@ type VendorConfig struct {
 
 	// The models this vendor serves.
 	Models []ModelConfig `json:"models,omitempty"`
+
+	// aws: the Bedrock region, e.g. `us-east-1` (the base URL defaults to
+	// `https://bedrock-runtime.{region}.amazonaws.com`). vertex: the location,
+	// e.g. `us-central1` or `global`.
+	Region string `json:"region,omitempty"`
+
+	// aws: SigV4 credentials. Leave them empty to use the standard AWS
+	// environment variables (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+	// `AWS_SESSION_TOKEN`), or set `api_key` to a Bedrock API key instead.
+	// Placeholders are resolved at load time.
+	AccessKeyID     string `json:"access_key_id,omitempty"`
+	SecretAccessKey string `json:"secret_access_key,omitempty"`
+	SessionToken    string `json:"session_token,omitempty"`
+
+	// vertex: the Google Cloud project id.
+	Project string `json:"project,omitempty"`
+
+	// vertex: the path of a service account key file (JSON). Default: the
+	// file named by `GOOGLE_APPLICATION_CREDENTIALS`. Access tokens are
+	// fetched with it, cached and refreshed before they expire.
+	CredentialsFile string `json:"credentials_file,omitempty"`
+
+	// anthropic, aws, vertex (Claude): the `max_tokens` sent when the client
+	// sets none, since these APIs require one. Default: 4096.
+	MaxTokens int `json:"max_tokens,omitempty"`
+
+	// google: `native` (default: the Gemini API's generateContent) or
+	// `openai` (Gemini's OpenAI-compatible endpoint).
+	API string `json:"api,omitempty"`
 }
 
 // ModelConfig is one model a vendor serves, with its price at that vendor.

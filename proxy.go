@@ -31,9 +31,16 @@ const failoverHeader = "X-Llm-Router-Failover"
 
 // Failure reasons the transport records besides the vendors' own verdicts.
 const (
-	reasonTimeout   = "timeout"
-	reasonTransport = "connection_error"
+	reasonTimeout     = "timeout"
+	reasonTransport   = "connection_error"
+	reasonUnsupported = "unsupported_request" // the request cannot be expressed in the vendor's API
 )
+
+// unsupportedRequestError is an attempt the vendor's API cannot express. It is
+// a transport error for reverse_proxy, so the next vendor is tried.
+type unsupportedRequestError struct{ err error }
+
+func (e unsupportedRequestError) Error() string { return e.err.Error() }
 
 // maxErrorBody bounds how much of a vendor's error response is kept to tell the
 // client what went wrong.
@@ -142,10 +149,16 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	ctx, cancel := context.WithCancel(req.Context())
 	out := req.Clone(ctx)
 	stripClientHeaders(out.Header, t.router.VendorHeader)
-	err := rt.vendor.Prepare(out, vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body, Stream: st.stream})
-	if err != nil {
+	attempt := vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body, Stream: st.stream}
+	if err := rt.vendor.Prepare(out, attempt); err != nil {
+		// The request cannot be said in this vendor's API (n > 1 for
+		// Anthropic, an image URL for Bedrock...): not the vendor's fault,
+		// but another vendor may take it.
 		cancel()
-		return nil, fmt.Errorf("preparing request for vendor %s: %v", rt.vendor.ID(), err)
+		st.attempts = append(st.attempts, attemptRecord{Vendor: rt.vendor.ID(), Status: http.StatusBadRequest,
+			Reason: reasonUnsupported, Message: err.Error()})
+		routerMetrics.failovers.WithLabelValues(rt.vendor.ID(), rt.model, reasonUnsupported).Inc()
+		return nil, unsupportedRequestError{err}
 	}
 
 	deadline := newFirstByteDeadline(st.ttftTimeout, cancel)
@@ -170,6 +183,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		deadline.stop()
 		return t.vendorError(st, rt, resp, cancel)
 	}
+	rt.vendor.TranslateResponse(resp, attempt)
 	return t.commit(st, rt, resp, start, deadline, cancel, req.Context())
 }
 
@@ -186,6 +200,10 @@ func (t *attemptTransport) vendorError(st *requestState, rt *route, resp *http.R
 	}
 	if !verdict.Failover {
 		st.outcome = outcomeClientError
+		if rt.vendor.Native() {
+			body = rt.vendor.TranslateError(resp.StatusCode, body)
+			resp.Header.Set("Content-Type", "application/json")
+		}
 	} else {
 		t.recordFailure(st, rt, resp.StatusCode, verdict.Reason, rt.vendor.ErrorMessage(resp.StatusCode, body),
 			selector.Failure{Kind: failureKind(verdict.Reason), RetryAfter: retryAfter(resp.Header, time.Now())})

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 
@@ -95,11 +96,28 @@ func newVendor(index int, vc VendorConfig, repl *caddy.Replacer) (*vendors.Vendo
 		kind = vc.ID
 	}
 	cfg := vendors.Config{
-		ID:         vc.ID,
-		Kind:       kind,
-		BaseURL:    repl.ReplaceKnown(vc.BaseURL, ""),
-		APIKey:     repl.ReplaceKnown(vc.APIKey, ""),
-		APIVersion: repl.ReplaceKnown(vc.APIVersion, ""),
+		ID:               vc.ID,
+		Kind:             kind,
+		BaseURL:          repl.ReplaceKnown(vc.BaseURL, ""),
+		APIKey:           repl.ReplaceKnown(vc.APIKey, ""),
+		APIVersion:       repl.ReplaceKnown(vc.APIVersion, ""),
+		Region:           repl.ReplaceKnown(vc.Region, ""),
+		AccessKeyID:      repl.ReplaceKnown(vc.AccessKeyID, ""),
+		SecretAccessKey:  repl.ReplaceKnown(vc.SecretAccessKey, ""),
+		SessionToken:     repl.ReplaceKnown(vc.SessionToken, ""),
+		Project:          repl.ReplaceKnown(vc.Project, ""),
+		DefaultMaxTokens: vc.MaxTokens,
+		API:              repl.ReplaceKnown(vc.API, ""),
+	}
+	if vc.MaxTokens < 0 {
+		return nil, fmt.Errorf("vendor %q: max_tokens must be positive, got %d", vc.ID, vc.MaxTokens)
+	}
+	if path := repl.ReplaceKnown(vc.CredentialsFile, ""); path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("vendor %q: credentials_file: %v", vc.ID, err)
+		}
+		cfg.CredentialsJSON = data
 	}
 	if len(vc.Headers) > 0 {
 		cfg.Headers = make(http.Header, len(vc.Headers))

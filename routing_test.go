@@ -42,7 +42,7 @@ func TestVendorKindsReceiveShapedRequests(t *testing.T) {
 			want{"/api/v3/chat/completions", "", "Authorization", "Bearer k-volcengine", "ep-20250101-kinds"}},
 		{"x", "x", base + "/v1", nil,
 			want{"/v1/chat/completions", "", "Authorization", "Bearer k-x", "grok-kinds"}},
-		{"google", "google", base + "/v1beta/openai", nil,
+		{"google", "google", base + "/v1beta/openai", []string{"api openai"},
 			want{"/v1beta/openai/chat/completions", "", "Authorization", "Bearer k-google", "gemini-kinds"}},
 		{"local", "openai_compatible", base + "/v1", nil,
 			want{"/v1/chat/completions", "", "Authorization", "Bearer k-local", "llama-kinds"}},
@@ -87,7 +87,22 @@ func TestVendorKindsReceiveShapedRequests(t *testing.T) {
 
 			assert.Equal(t, c.want.model, gjson.GetBytes(got.Body, "model").String())
 			assert.False(t, gjson.GetBytes(got.Body, "routing").Exists(), "routing must be removed")
-			for _, field := range []string{"messages", "safe_prompt", "top_k", "metadata", "temperature"} {
+			// Vendor-specific fields pass through untouched; fields a kind
+			// rejects are removed for it (replay safety): Mistral takes only
+			// its own parameters, and only OpenAI-shaped servers get
+			// OpenAI's account fields such as metadata.
+			passed := []string{"messages", "safe_prompt", "temperature"}
+			switch c.id {
+			case "mistral":
+				assert.False(t, gjson.GetBytes(got.Body, "top_k").Exists())
+				assert.False(t, gjson.GetBytes(got.Body, "metadata").Exists())
+			case "openai", "azure", "azure-v1", "local":
+				passed = append(passed, "top_k", "metadata")
+			default:
+				passed = append(passed, "top_k")
+				assert.False(t, gjson.GetBytes(got.Body, "metadata").Exists())
+			}
+			for _, field := range passed {
 				assert.Equal(t, gjson.Get(body, field).Raw, gjson.GetBytes(got.Body, field).Raw, field)
 			}
 		})

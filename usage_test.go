@@ -65,8 +65,11 @@ func TestUsageAndCostMatchTheVendor(t *testing.T) {
 				opts.Reply = "counting the tokens the vendor reports"
 				fake := fakevendor.Start(t, opts)
 				model := "usage-" + style.kind
-				startRouter(t, routerBlock(nil, vendorBlock(style.kind, style.kind, fake.URL()+style.base, "sk-vendor",
-					"model "+model+" input 2 output 8 cached_input 1")))
+				lines := []string{"model " + model + " input 2 output 8 cached_input 1"}
+				if style.kind == "google" {
+					lines = append(lines, "api openai") // Gemini's OpenAI-compatible endpoint
+				}
+				startRouter(t, routerBlock(nil, vendorBlock(style.kind, style.kind, fake.URL()+style.base, "sk-vendor", lines...)))
 
 				token := fmt.Sprintf("client-%s-%s-%d", style.kind, strings.ReplaceAll(mode.name, " ", "-"), time.Now().UnixNano())
 				resp, body := chat(t, model, mode.extra, "Authorization", "Bearer "+token)

@@ -20,6 +20,10 @@ func newTestVendor(t *testing.T, k string) *Vendor {
 		cfg.BaseURL = "https://myres.openai.azure.com"
 	case "openai_compatible":
 		cfg.BaseURL = "http://127.0.0.1:8000/v1"
+	case "aws":
+		cfg.Region = "us-east-1"
+	case "vertex":
+		cfg = vertexTestConfig(t)
 	}
 	v, err := New(cfg)
 	require.NoError(t, err)

@@ -10,4 +10,5 @@ var deepseekKind = &kind{
 	defaultBaseURL: "https://api.deepseek.com",
 	endpoints:      endpointsOf(ChatCompletions),
 	auth:           authBearer,
+	sanitize:       sanitizeNonOpenAI,
 }

@@ -58,7 +58,9 @@ func (v *Vendor) ErrorMessage(status int, body []byte) string {
 func (v *Vendor) Redact(msg string) string {
 	// Redact before truncating, so that a key straddling the cut cannot
 	// leave a prefix of itself behind.
-	if v.key != "" {
+	// A key shorter than any real one (a test's "k") would redact ordinary
+	// words instead.
+	if len(v.key) >= minRedactedKey {
 		msg = strings.ReplaceAll(msg, v.key, redacted)
 		// A vendor echoing a URL would show the key query-escaped.
 		if esc := url.QueryEscape(v.key); esc != v.key {
@@ -137,3 +139,6 @@ func truncateUTF8(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// minRedactedKey is the shortest key Redact looks for.
+const minRedactedKey = 8

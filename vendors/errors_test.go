@@ -90,9 +90,14 @@ func TestVendorErrorMessageRedactsKey(t *testing.T) {
 
 	// JSON-escaped in the body is still caught, because the message is
 	// decoded before redaction.
-	j, err := New(Config{Kind: "openai_compatible", BaseURL: "http://h", APIKey: "a/b"})
+	j, err := New(Config{Kind: "openai_compatible", BaseURL: "http://h", APIKey: "sk-a/b-key"})
 	require.NoError(t, err)
-	assert.Equal(t, "bad [redacted]", j.ErrorMessage(400, []byte(`{"error":{"message":"bad a\/b"}}`)))
+	assert.Equal(t, "bad [redacted]", j.ErrorMessage(400, []byte(`{"error":{"message":"bad sk-a\/b-key"}}`)))
+
+	// A key too short to be real would redact ordinary words instead.
+	short, err := New(Config{Kind: "openai_compatible", BaseURL: "http://h", APIKey: "k"})
+	require.NoError(t, err)
+	assert.Equal(t, "blocks are kept", short.ErrorMessage(400, []byte(`{"error":{"message":"blocks are kept"}}`)))
 }
 
 func TestVendorErrorMessageKeyAtTruncationBoundary(t *testing.T) {

@@ -9,5 +9,6 @@ var mistralKind = &kind{
 	defaultBaseURL: "https://api.mistral.ai/v1",
 	endpoints:      endpointsOf(ChatCompletions, Embeddings),
 	auth:           authBearer,
+	sanitize:       sanitizeMistral,
 	streamUsage:    usageRejected,
 }

@@ -16,7 +16,7 @@ func TestMistralPrepare(t *testing.T) {
 		{
 			name:     "rich body",
 			cfg:      Config{Kind: "mistral", APIKey: "ms-key"},
-			endpoint: ChatCompletions, model: "mistral-small-latest",
+			endpoint: ChatCompletions, model: "mistral-small-latest", body: mistralRichBody,
 			wantURL:  "https://api.mistral.ai/v1/chat/completions",
 			wantPath: "/v1/chat/completions", wantAuth: bearer,
 		},
@@ -31,7 +31,7 @@ func TestMistralPrepare(t *testing.T) {
 		{
 			name:     "custom base url with trailing slash",
 			cfg:      Config{Kind: "mistral", APIKey: "ms-key", BaseURL: "https://eu.api.mistral.ai/v1/"},
-			endpoint: ChatCompletions, model: "codestral-latest",
+			endpoint: ChatCompletions, model: "codestral-latest", body: mistralRichBody,
 			wantURL:  "https://eu.api.mistral.ai/v1/chat/completions",
 			wantPath: "/v1/chat/completions", wantAuth: bearer,
 		},
@@ -48,3 +48,11 @@ func TestMistralClassify(t *testing.T) {
 		{"capacity", 429, `{"object":"error","message":"Service tier capacity exceeded for this model.","type":"service_tier_capacity_exceeded","code":"3505"}`, Verdict{true, "rate_limited"}},
 	})
 }
+
+// mistralRichBody is richBody reduced to fields Mistral accepts: Mistral
+// answers 422 to any other, so Prepare removes them (see sanitize.go).
+const mistralRichBody = `{"model":"client-model","messages":[{"role":"user","content":"h\u00e9llo \"q\" ✓"}],` +
+	`"temperature":0.7,"safe_prompt":true,"random_seed":12345678901234567890,` +
+	`"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"object",` +
+	`"properties":{"a":{"type":"array","items":[1,2.50,{"b":null}]}}}}},` +
+	`"n":1e2, "prediction" :  { "type" : "content" , "content" : "" } }`

@@ -48,12 +48,16 @@ type streamDecoder interface {
 // errNativeStream is returned by decoders for framing they cannot read.
 var errNativeStream = errors.New("malformed vendor stream")
 
+// Native reports whether the vendor speaks its own API rather than OpenAI's,
+// so that its answers and errors are translated.
+func (v *Vendor) Native() bool { return v.native != nil }
+
 // TranslateResponse makes a successful (2xx) response of a native kind read
 // as OpenAI: a stream becomes OpenAI SSE chunks (usage chunk included, so the
 // router can meter it), a JSON answer becomes a chat.completion object.
 // Headers are fixed to match. For OpenAI-compatible kinds it does nothing.
 func (v *Vendor) TranslateResponse(resp *http.Response, a Attempt) {
-	n := v.kind.native
+	n := v.native
 	if n == nil {
 		return
 	}
@@ -75,7 +79,7 @@ func (v *Vendor) TranslateResponse(resp *http.Response, a Attempt) {
 // message is redacted of the vendor's key. For OpenAI-compatible kinds it
 // returns body unchanged.
 func (v *Vendor) TranslateError(status int, body []byte) []byte {
-	n := v.kind.native
+	n := v.native
 	if n == nil {
 		return body
 	}
@@ -121,7 +125,7 @@ func (t *translatingJSON) Read(p []byte) (int, error) {
 		if err != nil {
 			t.err = err
 		} else {
-			t.out, t.err = t.v.kind.native.completion(t.v, t.a, body)
+			t.out, t.err = t.v.native.completion(t.v, t.a, body)
 		}
 	}
 	if len(t.out) > 0 {

@@ -144,6 +144,10 @@ type kind struct {
 	// native is set for kinds that speak their own API rather than OpenAI's
 	// chat completions; see translate.go.
 	native *nativeAPI
+	// sanitize fixes, for OpenAI-compatible kinds, what the kind's API would
+	// reject in a body written for OpenAI (see sanitize.go). nil: leave the
+	// body as it is (OpenAI itself, Azure, unknown compatible servers).
+	sanitize func(body []byte, a Attempt) ([]byte, error)
 }
 
 // registry maps kind names to kinds.
@@ -151,7 +155,7 @@ var registry = func() map[string]*kind {
 	m := make(map[string]*kind)
 	for _, k := range []*kind{
 		openaiKind, azureKind, mistralKind, deepseekKind,
-		volcengineKind, xKind, googleKind, compatibleKind,
+		volcengineKind, xKind, googleKind, compatibleKind, anthropicKind, awsKind, vertexKind,
 	} {
 		m[k.name] = k
 	}
@@ -464,6 +468,9 @@ func (v *Vendor) Prepare(out *http.Request, a Attempt) error {
 	body, err := withModel(a.Body, a.Model)
 	if err == nil && a.Stream {
 		body, err = v.withStreamUsage(body)
+	}
+	if err == nil && v.kind.sanitize != nil && a.Endpoint == ChatCompletions {
+		body, err = v.kind.sanitize(body, a)
 	}
 	if err != nil {
 		return fmt.Errorf("vendor %q: %w", v.id, err)

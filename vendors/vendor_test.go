@@ -163,7 +163,8 @@ func TestEndpointString(t *testing.T) {
 }
 
 func TestKinds(t *testing.T) {
-	want := []string{"azure", "deepseek", "google", "mistral", "openai", "openai_compatible", "volcengine", "x"}
+	want := []string{"anthropic", "aws", "azure", "deepseek", "google", "mistral", "openai", "openai_compatible",
+		"vertex", "volcengine", "x"}
 	assert.Equal(t, want, Kinds())
 
 	// Kinds returns a copy.
@@ -174,7 +175,7 @@ func TestKinds(t *testing.T) {
 	for _, name := range want {
 		assert.True(t, IsKind(name), name)
 	}
-	for _, name := range []string{"", "OpenAI", "anthropic", "aws", "azure ", "compatible"} {
+	for _, name := range []string{"", "OpenAI", "claude", "bedrock", "azure ", "compatible"} {
 		assert.False(t, IsKind(name), name)
 	}
 }
@@ -216,7 +217,7 @@ func TestNewErrors(t *testing.T) {
 		notInMessage string
 	}
 	cases := []newErrCase{
-		{name: "unknown kind", cfg: Config{Kind: "anthropic", APIKey: "k"}, field: "kind"},
+		{name: "unknown kind", cfg: Config{Kind: "claude", APIKey: "k"}, field: "kind"},
 		{name: "empty kind", cfg: Config{APIKey: "k"}, field: "kind"},
 		{name: "kind is case-sensitive", cfg: Config{Kind: "OpenAI", APIKey: "k"}, field: "kind"},
 
@@ -260,9 +261,14 @@ func TestNewErrors(t *testing.T) {
 		{name: "Content-Length header", cfg: Config{Kind: "openai", APIKey: "k", Headers: http.Header{"content-length": {"1"}}}, field: "headers"},
 		{name: "Host header", cfg: Config{Kind: "openai", APIKey: "k", Headers: http.Header{"Host": {"evil"}}}, field: "headers"},
 	}
-	// Every kind except openai_compatible needs a key.
+	// Every kind except openai_compatible and vertex (OAuth from a service
+	// account) needs a key; aws takes SigV4 credentials instead, so none may
+	// come from the environment here.
+	for _, env := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+		t.Setenv(env, "")
+	}
 	for _, k := range Kinds() {
-		if k == "openai_compatible" {
+		if k == "openai_compatible" || k == "vertex" {
 			continue
 		}
 		cases = append(cases, newErrCase{name: "missing key " + k, cfg: Config{Kind: k, BaseURL: "https://example.com"}, field: "api_key"})
@@ -543,7 +549,7 @@ func TestPrepareStreamUsage(t *testing.T) {
 		{"openai", off, gjson.True, true},
 		{"openai", asked, gjson.True, true},
 		{"deepseek", plain, gjson.True, true},
-		{"google", plain, gjson.True, true},
+		{"volcengine", plain, gjson.True, true},
 		{"mistral", asked, gjson.Null, false},
 		{"mistral", plain, gjson.Null, false},
 		{"openai_compatible", plain, gjson.Null, false},

@@ -9,6 +9,7 @@ var volcengineKind = &kind{
 	defaultBaseURL: "https://ark.cn-beijing.volces.com/api/v3",
 	endpoints:      endpointsOf(ChatCompletions, Embeddings),
 	auth:           authBearer,
+	sanitize:       sanitizeNonOpenAI,
 	classify:       classifyVolcengine,
 }
 

@@ -11,6 +11,7 @@ var xKind = &kind{
 	defaultBaseURL: "https://api.x.ai/v1",
 	endpoints:      endpointsOf(ChatCompletions),
 	auth:           authBearer,
+	sanitize:       sanitizeX,
 	classify:       classifyX,
 }
 

@@ -1,0 +1,168 @@
+package vendors
+
+import (
+	"crypto/sha256"
+	"strconv"
+	"strings"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+)
+
+// Replay safety: when a request fails over from one vendor to another, the
+// same OpenAI body goes to a vendor that may refuse parts of it. Each kind's
+// sanitize hook fixes what its API would reject, so that the failover
+// succeeds instead of turning into a 400 or 422. It works on the attempt's
+// own copy of the body, never on the client's.
+
+// openAIOnlyFields are request fields only OpenAI (and Azure, and servers
+// that copy OpenAI) understand; other vendors reject or misread them.
+var openAIOnlyFields = []string{"store", "metadata", "service_tier", "user"}
+
+// dropOpenAIOnly removes openAIOnlyFields.
+func dropOpenAIOnly(body []byte) ([]byte, error) {
+	return deleteFields(body, openAIOnlyFields...)
+}
+
+// deleteFields removes each present top-level field.
+func deleteFields(body []byte, fields ...string) ([]byte, error) {
+	var err error
+	for _, f := range fields {
+		if !gjson.GetBytes(body, f).Exists() {
+			continue
+		}
+		if body, err = sjson.DeleteBytes(body, f); err != nil {
+			return nil, err
+		}
+	}
+	return body, nil
+}
+
+// renameField moves a top-level field to a new name, unless the new name is
+// already set (then the old one is dropped).
+func renameField(body []byte, from, to string) ([]byte, error) {
+	v := gjson.GetBytes(body, from)
+	if !v.Exists() {
+		return body, nil
+	}
+	var err error
+	if !gjson.GetBytes(body, to).Exists() {
+		if body, err = sjson.SetRawBytes(body, to, []byte(v.Raw)); err != nil {
+			return nil, err
+		}
+	}
+	return sjson.DeleteBytes(body, from)
+}
+
+// mistralFields is the allow-list of Mistral's chat completions API, which
+// answers 422 extra_forbidden to any other field.
+var mistralFields = map[string]bool{
+	"model": true, "messages": true, "temperature": true, "top_p": true, "max_tokens": true, "stream": true,
+	"stop": true, "random_seed": true, "response_format": true, "tools": true, "tool_choice": true,
+	"presence_penalty": true, "frequency_penalty": true, "n": true, "prediction": true,
+	"parallel_tool_calls": true, "prompt_mode": true, "safe_prompt": true,
+}
+
+// sanitizeMistral maps OpenAI names to Mistral's (seed, max_completion_tokens),
+// rewrites tool call ids to Mistral's format, and drops every field Mistral
+// does not accept.
+func sanitizeMistral(body []byte, _ Attempt) ([]byte, error) {
+	body, err := renameField(body, "seed", "random_seed")
+	if err == nil {
+		body, err = renameField(body, "max_completion_tokens", "max_tokens")
+	}
+	if err == nil {
+		body, err = rewriteToolCallIDs(body, isMistralToolID, mistralToolID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var extra []string
+	gjson.ParseBytes(body).ForEach(func(k, _ gjson.Result) bool {
+		if !mistralFields[k.String()] {
+			extra = append(extra, k.String())
+		}
+		return true
+	})
+	return deleteFields(body, extra...)
+}
+
+// isMistralToolID reports whether id has Mistral's tool call id format:
+// exactly nine ASCII letters and digits.
+func isMistralToolID(id string) bool {
+	if len(id) != 9 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		c := id[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+const base62 = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+// mistralToolID maps any tool call id to a Mistral-format id. It is a hash,
+// so the same id in an assistant's tool_calls and in the matching tool
+// message maps the same way without any state.
+func mistralToolID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	out := make([]byte, 9)
+	for i := range out {
+		out[i] = base62[int(sum[i])%len(base62)]
+	}
+	return string(out)
+}
+
+// rewriteToolCallIDs rewrites, in every message, tool_calls[].id and
+// tool_call_id whose format the vendor rejects.
+func rewriteToolCallIDs(body []byte, ok func(string) bool, rewrite func(string) string) ([]byte, error) {
+	var err error
+	msgs := gjson.GetBytes(body, "messages").Array()
+	for i, m := range msgs {
+		prefix := "messages." + strconv.Itoa(i)
+		if id := m.Get("tool_call_id"); id.Type == gjson.String && !ok(id.Str) {
+			if body, err = sjson.SetBytes(body, prefix+".tool_call_id", rewrite(id.Str)); err != nil {
+				return nil, err
+			}
+		}
+		for j, tc := range m.Get("tool_calls").Array() {
+			if id := tc.Get("id"); id.Type == gjson.String && !ok(id.Str) {
+				if body, err = sjson.SetBytes(body, prefix+".tool_calls."+strconv.Itoa(j)+".id", rewrite(id.Str)); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return body, nil
+}
+
+// sanitizeX removes what xAI's reasoning models reject: presence_penalty,
+// frequency_penalty and stop.
+func sanitizeX(body []byte, a Attempt) ([]byte, error) {
+	body, err := dropOpenAIOnly(body)
+	if err != nil || !xReasoningModel(a.Model) {
+		return body, err
+	}
+	return deleteFields(body, "presence_penalty", "frequency_penalty", "stop")
+}
+
+// xReasoningModel tells xAI's reasoning models by name: grok-4 and its
+// variants, the mini models, grok-code, and anything named reasoning, except
+// the explicitly non-reasoning variants.
+func xReasoningModel(model string) bool {
+	m := strings.ToLower(model)
+	if strings.Contains(m, "non-reasoning") {
+		return false
+	}
+	return strings.HasPrefix(m, "grok-4") || strings.HasPrefix(m, "grok-code") ||
+		strings.Contains(m, "mini") || strings.Contains(m, "reasoning")
+}
+
+// sanitizeNonOpenAI is the default for OpenAI-compatible vendors that are not
+// OpenAI: they misread or reject OpenAI's account-side fields.
+func sanitizeNonOpenAI(body []byte, _ Attempt) ([]byte, error) {
+	return dropOpenAIOnly(body)
+}
