@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/caddy-llm/llmrouter/selector"
 	"github.com/caddy-llm/llmrouter/vendors"
@@ -42,8 +44,11 @@ func benchRouter(b *testing.B) *LLMRouter {
 		ttft := time.Duration(100+50*i) * time.Millisecond
 		sel.ObserveSuccess(rt.stats, 0, selector.Sample{Stream: true, FirstToken: ttft, Total: 2 * ttft, CompletionTokens: 50}, now)
 	}
+	// The decision log line is on, as in a default Caddy (INFO), but
+	// discarded: its cost (selector.Explain) is part of the hot path.
 	return &LLMRouter{VendorHeader: DefaultVendorHeader, TTFTTimeout: caddy.Duration(DefaultTTFTTimeout),
-		routing: selector.Perf, selector: sel, table: table}
+		routing: selector.Perf, selector: sel, table: table,
+		logger: zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(io.Discard), zapcore.InfoLevel))}
 }
 
 // benchBody is a typical small chat request: a system prompt, a short

@@ -26,6 +26,7 @@ var azureKind = &kind{
 	name:      "azure",
 	endpoints: endpointsOf(ChatCompletions, Completions, Embeddings),
 	auth:      authAPIKey,
+	sanitize:  sanitizeOpenAI,
 	configure: configureAzure,
 }
 

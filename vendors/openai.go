@@ -6,4 +6,5 @@ var openaiKind = &kind{
 	defaultBaseURL: "https://api.openai.com/v1",
 	endpoints:      endpointsOf(ChatCompletions, Completions, Embeddings),
 	auth:           authBearer,
+	sanitize:       sanitizeOpenAI,
 }

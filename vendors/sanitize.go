@@ -166,3 +166,24 @@ func xReasoningModel(model string) bool {
 func sanitizeNonOpenAI(body []byte, _ Attempt) ([]byte, error) {
 	return dropOpenAIOnly(body)
 }
+
+// maxOpenAIToolID is the longest tool call id OpenAI accepts.
+const maxOpenAIToolID = 40
+
+// sanitizeOpenAI keeps tool call ids within OpenAI's length limit. Ids minted
+// by other vendors can be longer (Gemini's, which carry a thought signature
+// through the client's history), and OpenAI answers 400 to them.
+func sanitizeOpenAI(body []byte, _ Attempt) ([]byte, error) {
+	return rewriteToolCallIDs(body, func(id string) bool { return len(id) <= maxOpenAIToolID }, openAIToolID)
+}
+
+// openAIToolID maps a too-long tool call id to a short one, by hash, so that
+// a call and its result still match.
+func openAIToolID(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	out := []byte("call_")
+	for _, b := range sum[:24] {
+		out = append(out, base62[int(b)%len(base62)])
+	}
+	return string(out)
+}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -86,5 +87,26 @@ func TestSanitizeOpenAIOnlyFields(t *testing.T) {
 		for _, f := range openAIOnlyFields {
 			assert.True(t, gjson.GetBytes(got, f).Exists(), kind+" "+f)
 		}
+	}
+}
+
+// A Gemini tool call id (long: it carries a thought signature) replays on
+// OpenAI shortened, consistently for the call and its result.
+func TestSanitizeOpenAILongToolIDs(t *testing.T) {
+	long := "call_0123456789abcdef01234567__thought__" + strings.Repeat("c2lnbmF0dXJl", 20)
+	body := `{"model":"m","messages":[{"role":"assistant","tool_calls":[{"id":"` + long + `","type":"function","function":{"name":"f","arguments":"{}"}},` +
+		`{"id":"call_short","type":"function","function":{"name":"g","arguments":"{}"}}]},` +
+		`{"role":"tool","tool_call_id":"` + long + `","content":"x"},{"role":"tool","tool_call_id":"call_short","content":"y"}]}`
+	for _, kind := range []string{"openai", "azure"} {
+		v, err := New(Config{ID: "v", Kind: kind, BaseURL: "https://example.com/openai/v1", APIKey: "k"})
+		require.NoError(t, err)
+		out := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+		require.NoError(t, v.Prepare(out, Attempt{Endpoint: ChatCompletions, Model: "m", Body: []byte(body)}))
+		got, _ := io.ReadAll(out.Body)
+		id := gjson.GetBytes(got, "messages.0.tool_calls.0.id").String()
+		assert.LessOrEqual(t, len(id), maxOpenAIToolID, kind)
+		assert.Equal(t, id, gjson.GetBytes(got, "messages.1.tool_call_id").String(), kind)
+		assert.Equal(t, "call_short", gjson.GetBytes(got, "messages.0.tool_calls.1.id").String(), kind)
+		assert.Equal(t, "call_short", gjson.GetBytes(got, "messages.2.tool_call_id").String(), kind)
 	}
 }
