@@ -31,6 +31,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    vendor_header    <name>
 //	    max_request_body <size>
 //	    ttft_timeout     <duration>
+//	    stream_idle_timeout <duration>
 //	    retries          <n>
 //	    path_prefix      <prefix>
 //	    ledger_key       <placeholder>
@@ -103,7 +104,7 @@ func (h *LLMRouter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			h.PathPrefix = &s
-		case "ttft_timeout", "half_life", "stale_after", "quota_cooldown":
+		case "ttft_timeout", "stream_idle_timeout", "half_life", "stale_after", "quota_cooldown":
 			if err := unmarshalDuration(d, h.durationField(d.Val())); err != nil {
 				return err
 			}
@@ -161,6 +162,8 @@ func (h *LLMRouter) durationField(name string) *caddy.Duration {
 	switch name {
 	case "ttft_timeout":
 		return &h.TTFTTimeout
+	case "stream_idle_timeout":
+		return &h.StreamIdleTimeout
 	case "half_life":
 		return &h.HalfLife
 	case "stale_after":

@@ -27,6 +27,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 				vendor_header X-Vendor
 				max_request_body 4MiB
 				ttft_timeout 15s
+				stream_idle_timeout 20s
 				retries 2
 				path_prefix /openai/v1
 				half_life 2m
@@ -68,19 +69,20 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 				}
 			}`,
 			want: LLMRouter{
-				Routing:          "price",
-				VendorHeader:     "X-Vendor",
-				MaxRequestBody:   4 << 20,
-				TTFTTimeout:      caddy.Duration(15 * time.Second),
-				Retries:          ptr(2),
-				PathPrefix:       ptr("/openai/v1"),
-				HalfLife:         caddy.Duration(2 * time.Minute),
-				Exploration:      ptr(0.05),
-				StaleAfter:       caddy.Duration(15 * time.Minute),
-				FailureThreshold: 4,
-				CooldownBase:     caddy.Duration(2 * time.Second),
-				CooldownMax:      caddy.Duration(90 * time.Second),
-				QuotaCooldown:    caddy.Duration(3 * time.Hour),
+				Routing:           "price",
+				VendorHeader:      "X-Vendor",
+				MaxRequestBody:    4 << 20,
+				TTFTTimeout:       caddy.Duration(15 * time.Second),
+				StreamIdleTimeout: caddy.Duration(20 * time.Second),
+				Retries:           ptr(2),
+				PathPrefix:        ptr("/openai/v1"),
+				HalfLife:          caddy.Duration(2 * time.Minute),
+				Exploration:       ptr(0.05),
+				StaleAfter:        caddy.Duration(15 * time.Minute),
+				FailureThreshold:  4,
+				CooldownBase:      caddy.Duration(2 * time.Second),
+				CooldownMax:       caddy.Duration(90 * time.Second),
+				QuotaCooldown:     caddy.Duration(3 * time.Hour),
 				Vendors: []VendorConfig{
 					{
 						ID: "openai", APIKey: "{env.OPENAI_API_KEY}",

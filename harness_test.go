@@ -25,8 +25,15 @@ var routerURL = fmt.Sprintf("http://127.0.0.1:%d", routerPort)
 
 // startRouter loads a Caddy config whose only site runs the given llm_router
 // block, in the in-process Caddy that caddytest manages. Tests that call it
-// must not run in parallel: they share that Caddy.
+// must not run in parallel: they share that Caddy. Old configs are stopped at
+// once (grace_period 1ns), so tests do not wait for each other's streams.
 func startRouter(t *testing.T, routerBlock string) {
+	t.Helper()
+	startRouterWith(t, "grace_period 1ns", routerBlock)
+}
+
+// startRouterWith is startRouter with extra global options.
+func startRouterWith(t *testing.T, globalOptions, routerBlock string) {
 	t.Helper()
 	tester := caddytest.NewTester(t)
 	tester.InitServer(fmt.Sprintf(`{
@@ -34,7 +41,7 @@ func startRouter(t *testing.T, routerBlock string) {
 	admin localhost:2999
 	http_port %d
 	https_port 9443
-	grace_period 1ns
+	%s
 	log {
 		level WARN
 	}
@@ -47,7 +54,7 @@ func startRouter(t *testing.T, routerBlock string) {
 	root * /nonexistent-llm-router-test-root
 	file_server
 }
-`, routerPort, routerPort, routerBlock), "caddyfile")
+`, routerPort, globalOptions, routerPort, routerBlock), "caddyfile")
 	if t.Failed() {
 		t.FailNow()
 	}

@@ -80,6 +80,13 @@ func (t *attemptTransport) commit(st *requestState, rt *route, resp *http.Respon
 		return nil, err
 	}
 	deadline.stop()
+	if mb.stream != nil && t.router.StreamIdleTimeout > 0 {
+		mb.idleTimeout = time.Duration(t.router.StreamIdleTimeout)
+		mb.idle = time.AfterFunc(mb.idleTimeout, func() {
+			mb.idleFired.Store(true)
+			cancel()
+		})
+	}
 	st.served, st.ttft = rt, mb.ttft
 	routerMetrics.ttft.WithLabelValues(rt.vendor.ID(), rt.model).Observe(mb.ttft.Seconds())
 	setRouteHeaders(resp.Header, st, rt)
@@ -119,6 +126,12 @@ type meteredBody struct {
 	vendorErr  error // why, if not EOF
 	finished   bool  // everything, including any error event, was handed out
 	closed     bool
+
+	// idle cancels a committed stream whose vendor sends nothing for
+	// stream_idle_timeout; idleFired tells that cancellation from others.
+	idle        *time.Timer
+	idleTimeout time.Duration
+	idleFired   atomic.Bool
 }
 
 // awaitFirstToken reads the stream until its first content token. Keep-alive
@@ -207,13 +220,18 @@ func (b *meteredBody) Read(p []byte) (int, error) {
 			if !b.stream.Done() && b.stream.Err() == nil && b.clientCx.Err() == nil {
 				// Never a silent clean close: the client must know the
 				// answer is incomplete.
-				b.pending = append(append([]byte(nil), b.pending...), meter.ErrorEvent(
-					fmt.Sprintf("vendor %s stopped the stream before it was complete", b.route.vendor.ID()),
-					"stream_interrupted")...)
+				msg := fmt.Sprintf("vendor %s stopped the stream before it was complete", b.route.vendor.ID())
+				if b.idleFired.Load() {
+					msg = fmt.Sprintf("vendor %s sent nothing for %s", b.route.vendor.ID(), b.idleTimeout)
+				}
+				b.pending = append(append([]byte(nil), b.pending...), meter.ErrorEvent(msg, "stream_interrupted")...)
 			}
 		default:
 			n, err := b.body.Read(b.buf)
 			if n > 0 {
+				if b.idle != nil {
+					b.idle.Reset(b.idleTimeout)
+				}
 				b.stream.Feed(b.buf[:n])
 				b.pending = b.stream.Output()
 			}
@@ -254,6 +272,9 @@ func (b *meteredBody) Close() error {
 		return err
 	}
 	b.closed = true
+	if b.idle != nil {
+		b.idle.Stop()
+	}
 	b.cancel()
 	now := time.Now()
 	st := b.st

@@ -30,11 +30,15 @@ func init() {
 
 // Defaults of the handler's settings.
 const (
-	DefaultVendorHeader   = "vendor"
-	DefaultMaxRequestBody = 16 << 20 // 16 MiB
-	DefaultTTFTTimeout    = 60 * time.Second
-	DefaultPathPrefix     = "/v1"
+	DefaultVendorHeader      = "vendor"
+	DefaultMaxRequestBody    = 16 << 20 // 16 MiB
+	DefaultTTFTTimeout       = 60 * time.Second
+	DefaultStreamIdleTimeout = 60 * time.Second
+	DefaultPathPrefix        = "/v1"
 )
+
+// DefaultRequestBodyTimeout is the default of request_body_timeout.
+const DefaultRequestBodyTimeout = 30 * time.Second
 
 // LLMRouter serves the OpenAI API (`POST /v1/chat/completions`, `/v1/completions`,
 // `/v1/embeddings` and `GET /v1/models`) and routes every request to one of the
@@ -64,9 +68,22 @@ type LLMRouter struct {
 	// Default: 16 MiB.
 	MaxRequestBody int64 `json:"max_request_body,omitempty"`
 
+	// How long a client may take to send its whole request body, from the
+	// moment the router starts reading it. A client that trickles or
+	// withholds its body (a slow-loris upload) gets a 408 with code
+	// `request_timeout` when it expires. Raise it for clients that upload
+	// large images over slow links.
+	// Default: 30s.
+	RequestBodyTimeout caddy.Duration `json:"request_body_timeout,omitempty"`
+
 	// How long one attempt may take to produce the first byte of its response
 	// body before the router gives up on that vendor and fails over. Default: 60s.
 	TTFTTimeout caddy.Duration `json:"ttft_timeout,omitempty"`
+
+	// How long a stream may go without an event once it has started. A vendor
+	// that stalls longer is given up: the client gets an error event and the
+	// stream ends. Default: 60s.
+	StreamIdleTimeout caddy.Duration `json:"stream_idle_timeout,omitempty"`
 
 	// How many vendors are tried after the first one fails. Default (unset):
 	// every candidate once. 0 disables failover.
@@ -148,8 +165,14 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	if h.MaxRequestBody == 0 {
 		h.MaxRequestBody = DefaultMaxRequestBody
 	}
+	if h.RequestBodyTimeout == 0 {
+		h.RequestBodyTimeout = caddy.Duration(DefaultRequestBodyTimeout)
+	}
 	if h.TTFTTimeout == 0 {
 		h.TTFTTimeout = caddy.Duration(DefaultTTFTTimeout)
+	}
+	if h.StreamIdleTimeout == 0 {
+		h.StreamIdleTimeout = caddy.Duration(DefaultStreamIdleTimeout)
 	}
 	h.prefix = DefaultPathPrefix
 	if h.PathPrefix != nil {
@@ -166,6 +189,12 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	}
 	if h.MaxRequestBody < 0 {
 		return fmt.Errorf("max_request_body: must be positive, got %d", h.MaxRequestBody)
+	}
+	if h.RequestBodyTimeout < 0 {
+		return fmt.Errorf("request_body_timeout: must be positive, got %s", time.Duration(h.RequestBodyTimeout))
+	}
+	if h.StreamIdleTimeout < 0 {
+		return fmt.Errorf("stream_idle_timeout: must be positive, got %s", time.Duration(h.StreamIdleTimeout))
 	}
 	if h.TTFTTimeout < 0 {
 		return fmt.Errorf("ttft_timeout: must be positive, got %s", time.Duration(h.TTFTTimeout))

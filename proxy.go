@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/caddyserver/caddy/v2"
@@ -178,7 +179,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 
 	resp.Header.Del(failoverHeader) // only ever ours
-	stripVendorHeaders(resp.Header)
+	stripVendorHeaders(resp.Header, rt.vendor)
 	if resp.StatusCode >= http.StatusBadRequest {
 		deadline.stop()
 		return t.vendorError(st, rt, resp, cancel)
@@ -200,6 +201,7 @@ func (t *attemptTransport) vendorError(st *requestState, rt *route, resp *http.R
 	}
 	if !verdict.Failover {
 		st.outcome = outcomeClientError
+		body = rt.vendor.RedactBody(body)
 		if rt.vendor.Native() {
 			body = rt.vendor.TranslateError(resp.StatusCode, body)
 			resp.Header.Set("Content-Type", "application/json")
@@ -245,15 +247,32 @@ func stripClientHeaders(h http.Header, vendorHeader string) {
 		h.Del(name)
 	}
 	h.Del(vendorHeader)
+	// AWS credentials and signing headers (X-Amz-Security-Token, X-Amz-Date,
+	// ...) are the router's to set, for Bedrock; a client's go nowhere.
+	for name := range h {
+		if strings.HasPrefix(name, "X-Amz-") {
+			delete(h, name)
+		}
+	}
 }
 
 // vendorOnlyHeaders are response headers about the operator's vendor account
 // that clients have no business seeing.
 var vendorOnlyHeaders = []string{"Set-Cookie", "Openai-Organization", "Openai-Project"}
 
-func stripVendorHeaders(h http.Header) {
+func stripVendorHeaders(h http.Header, v *vendors.Vendor) {
 	for _, name := range vendorOnlyHeaders {
 		h.Del(name)
+	}
+	// A vendor that echoes the router's key in a header must not hand it to
+	// the client.
+	for name, values := range h {
+		for _, value := range values {
+			if v.Leaks(value) {
+				h.Del(name)
+				break
+			}
+		}
 	}
 }
 

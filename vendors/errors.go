@@ -1,6 +1,7 @@
 package vendors
 
 import (
+	"bytes"
 	"net/http"
 	"net/url"
 	"strings"
@@ -142,3 +143,18 @@ func truncateUTF8(s string, n int) string {
 
 // minRedactedKey is the shortest key Redact looks for.
 const minRedactedKey = 8
+
+// Leaks reports whether s contains the vendor's API key, so that a header or
+// body the vendor sent can be kept from the client.
+func (v *Vendor) Leaks(s string) bool {
+	return len(v.key) >= minRedactedKey && (strings.Contains(s, v.key) || strings.Contains(s, url.QueryEscape(v.key)))
+}
+
+// RedactBody replaces the vendor's API key wherever it appears in body (an
+// error body passed on to the client), without changing anything else.
+func (v *Vendor) RedactBody(body []byte) []byte {
+	if len(v.key) < minRedactedKey || !bytes.Contains(body, []byte(v.key)) {
+		return body
+	}
+	return bytes.ReplaceAll(body, []byte(v.key), []byte(redacted))
+}
