@@ -85,7 +85,7 @@ func BenchmarkHotPath(b *testing.B) {
 				out := req.Clone(ctx)
 				stripClientHeaders(out.Header, h.VendorHeader)
 				rt := st.ranked[0]
-				if err := rt.vendor.Prepare(out, vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body}); err != nil {
+				if err := rt.vendor.Prepare(out, vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body, Validated: true}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -1,6 +1,7 @@
 package llmrouter
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    max_request_body <size>
 //	    ttft_timeout     <duration>
 //	    stream_idle_timeout <duration>
+//	    request_body_timeout <duration>
 //	    retries          <n>
 //	    path_prefix      <prefix>
 //	    ledger_key       <placeholder>
@@ -104,7 +106,7 @@ func (h *LLMRouter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.ArgErr()
 			}
 			h.PathPrefix = &s
-		case "ttft_timeout", "stream_idle_timeout", "half_life", "stale_after", "quota_cooldown":
+		case "ttft_timeout", "stream_idle_timeout", "request_body_timeout", "half_life", "stale_after", "quota_cooldown":
 			if err := unmarshalDuration(d, h.durationField(d.Val())); err != nil {
 				return err
 			}
@@ -130,7 +132,7 @@ func (h *LLMRouter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if strings.HasSuffix(s, "%") {
 				share /= 100
 			}
-			if err != nil || share < 0 || share > 1 {
+			if err != nil || math.IsNaN(share) || share < 0 || share > 1 {
 				return d.Errf("exploration: want a share from 0 to 1 (or 0%% to 100%%), got %q", s)
 			}
 			h.Exploration = &share
@@ -164,6 +166,8 @@ func (h *LLMRouter) durationField(name string) *caddy.Duration {
 		return &h.TTFTTimeout
 	case "stream_idle_timeout":
 		return &h.StreamIdleTimeout
+	case "request_body_timeout":
+		return &h.RequestBodyTimeout
 	case "half_life":
 		return &h.HalfLife
 	case "stale_after":
@@ -292,7 +296,7 @@ func unmarshalModel(d *caddyfile.Dispenser) (ModelConfig, error) {
 			return mc, d.Errf("model %s: unknown option %q (want as, input, output or cached_input)", mc.Name, key)
 		}
 		price, err := strconv.ParseFloat(val, 64)
-		if err != nil {
+		if err != nil || math.IsNaN(price) || math.IsInf(price, 0) {
 			return mc, d.Errf("model %s: %s price %q is not a number", mc.Name, key, val)
 		}
 		switch key {

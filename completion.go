@@ -16,7 +16,7 @@ import (
 // serveCompletion routes one completion request: read and check the body, rank
 // the vendors, then let the embedded reverse proxy try them in order.
 func (h *LLMRouter) serveCompletion(w http.ResponseWriter, r *http.Request, op operation) error {
-	body, err := readBody(r, h.MaxRequestBody)
+	body, err := h.readRequestBody(w, r)
 	if err == nil {
 		var st *requestState
 		st, err = h.inspect(r, op, body, time.Now())

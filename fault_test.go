@@ -155,7 +155,7 @@ func TestFaultsUnderLoad(t *testing.T) {
 				blocks = append(blocks, vendorBlock(id, "openai_compatible", u, "", fmt.Sprintf("model %s input 0.%d", model, i+1)))
 			}
 			blocks = append(blocks, vendorBlock("good", "openai_compatible", good.URL(), "", "model "+model+" input 5"))
-			startRouter(t, routerBlock([]string{"ttft_timeout 300ms", "stream_idle_timeout 300ms", "cooldown 200ms 1s"}, blocks...))
+			startRouter(t, routerBlock([]string{"ttft_timeout 1s", "stream_idle_timeout 1s", "cooldown 200ms 1s"}, blocks...))
 			client.CloseIdleConnections()
 			baseline := runtime.NumGoroutine()
 

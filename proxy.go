@@ -150,7 +150,8 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	ctx, cancel := context.WithCancel(req.Context())
 	out := req.Clone(ctx)
 	stripClientHeaders(out.Header, t.router.VendorHeader)
-	attempt := vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body, Stream: st.stream}
+	attempt := vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body, Stream: st.stream,
+		Validated: true}
 	if err := rt.vendor.Prepare(out, attempt); err != nil {
 		// The request cannot be said in this vendor's API (n > 1 for
 		// Anthropic, an image URL for Bedrock...): not the vendor's fault,

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -131,24 +134,87 @@ func notFound(param, format string, args ...any) *clientError {
 		param: param, message: fmt.Sprintf(format, args...)}
 }
 
-// readBody reads the whole request body, refusing more than limit bytes. The
-// limit holds for chunked uploads too, since it counts what is read.
-func readBody(r *http.Request, limit int64) ([]byte, error) {
+// codeBodyTimeout is the error code of a body that did not arrive in time.
+const codeBodyTimeout = "request_timeout"
+
+// readRequestBody reads the client's body within max_request_body and
+// request_body_timeout. The timeout is one deadline for the whole body, set
+// on the connection (HTTP/1) or the stream (HTTP/2, HTTP/3) through
+// http.ResponseController, so that it also interrupts a read that stalls: a
+// client that sends its headers and then trickles or withholds the body gets
+// a 408 instead of holding a connection and a goroutine forever.
+//
+// The deadline is lifted once the body is in, since the response (a stream)
+// may last far longer. After a failure it stays: it then bounds what net/http
+// drains of an unread HTTP/1 body before it writes the error, and the
+// connection is closed after the error, so that net/http drains nothing more.
+func (h *LLMRouter) readRequestBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	var src io.Reader = r.Body
+	if src == nil {
+		src = http.NoBody
+	}
+	timeout := time.Duration(h.RequestBodyTimeout)
+	rc := http.NewResponseController(w)
+	armed := timeout > 0 && src != http.NoBody
+	if armed {
+		deadline := time.Now().Add(timeout)
+		if rc.SetReadDeadline(deadline) != nil {
+			// A ResponseWriter that cannot take a deadline
+			// (http.ErrNotSupported: a wrapper without Unwrap). Checking the
+			// deadline between reads still ends a trickle; a read that
+			// stalls is left to the server's own timeouts.
+			armed = false
+			src = &deadlineReader{r: src, deadline: deadline}
+		}
+	}
+	body, err := readLimited(src, r.ContentLength, h.MaxRequestBody)
+	switch {
+	case err == nil && armed:
+		_ = rc.SetReadDeadline(time.Time{})
+	case err != nil && r.ProtoMajor == 1:
+		w.Header().Set("Connection", "close")
+	}
+	return body, err
+}
+
+// deadlineReader fails the reads that start after its deadline.
+type deadlineReader struct {
+	r        io.Reader
+	deadline time.Time
+}
+
+func (d *deadlineReader) Read(p []byte) (int, error) {
+	if !time.Now().Before(d.deadline) {
+		return 0, os.ErrDeadlineExceeded
+	}
+	return d.r.Read(p)
+}
+
+// readLimited reads body, of announced size contentLength (-1: unknown), up
+// to limit bytes, refusing more. The limit holds for chunked uploads too,
+// since it counts what is read. A read deadline that expires
+// (request_body_timeout, or one of the server's read timeouts) is a 408.
+func readLimited(body io.Reader, contentLength, limit int64) ([]byte, error) {
 	tooLarge := &clientError{status: http.StatusRequestEntityTooLarge, errType: typeInvalidRequest,
 		code: codeBodyTooLarge, message: fmt.Sprintf("request body is larger than the limit of %d bytes", limit)}
-	if r.ContentLength > limit {
+	if contentLength > limit {
 		return nil, tooLarge
 	}
-	size := r.ContentLength
+	size := contentLength
 	if size < 0 || size > 1<<20 {
 		size = 512 // unknown or large: let the buffer grow as data really arrives
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size+1))
-	n, err := buf.ReadFrom(io.LimitReader(r.Body, limit+1))
+	n, err := buf.ReadFrom(io.LimitReader(body, limit+1))
 	if err != nil {
 		var maxErr *http.MaxBytesError
 		if errors.As(err, &maxErr) {
 			return nil, tooLarge
+		}
+		var netErr net.Error
+		if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout() {
+			return nil, &clientError{status: http.StatusRequestTimeout, errType: typeInvalidRequest,
+				code: codeBodyTimeout, message: "the request body did not arrive in time"}
 		}
 		return nil, badRequest("invalid_body", "", "could not read the request body: %v", err)
 	}
@@ -164,9 +230,8 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 	if !gjson.ValidBytes(body) || !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
 		return nil, badRequest(codeInvalidJSON, "", "the request body must be a JSON object")
 	}
-	fields := gjson.GetManyBytes(body, "model", "routing", "stream", "max_completion_tokens", "max_tokens",
-		"stream_options.include_usage")
-	model, routing, stream := fields[0], fields[1], fields[2]
+	fields := readTopLevel(body)
+	model, routing, stream := fields.model, fields.routing, fields.stream
 	if model.Type != gjson.String || model.Str == "" {
 		return nil, badRequest(codeMissingModel, "model", "you must provide a model parameter")
 	}
@@ -177,7 +242,7 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 		body:     body,
 		stream:   stream.Type == gjson.True,
 
-		clientWantsUsage: fields[5].Type == gjson.True,
+		clientWantsUsage: fields.includeUsage.Type == gjson.True,
 		strategy:         h.routing,
 		maxTries:         h.maxTries,
 		ttftTimeout:      time.Duration(h.TTFTTimeout),
@@ -200,9 +265,9 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 		return nil, err
 	}
 
-	maxTokens := int(fields[3].Int())
+	maxTokens := int(fields.maxCompletionTokens.Int())
 	if maxTokens <= 0 {
-		maxTokens = int(fields[4].Int())
+		maxTokens = int(fields.maxTokens.Int())
 	}
 	st.promptTokens = selector.EstimatePromptTokens(st.body)
 	st.bucket = selector.BucketOf(st.promptTokens)
@@ -298,4 +363,41 @@ func withoutRouting(body []byte) []byte {
 		body = trimmed
 	}
 	return body
+}
+
+// topLevel is what the router reads of a request body.
+type topLevel struct {
+	model, routing, stream, maxCompletionTokens, maxTokens, includeUsage gjson.Result
+}
+
+// readTopLevel reads the top-level fields the router needs in one pass over
+// an already validated body (looking each up with gjson.Get would scan the
+// whole body again for every field that is absent). The first occurrence of
+// a key wins, as with gjson.Get. The results point into body, which must not
+// change afterwards.
+func readTopLevel(body []byte) topLevel {
+	var f topLevel
+	first := func(dst *gjson.Result, v gjson.Result) {
+		if !dst.Exists() {
+			*dst = v
+		}
+	}
+	gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body))).ForEach(func(k, v gjson.Result) bool {
+		switch k.Str {
+		case "model":
+			first(&f.model, v)
+		case "routing":
+			first(&f.routing, v)
+		case "stream":
+			first(&f.stream, v)
+		case "max_completion_tokens":
+			first(&f.maxCompletionTokens, v)
+		case "max_tokens":
+			first(&f.maxTokens, v)
+		case "stream_options":
+			first(&f.includeUsage, v.Get("include_usage"))
+		}
+		return true
+	})
+	return f
 }

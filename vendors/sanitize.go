@@ -77,14 +77,28 @@ func sanitizeMistral(body []byte, _ Attempt) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var extra []string
-	gjson.ParseBytes(body).ForEach(func(k, _ gjson.Result) bool {
-		if !mistralFields[k.String()] {
-			extra = append(extra, k.String())
+	return keepFields(body, mistralFields), nil
+}
+
+// keepFields rebuilds a JSON object with only its allowed top-level members,
+// copied byte for byte. It works on members rather than gjson paths: a
+// client's key may be anything ("", "a.b", "#", "messages.0"), and as a path
+// it would select or delete something else.
+func keepFields(body []byte, allowed map[string]bool) []byte {
+	out := make([]byte, 0, len(body))
+	out = append(out, '{')
+	gjson.ParseBytes(body).ForEach(func(k, v gjson.Result) bool {
+		if allowed[k.String()] {
+			if len(out) > 1 {
+				out = append(out, ',')
+			}
+			out = append(out, k.Raw...)
+			out = append(out, ':')
+			out = append(out, v.Raw...)
 		}
 		return true
 	})
-	return deleteFields(body, extra...)
+	return append(out, '}')
 }
 
 // isMistralToolID reports whether id has Mistral's tool call id format:

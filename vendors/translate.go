@@ -96,6 +96,9 @@ func (v *Vendor) TranslateError(status int, body []byte) []byte {
 	if msg == "" {
 		msg = http.StatusText(status)
 	}
+	if msg == "" {
+		msg = "the vendor answered HTTP " + strconv.Itoa(status)
+	}
 	out := []byte(`{"error":{"message":`)
 	out = gjson.AppendJSONString(out, v.Redact(msg))
 	out = append(out, `,"type":`...)

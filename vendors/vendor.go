@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -426,6 +427,9 @@ type Attempt struct {
 	Model    string // the vendor-side model (or Azure deployment) name
 	Body     []byte // the client's JSON body, already without router-only fields; NEVER modified in place
 	Stream   bool   // the client asked for a stream: stream_options are adjusted to the kind (see Prepare)
+	// Validated tells that the caller already checked Body is a valid JSON
+	// object, which spares Prepare a full scan of it.
+	Validated bool
 }
 
 // Prepare shapes out, a request clone the caller owns, for this vendor:
@@ -465,7 +469,7 @@ func (v *Vendor) Prepare(out *http.Request, a Attempt) error {
 		}
 	}
 
-	body, err := withModel(a.Body, a.Model)
+	body, err := withModel(a.Body, a.Model, a.Validated)
 	if err == nil && a.Stream {
 		body, err = v.withStreamUsage(body)
 	}
@@ -537,11 +541,12 @@ func rawPathIfNeeded(path, raw string) string {
 // A body with several top-level "model" keys is normalised to one: sjson would
 // replace only the first while many JSON decoders keep the last, which would
 // let a client choose the model the vendor actually runs (and bills for).
-func withModel(body []byte, model string) ([]byte, error) {
-	if !gjson.ValidBytes(body) {
+func withModel(body []byte, model string, validated bool) ([]byte, error) {
+	if !validated && !gjson.ValidBytes(body) {
 		return nil, errors.New("request body is not valid JSON")
 	}
-	root := gjson.ParseBytes(body)
+	// A read-only view: gjson.ParseBytes would copy the whole body.
+	root := gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body)))
 	if !root.IsObject() {
 		return nil, errors.New("request body is not a JSON object")
 	}

@@ -1,0 +1,292 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// sample is one request as the client saw it.
+type sample struct {
+	kind     kind
+	lat      time.Duration // from the (scheduled) start to the last byte of the body
+	ttft     time.Duration // streams: to the first event with content
+	lag      time.Duration // open loop: how late the request left against its schedule
+	ok       bool          // 200 and a complete answer
+	complete bool          // streams: [DONE] seen and no error event
+	err      string
+}
+
+// newClient is the load generator's HTTP/1.1 client: keep-alive, a pool
+// large enough never to redial under the benchmark's concurrency, no
+// compression.
+func newClient(maxConns int) *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConns:        4096,
+		MaxIdleConnsPerHost: 4096,
+		MaxConnsPerHost:     maxConns,
+		IdleConnTimeout:     2 * time.Minute,
+		DisableCompression:  true,
+	}}
+}
+
+var readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 16<<10) }}
+
+var (
+	dataPrefix   = []byte("data: ")
+	donePrefix   = []byte("[DONE]")
+	contentKey   = []byte(`"content":"`)
+	errorKey     = []byte(`"error"`)
+	finishedStop = []byte(`"finish_reason":"stop"`)
+)
+
+// do sends one request of kind k and reads the whole answer. Latencies are
+// measured from start, which for the open loop is the scheduled time.
+func do(ctx context.Context, c *http.Client, url string, m *mix, k kind, start time.Time) sample {
+	s := sample{kind: k}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(m.bodies[k]))
+	if err != nil {
+		s.err = err.Error()
+		return s
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		s.err = err.Error()
+		s.lat = time.Since(start)
+		return s
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		drain(resp.Body)
+		s.err = fmt.Sprintf("status %d", resp.StatusCode)
+		s.lat = time.Since(start)
+		return s
+	}
+	br := readerPool.Get().(*bufio.Reader)
+	br.Reset(resp.Body)
+	defer func() { br.Reset(nil); readerPool.Put(br) }()
+	if !k.stream() {
+		var buf bytes.Buffer
+		_, err := buf.ReadFrom(br)
+		s.lat = time.Since(start)
+		switch {
+		case err != nil:
+			s.err = err.Error()
+		case !bytes.Contains(buf.Bytes(), finishedStop):
+			s.err = "answer without finish_reason stop"
+		default:
+			s.ok = true
+		}
+		return s
+	}
+	// SSE: look at each "data: " line; a line longer than the buffer is
+	// read in pieces, and only its first piece is a line start.
+	atStart, sawDone, sawError := true, false, false
+	for {
+		line, err := br.ReadSlice('\n')
+		if atStart && bytes.HasPrefix(line, dataPrefix) {
+			data := line[len(dataPrefix):]
+			if s.ttft == 0 && hasContent(data) {
+				s.ttft = time.Since(start)
+			}
+			if bytes.HasPrefix(data, donePrefix) {
+				sawDone = true
+			} else if bytes.Contains(data, errorKey) {
+				sawError = true
+			}
+		}
+		atStart = err == nil
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			s.err = err.Error()
+			break
+		}
+	}
+	s.lat = time.Since(start)
+	s.complete = sawDone && !sawError && s.err == ""
+	s.ok = s.complete && s.ttft > 0
+	if !s.ok && s.err == "" {
+		s.err = "incomplete stream"
+	}
+	return s
+}
+
+// hasContent reports whether an SSE data payload is a chunk with non-empty
+// delta content (the role chunk's "content":"" does not count).
+func hasContent(data []byte) bool {
+	i := bytes.Index(data, contentKey)
+	return i >= 0 && i+len(contentKey) < len(data) && data[i+len(contentKey)] != '"'
+}
+
+// serial sends n requests one after the other on one connection.
+func serial(ctx context.Context, url string, m *mix, n int) []sample {
+	c := newClient(1)
+	defer c.CloseIdleConnections()
+	out := make([]sample, 0, n)
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		out = append(out, do(ctx, c, url, m, kindOf(i), time.Now()))
+	}
+	return out
+}
+
+// closedLoop runs conns workers, each sending its next request as soon as
+// the previous one is answered, for d. It is the fallback when wrk is not
+// installed.
+func closedLoop(ctx context.Context, url string, m *mix, conns int, d time.Duration) ([]sample, time.Duration) {
+	c := newClient(conns)
+	defer c.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var next atomic.Int64
+	var mu sync.Mutex
+	var all []sample
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var mine []sample
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				s := do(ctx, c, url, m, kindOf(i), time.Now())
+				if ctx.Err() != nil && !s.ok {
+					break // cut off by the end of the run, not a failure
+				}
+				mine = append(mine, s)
+			}
+			mu.Lock()
+			all = append(all, mine...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return all, time.Since(start)
+}
+
+// openLoop sends rate requests per second for d on a fixed schedule: request
+// i is due at start + i/rate and is sent then whether or not earlier
+// requests were answered, each from its own goroutine, so a slow server
+// cannot slow the generator down (no coordinated omission).
+//
+// Latency is measured from when the request is sent, as vegeta does; how late
+// the send was against the schedule is kept as lag. The pacer sleeps with Go
+// timers, which wake up to about 1 ms late when the process is idle (the
+// netpoller waits in whole milliseconds), so at 2000 requests/s requests
+// leave in pairs; measuring from the schedule would add that artefact of the
+// generator, the same for every mode, to every latency. A pacer on a locked
+// OS thread sleeping with nanosleep(2) was tried: precise on a quiet core,
+// but it stalled for hundreds of milliseconds when another process shared
+// the core.
+func openLoop(ctx context.Context, c *http.Client, url string, m *mix, rate int, d time.Duration) []sample {
+	n := int(float64(rate) * d.Seconds())
+	interval := time.Second / time.Duration(rate)
+	out := make([]sample, n)
+	var wg sync.WaitGroup
+	inflight := make(chan struct{}, maxInflight)
+	start := time.Now().Add(2 * time.Millisecond)
+	for i := 0; i < n && ctx.Err() == nil; i++ {
+		due := start.Add(time.Duration(i) * interval)
+		if w := time.Until(due); w > 0 {
+			time.Sleep(w)
+		}
+		select {
+		case inflight <- struct{}{}:
+		default:
+			out[i] = sample{kind: kindOf(i), err: fmt.Sprintf("not sent: %d requests already in flight (the server fell behind)", maxInflight)}
+			continue
+		}
+		wg.Add(1)
+		go func(i int, due time.Time) {
+			defer func() { <-inflight; wg.Done() }()
+			sent := time.Now()
+			s := do(ctx, c, url, m, kindOf(i), sent)
+			s.lag = sent.Sub(due)
+			out[i] = s
+		}(i, due)
+	}
+	wg.Wait()
+	// Requests never sent (the context ended) have no latency; drop them.
+	return slices.DeleteFunc(out, func(s sample) bool { return s.lat == 0 && s.err == "" })
+}
+
+// maxInflight bounds the open loop's outstanding requests, so that a server
+// that falls far behind makes failures instead of exhausting file
+// descriptors.
+const maxInflight = 3000
+
+// dist is a latency distribution.
+type dist []time.Duration
+
+func (d dist) sorted() dist {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s
+}
+
+// pct is the q-quantile (0-1) of a sorted distribution, nearest rank.
+func (d dist) pct(q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	i := int(q*float64(len(d))+0.5) - 1
+	return d[min(max(i, 0), len(d)-1)]
+}
+
+// summary is what a phase reports for one mode.
+type summary struct {
+	n, errs           int
+	streams, complete int
+	lat, ttft, lag    dist // sorted
+	byKind            [numKinds]dist
+	firstErr          string
+	wall              time.Duration
+	noise             float64 // other processes' CPU during the phase, in cores
+}
+
+func summarize(samples []sample, wall time.Duration) summary {
+	var s summary
+	s.wall = wall
+	for _, x := range samples {
+		s.n++
+		if x.kind.stream() {
+			s.streams++
+			if x.complete {
+				s.complete++
+			}
+			if x.ttft > 0 {
+				s.ttft = append(s.ttft, x.ttft)
+			}
+		}
+		if !x.ok {
+			s.errs++
+			if s.firstErr == "" {
+				s.firstErr = x.err
+			}
+			continue
+		}
+		s.lat = append(s.lat, x.lat)
+		s.lag = append(s.lag, x.lag)
+		s.byKind[x.kind] = append(s.byKind[x.kind], x.lat)
+	}
+	s.lat, s.ttft, s.lag = s.lat.sorted(), s.ttft.sorted(), s.lag.sorted()
+	for k := range s.byKind {
+		s.byKind[k] = s.byKind[k].sorted()
+	}
+	return s
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	caddycmd "github.com/caddyserver/caddy/v2/cmd"
+	_ "github.com/caddyserver/caddy/v2/modules/standard"
+
+	_ "github.com/caddy-llm/llmrouter"
+)
+
+// childEnv makes the test binary run as caddy: the smoke test needs a Caddy
+// with llm_router in a process of its own, and this binary already has every
+// module of ./cmd/caddy linked in, so it need not build one.
+const childEnv = "LLM_ROUTER_BENCH_CADDY_CHILD"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		caddycmd.Main() // os.Args: <test binary> run --config ... --adapter caddyfile
+		return
+	}
+	os.Exit(m.Run())
+}
+
+// TestSmoke is the benchmark's smoke run (-smoke): every mode (the vendor
+// directly, plain reverse_proxy, llm_router) answers the whole mix in every
+// phase, without a failure, and every stream completes. It asserts nothing
+// about timing. It takes about 12 s; Caddy is this test binary (so under
+// -race, a race-instrumented Caddy, whose logs are checked for data races),
+// not pinned.
+func TestSmoke(t *testing.T) {
+	if testing.Short() {
+		t.Skip("smoke run of the load benchmark: skipped with -short")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the benchmark reads /proc")
+	}
+	cfg := &config{
+		modes:    []string{"direct", "rp", "router"},
+		rpIdle:   256,
+		largeKB:  32,
+		loadgen:  "auto",
+		caddyCmd: []string{os.Args[0]},
+		caddyEnv: []string{childEnv + "=1"},
+		pin:      false,
+		out:      "-",
+		portLo:   18000,
+		portHi:   18999,
+		workDir:  t.TempDir(),
+		logf:     t.Logf,
+		smoke:    true,
+		phases:   map[string]bool{"serial": true, "open": true, "closed": true},
+	}
+	applySmoke(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := res.markdown()
+	t.Log("\n" + md)
+	for _, m := range res.modes {
+		if n, first := m.errors(); n > 0 {
+			t.Errorf("%s: %d failed requests; first: %s", m.label, n, first)
+		}
+		started, complete := m.streams()
+		if started == 0 || complete != started {
+			t.Errorf("%s: %d of %d streams complete", m.label, complete, started)
+		}
+		if m.serial.n != cfg.serialN {
+			t.Errorf("%s: serial phase sent %d requests, want %d", m.label, m.serial.n, cfg.serialN)
+		}
+		for i, o := range m.open {
+			if want := int(float64(cfg.rates[i]) * cfg.duration.Seconds()); o.n != want {
+				t.Errorf("%s: open loop at %d/s sent %d requests, want %d", m.label, cfg.rates[i], o.n, want)
+			}
+		}
+		if m.closed.requests == 0 {
+			t.Errorf("%s: the closed loop completed no request", m.label)
+		}
+		if m.name != "direct" {
+			if m.closed.cpuPerReqUS <= 0 || m.rssPeakKB <= 0 {
+				t.Errorf("%s: no CPU or RSS reading (CPU %.1f µs/request, VmHWM %d kB)", m.label, m.closed.cpuPerReqUS, m.rssPeakKB)
+			}
+			if b, err := os.ReadFile(m.logPath); err == nil && strings.Contains(string(b), "DATA RACE") {
+				t.Errorf("%s: the race detector fired in Caddy:\n%s", m.label, b)
+			}
+		}
+	}
+}
