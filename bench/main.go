@@ -1,13 +1,14 @@
 // Command bench is the loopback load benchmark of llm_router against plain
 // reverse_proxy (issue 6). One command runs it from the repository root:
 //
-//	go run ./bench                  # full run: 20 s per load phase, about 5 minutes
+//	go run ./bench                  # full run: 20 s per load phase, about 6 minutes on a quiet machine
 //	go run ./bench -duration 10s    # shorter phases
 //	go run ./bench -smoke           # about 12 s: every mode works, streams complete; no verdicts
 //
 // It builds caddy from ./cmd/caddy, starts a fast fake OpenAI-compatible
 // vendor on loopback, and sends the same request mix (non-streaming and
-// streaming chat completions, small and large prompts, in equal shares) to
+// streaming chat completions, small and large prompts, in equal shares;
+// -kinds narrows it) to
 //
 //	(a) direct   the fake vendor itself,
 //	(b) rp       Caddy with plain reverse_proxy to the fake, with the router's
@@ -20,13 +21,16 @@
 // WARN, which turns off the per-request "routed" line).
 //
 // Caddy runs pinned to core 0 and the benchmark (fake vendor and load
-// generators, wrk included) to core 1. Phases run mode after mode, each
-// phase for every mode before the next phase, so that noise from other work
-// on the machine spreads over all modes: warm-up, serial requests, open-loop
-// fixed rates (500 and 2000 requests/s), closed-loop maximum throughput (wrk
-// with a Lua script, or a Go fallback). It prints a table with the figures of
-// every mode, the ratios of (c) to (b) and the issue's targets, and writes it
-// as markdown (-out). See BENCHMARKS.md for a recorded run.
+// generators, wrk included) to core 1. The phases are a warm-up, serial
+// requests (the modes taking turns in blocks of 100 requests), open-loop
+// fixed rates (500 and 2000 requests/s) and a closed loop for maximum
+// throughput and CPU per request (wrk with a Lua script, or a Go fallback);
+// each phase runs for every mode before the next phase starts. Other work on
+// the machine is watched: before each measured window the benchmark waits
+// for other processes to leave the cores alone, repeats a window they
+// disturbed, and reports their CPU per phase. It prints a table with the
+// figures of every mode, the ratios of (c) to (b) and the issue's targets,
+// and writes it as markdown (-out). See BENCHMARKS.md for a recorded run.
 package main
 
 import (
@@ -72,7 +76,8 @@ type config struct {
 	smoke     bool
 	quietWait time.Duration // wait at most this long for other processes to go quiet
 	phases    map[string]bool
-	retries   int // times a measurement is repeated when the machine was busy during it
+	kinds     []kind // the request kinds of the mix (nil: all four)
+	retries   int    // times a measurement is repeated when the machine was busy during it
 	logf      func(format string, args ...any)
 	clkTck    int64
 	useWrk    bool
@@ -85,6 +90,7 @@ func main() {
 		rates    string
 		modes    string
 		phases   string
+		kinds    string
 		caddyBin string
 		workDir  string
 	)
@@ -93,6 +99,7 @@ func main() {
 	flag.StringVar(&rates, "rates", "500,2000", "open-loop rates in requests/s; the last one is where peak RSS is taken")
 	flag.IntVar(&cfg.conns, "conns", 64, "connections of the closed-loop (max throughput) phase")
 	flag.StringVar(&phases, "phases", "serial,open,closed", "phases to run: serial, open (the fixed rates), closed (max throughput, CPU per request)")
+	flag.StringVar(&kinds, "kinds", "small,small+stream,large,large+stream", "request kinds of the mix, sent in turn")
 	flag.StringVar(&modes, "modes", "direct,rp,router", "modes to run, in order: direct, rp, rp32, router, router-warn")
 	flag.IntVar(&cfg.rpIdle, "rp-idle-conns", 256, "keepalive_idle_conns_per_host of mode rp (the router's DefaultMaxIdleConnsPerHost is 256; 0 = Caddy's default, 32)")
 	flag.IntVar(&cfg.largeKB, "large-kb", 32, "size of the large prompts in KiB")
@@ -124,6 +131,10 @@ func main() {
 			fatalf("-modes: unknown mode %q (want direct, rp, rp32, router, router-warn)", m)
 		}
 		cfg.modes = append(cfg.modes, m)
+	}
+	var err error
+	if cfg.kinds, err = parseKinds(kinds); err != nil {
+		fatalf("-kinds: %v", err)
 	}
 	cfg.phases = map[string]bool{}
 	for _, p := range strings.Split(phases, ",") {
@@ -180,7 +191,6 @@ func main() {
 		fatalf("re-executing under taskset: %v", err)
 	}
 
-	var err error
 	if workDir == "" {
 		if workDir, err = os.MkdirTemp("", "llm-router-bench-"); err != nil {
 			fatalf("%v", err)

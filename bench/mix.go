@@ -23,13 +23,33 @@ func (k kind) String() string { return kindNames[k] }
 
 func (k kind) stream() bool { return k == smallStream || k == largeStream }
 
-// kindOf is the kind of the i-th request: the mix cycles through the four
-// kinds, so every phase sends them in equal shares.
-func kindOf(i int) kind { return kind(i % int(numKinds)) }
+// kindOf is the kind of the i-th request: the mix cycles through its kinds
+// (by default all four), so every phase sends them in equal shares.
+func (m *mix) kindOf(i int) kind { return m.kinds[i%len(m.kinds)] }
 
 // mix holds the request bodies.
 type mix struct {
 	bodies [numKinds][]byte
+	kinds  []kind // the kinds sent, in turn
+}
+
+// parseKinds reads -kinds: names from kindNames, comma-separated.
+func parseKinds(s string) ([]kind, error) {
+	var out []kind
+	for _, name := range strings.Split(s, ",") {
+		name = strings.TrimSpace(name)
+		found := false
+		for k, n := range kindNames {
+			if n == name {
+				out = append(out, kind(k))
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown kind %q (want %s)", name, strings.Join(kindNames[:], ", "))
+		}
+	}
+	return out, nil
 }
 
 // newMix builds the bodies. Small prompts are a system and a user message
@@ -38,7 +58,7 @@ type mix struct {
 // stream_options.include_usage, so the usage chunk is part of every stream.
 // "stream" comes before "messages" so the fake finds it without scanning the
 // prompt.
-func newMix(largeKB int) *mix {
+func newMix(largeKB int, kinds []kind) *mix {
 	small := []message{
 		{"system", "You are a helpful assistant."},
 		{"user", "Write a haiku about load balancers and the people who run them."},
@@ -59,7 +79,10 @@ func newMix(largeKB int) *mix {
 	}
 	large = append(large, message{"user", "Summarise the conversation in one sentence."})
 
-	m := &mix{}
+	m := &mix{kinds: kinds}
+	if len(m.kinds) == 0 {
+		m.kinds = []kind{smallJSON, smallStream, largeJSON, largeStream}
+	}
 	m.bodies[smallJSON] = body(small, false)
 	m.bodies[smallStream] = body(small, true)
 	m.bodies[largeJSON] = body(large, false)

@@ -155,8 +155,8 @@ func (r *results) markdown() string {
 		b.WriteString("**Smoke run**: short phases and low rates; the figures mean nothing and no verdict is given.\n\n")
 	}
 	fmt.Fprintf(&b, "Machine: %s. Caddy pinned to core 0: %v; load generator (%s) and fake vendor on core 1. "+
-		"Mix: small (~%d B) and large (%d KiB) prompts, non-streaming and streaming (%d content chunks + usage), in equal shares. "+
-		"Each measured phase: %s.\n\n", machine(), cfg.pin, r.gen, len(newMix(0).bodies[smallJSON]), cfg.largeKB,
+		"Mix: %s, in equal shares (small prompts ~%d B, large %d KiB; streams have %d content chunks + usage). "+
+		"Each measured phase: %s.\n\n", machine(), cfg.pin, r.gen, kindList(cfg.kinds), len(newMix(0, nil).bodies[smallJSON]), cfg.largeKB,
 		len(replyWords), cfg.duration)
 
 	b_, c_ := r.mode("rp"), r.mode("router")
@@ -306,8 +306,8 @@ func (r *results) markdown() string {
 		})
 	}
 	for k := range numKinds {
-		if !cfg.phases["serial"] {
-			break
+		if !cfg.phases["serial"] || len(r.modes) == 0 || len(r.modes[0].serial.byKind[k]) == 0 {
+			continue
 		}
 		diag(fmt.Sprintf("serial p50, %s (ms)", kind(k)), func(m *modeResult) string {
 			return format(ms(m.serial.byKind[k].pct(0.5)), "ms")
@@ -374,4 +374,15 @@ func machine() string {
 		}
 	}
 	return fmt.Sprintf("%d cores (%s), %s %s/%s%s", cores, model, runtime.Version(), runtime.GOOS, runtime.GOARCH, load)
+}
+
+func kindList(kinds []kind) string {
+	if len(kinds) == 0 {
+		kinds = []kind{smallJSON, smallStream, largeJSON, largeStream}
+	}
+	names := make([]string, len(kinds))
+	for i, k := range kinds {
+		names[i] = k.String()
+	}
+	return strings.Join(names, ", ")
 }

@@ -144,7 +144,7 @@ func (r *results) note(format string, args ...any) {
 func run(ctx context.Context, cfg *config) (*results, error) {
 	res := &results{cfg: cfg, started: time.Now()}
 	cfg.clkTck = clockTicks()
-	m := newMix(cfg.largeKB)
+	m := newMix(cfg.largeKB, cfg.kinds)
 
 	switch cfg.loadgen {
 	case "go":
@@ -275,24 +275,30 @@ func run(ctx context.Context, cfg *config) (*results, error) {
 		}
 	}
 
-	// Serial requests: one connection, one request at a time.
-	for _, mr := range runs {
-		if !cfg.phases["serial"] {
-			break
-		}
-		err := measure("serial "+mr.name, func() (float64, error) {
-			cfg.logf("serial: %s, %d requests", mr.name, cfg.serialN)
+	// Serial requests: one connection per mode, one request at a time, the
+	// modes taking turns in blocks of serialBlock requests.
+	if cfg.phases["serial"] {
+		err := measure("serial", func() (float64, error) {
+			cfg.logf("serial: %d requests per mode, modes taking turns every %d", cfg.serialN, serialBlock)
+			urls := make([]string, len(runs))
+			io0 := make([]ioCounts, len(runs))
+			for j, mr := range runs {
+				urls[j] = mr.url
+				if mr.proc != nil {
+					io0[j] = readIO(mr.proc.pid())
+				}
+			}
 			start, np := time.Now(), startNoise(pids(runs))
-			var io0 ioCounts
-			if mr.proc != nil {
-				io0 = readIO(mr.proc.pid())
+			samples := serial(ctx, urls, m, cfg.serialN)
+			wall, noise := time.Since(start), np.stop(0)
+			for j, mr := range runs {
+				mr.res.serial = summarize(samples[j], wall)
+				mr.res.serial.noise = noise
+				if mr.proc != nil {
+					mr.res.serialSys = readIO(mr.proc.pid()).perRequest(io0[j], mr.res.serial.n)
+				}
 			}
-			mr.res.serial = summarize(serial(ctx, mr.url, m, cfg.serialN), time.Since(start))
-			mr.res.serial.noise = np.stop(0)
-			if mr.proc != nil {
-				mr.res.serialSys = readIO(mr.proc.pid()).perRequest(io0, mr.res.serial.n)
-			}
-			return mr.res.serial.noise, nil
+			return noise, nil
 		})
 		if err != nil {
 			return nil, err
