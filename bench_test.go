@@ -82,10 +82,9 @@ func BenchmarkHotPath(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				out := req.Clone(ctx)
-				stripClientHeaders(out.Header, h.VendorHeader)
+				out := h.attemptRequest(ctx, req)
 				rt := st.ranked[0]
-				if err := rt.vendor.Prepare(out, vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body, Validated: true}); err != nil {
+				if err := rt.vendor.Prepare(out, vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body, Layout: st.layout}); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -76,7 +76,8 @@ func startUploadServer(t *testing.T, h *LLMRouter, http2 bool, after func(w http
 		if after != nil {
 			after(w, r)
 		}
-		fmt.Fprintf(w, "%d bytes", len(body))
+		fmt.Fprintf(w, "%d bytes", len(body.buf))
+		body.release()
 	}))
 	cl := &countingListener{Listener: srv.Listener}
 	srv.Listener = cl

@@ -1,11 +1,9 @@
 package llmrouter
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -17,10 +15,12 @@ import (
 // the vendors, then let the embedded reverse proxy try them in order.
 func (h *LLMRouter) serveCompletion(w http.ResponseWriter, r *http.Request, op operation) error {
 	body, err := h.readRequestBody(w, r)
+	defer body.release()
 	if err == nil {
 		var st *requestState
-		st, err = h.inspect(r, op, body, time.Now())
+		st, err = h.inspect(r, op, body.buf, time.Now())
 		if err == nil {
+			st.bodyBuffer = body
 			return h.forward(w, r, st)
 		}
 	}
@@ -37,8 +37,10 @@ func (h *LLMRouter) forward(w http.ResponseWriter, r *http.Request, st *requestS
 	r = r.WithContext(context.WithValue(r.Context(), stateCtxKey{}, st))
 	// The transport sends st.body on every attempt; this body only keeps the
 	// request consistent for anything in between that looks at it.
-	r.Body = io.NopCloser(bytes.NewReader(st.body))
+	st.proxyBody.Reset(st.body)
+	r.Body = &st.proxyBody
 	r.ContentLength = int64(len(st.body))
+	st.clientHeader = w.Header()
 
 	start := time.Now()
 	err := h.proxy.ServeHTTP(w, r, nil)

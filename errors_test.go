@@ -171,3 +171,25 @@ func TestModelsList(t *testing.T) {
 	assert.Greater(t, measured.Get("ttft_ms").Float(), 0.0)
 	assert.Equal(t, "closed", measured.Get("health").String())
 }
+
+// A body nested deeper than any request needs is a 400, not a crash: with
+// gjson's recursive validator, a few MiB of "[" overflowed the goroutine
+// stack and took the whole Caddy process down.
+func TestDeeplyNestedBodyIsRefused(t *testing.T) {
+	a := fakevendor.Start(t, fakevendor.Options{Name: "a"})
+	startRouter(t, routerBlock(nil, vendorBlock("a", "openai_compatible", a.URL(), "", "model nested-model")))
+
+	for _, depth := range []int{1001, 4 << 20} {
+		body := `{"model":"nested-model","messages":` + strings.Repeat("[", depth) + strings.Repeat("]", depth) + `}`
+		resp, got := post(t, "/v1/chat/completions", body)
+		assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
+		assertOpenAIError(t, got, "invalid_request_error", "invalid_json")
+		assert.Contains(t, gjson.Get(got, "error.message").String(), "nested more than 1000 levels")
+	}
+	// Within the limit, the body is valid JSON and goes to the vendor.
+	resp, got := post(t, "/v1/chat/completions",
+		`{"model":"nested-model","messages":[{"role":"user","content":"hi"}],"metadata":{"x":`+
+			strings.Repeat("[", 900)+strings.Repeat("]", 900)+`}}`)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, got)
+	assert.Equal(t, 1, a.Count())
+}

@@ -173,12 +173,13 @@ func FuzzInspect(f *testing.F) {
 		req.Header[http.CanonicalHeaderKey(DefaultVendorHeader)] = []string{vendorHeader}
 
 		read, err := h.readRequestBody(httptest.NewRecorder(), req)
+		defer read.release()
 		var st *requestState
 		if err == nil {
-			if !bytes.Equal(read, body) {
-				t.Fatalf("readRequestBody returned %q, want %q", read, body)
+			if !bytes.Equal(read.buf, body) {
+				t.Fatalf("readRequestBody returned %q, want %q", read.buf, body)
 			}
-			st, err = h.inspect(req, op, read, time.Now())
+			st, err = h.inspect(req, op, read.buf, time.Now())
 		}
 		if err != nil {
 			fuzzCheckRefusal(t, err)
@@ -283,10 +284,9 @@ func fuzzCheckState(t *testing.T, h *LLMRouter, req *http.Request, op operation,
 	// The first attempt, as the transport (attemptTransport.RoundTrip)
 	// shapes it.
 	rt := st.ranked[0]
-	out := req.Clone(req.Context())
-	stripClientHeaders(out.Header, h.VendorHeader)
+	out := h.attemptRequest(req.Context(), req)
 	err := rt.vendor.Prepare(out, vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body,
-		Stream: st.stream, Validated: true})
+		Stream: st.stream, Layout: st.layout})
 	if err != nil {
 		if !rt.vendor.Native() {
 			t.Fatalf("%s (OpenAI-compatible) refused the request: %v", rt.vendor.ID(), err)

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -89,15 +89,29 @@ func (t *attemptTransport) commit(st *requestState, rt *route, resp *http.Respon
 	}
 	st.served, st.ttft = rt, mb.ttft
 	routerMetrics.ttft.WithLabelValues(rt.vendor.ID(), rt.model).Observe(mb.ttft.Seconds())
-	setRouteHeaders(resp.Header, st, rt)
+	if st.clientHeader != nil {
+		// Straight into the client's response: reverse_proxy copies the
+		// vendor's headers next to them, and it would also turn each header
+		// of resp into a placeholder, which costs allocations per request.
+		setRouteHeaders(st.clientHeader, st, rt)
+	} else {
+		setRouteHeaders(resp.Header, st, rt)
+	}
 	resp.Body = mb
 	return resp, nil
 }
 
-// isEventStream reports whether a response is an SSE stream.
+// isEventStream reports whether a response is an SSE stream: its media type,
+// before any parameter, is text/event-stream in any case. (mime.ParseMediaType
+// would allocate a map of parameters for every response.)
 func isEventStream(h http.Header) bool {
-	ct, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
-	return ct == "text/event-stream"
+	const sse = "text/event-stream"
+	ct := strings.TrimLeft(h.Get("Content-Type"), " \t")
+	if len(ct) < len(sse) || !strings.EqualFold(ct[:len(sse)], sse) {
+		return false
+	}
+	rest := strings.TrimLeft(ct[len(sse):], " \t")
+	return rest == "" || rest[0] == ';'
 }
 
 // meteredBody is a committed vendor response on its way to the client. It

@@ -13,6 +13,7 @@ package llmrouter
 import (
 	"fmt"
 	"net/http"
+	"net/textproto"
 	"strings"
 	"time"
 
@@ -139,11 +140,13 @@ type LLMRouter struct {
 	selector  *selector.Selector
 	ledgerKey string
 	prefix    string
-	table     *routeTable
-	proxy     *reverseproxy.Handler
-	inner     *reverseproxy.HTTPTransport
-	maxTries  int // attempts allowed per request, including the first; 0 = no cap
-	logger    *zap.Logger
+	// vendorHeaderKey is VendorHeader in canonical form.
+	vendorHeaderKey string
+	table           *routeTable
+	proxy           *reverseproxy.Handler
+	inner           *reverseproxy.HTTPTransport
+	maxTries        int // attempts allowed per request, including the first; 0 = no cap
+	logger          *zap.Logger
 }
 
 // CaddyModule returns the Caddy module information.
@@ -162,6 +165,7 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	if h.VendorHeader == "" {
 		h.VendorHeader = DefaultVendorHeader
 	}
+	h.vendorHeaderKey = textproto.CanonicalMIMEHeaderKey(h.VendorHeader)
 	if h.MaxRequestBody == 0 {
 		h.MaxRequestBody = DefaultMaxRequestBody
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
@@ -24,11 +25,6 @@ import (
 // host. Caddy's default (32) makes the proxy redial under concurrency, and
 // every redial to a vendor is a TLS handshake on the request's critical path.
 const DefaultMaxIdleConnsPerHost = 256
-
-// failoverHeader is set by the transport on a vendor response that must move
-// the request to the next vendor; the response retry matcher looks for it. It
-// never reaches a client: reverse_proxy discards responses it retries.
-const failoverHeader = "X-Llm-Router-Failover"
 
 // Failure reasons the transport records besides the vendors' own verdicts.
 const (
@@ -48,8 +44,11 @@ func (e unsupportedRequestError) Error() string { return e.err.Error() }
 const maxErrorBody = 64 << 10
 
 // provisionProxy builds the embedded reverse_proxy: one upstream per route,
-// our selection policy and transport, and retries driven by two matcher sets,
-// transport errors first, then responses the transport marked for failover.
+// our selection policy and transport, and a retry on every transport error.
+// The transport turns a vendor answer that must fail over into an error
+// (vendorFailoverError), so the retry decision costs nothing on a successful
+// response: a matcher on response headers would run, as a CEL program, on
+// every one.
 func (h *LLMRouter) provisionProxy(ctx caddy.Context) error {
 	h.inner = &reverseproxy.HTTPTransport{
 		// TLS on, so https vendors work; the transport sets each attempt's URL
@@ -80,7 +79,6 @@ func (h *LLMRouter) provisionProxy(ctx caddy.Context) error {
 			SelectionPolicy: rankedPolicy{router: h},
 			RetryMatchRaw: caddyhttp.RawMatcherSets{
 				{"expression": json.RawMessage(`"{http.reverse_proxy.is_transport_error} == true"`)},
-				{"expression": json.RawMessage(`"{http.reverse_proxy.header.` + failoverHeader + `} == \"1\""`)},
 			},
 		},
 	}
@@ -148,10 +146,9 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	rt := st.current
 
 	ctx, cancel := context.WithCancel(req.Context())
-	out := req.Clone(ctx)
-	stripClientHeaders(out.Header, t.router.VendorHeader)
+	out := t.router.attemptRequest(ctx, req)
 	attempt := vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body, Stream: st.stream,
-		Validated: true}
+		Layout: st.layout}
 	if err := rt.vendor.Prepare(out, attempt); err != nil {
 		// The request cannot be said in this vendor's API (n > 1 for
 		// Anthropic, an image URL for Bedrock...): not the vendor's fault,
@@ -163,6 +160,14 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return nil, unsupportedRequestError{err}
 	}
 
+	if b := st.bodyBuffer; b != nil && out.Body != nil && out.Body != http.NoBody {
+		// The prepared body may be the client's own bytes: it keeps them
+		// from going back to the pool until the transport closes it.
+		out.Body = b.track(out.Body)
+		if out.GetBody != nil {
+			out.GetBody = b.trackedGetBody(out.GetBody)
+		}
+	}
 	deadline := newFirstByteDeadline(st.ttftTimeout, cancel)
 	start := time.Now()
 	resp, err := t.inner.RoundTrip(out)
@@ -179,7 +184,6 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return nil, err
 	}
 
-	resp.Header.Del(failoverHeader) // only ever ours
 	stripVendorHeaders(resp.Header, rt.vendor)
 	if resp.StatusCode >= http.StatusBadRequest {
 		deadline.stop()
@@ -190,8 +194,10 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 }
 
 // vendorError handles an error status: it keeps the body (bounded) so the
-// client can be told what happened, asks the vendor kind whether the request
-// should move on, and marks the response for the retry matcher if so.
+// client can be told what happened and asks the vendor kind whether the
+// request should move on. If so, the attempt becomes a vendorFailoverError,
+// which reverse_proxy retries with the next route; if not, the client gets
+// the vendor's answer.
 func (t *attemptTransport) vendorError(st *requestState, rt *route, resp *http.Response, cancel context.CancelFunc) (*http.Response, error) {
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
@@ -210,7 +216,7 @@ func (t *attemptTransport) vendorError(st *requestState, rt *route, resp *http.R
 	} else {
 		t.recordFailure(st, rt, resp.StatusCode, verdict.Reason, rt.vendor.ErrorMessage(resp.StatusCode, body),
 			selector.Failure{Kind: failureKind(verdict.Reason), RetryAfter: retryAfter(resp.Header, time.Now())})
-		resp.Header.Set(failoverHeader, "1")
+		return nil, vendorFailoverError{vendor: rt.vendor.ID(), status: resp.StatusCode, reason: verdict.Reason}
 	}
 	setRouteHeaders(resp.Header, st, rt)
 	resp.Body = io.NopCloser(bytes.NewReader(body))
@@ -218,6 +224,19 @@ func (t *attemptTransport) vendorError(st *requestState, rt *route, resp *http.R
 	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
 	resp.Header.Del("Content-Encoding")
 	return resp, nil
+}
+
+// vendorFailoverError is a vendor's error answer that moves the request to
+// the next vendor (a 429, a 5xx, a key or quota problem...). It is recorded
+// in the request's attempts before it is returned.
+type vendorFailoverError struct {
+	vendor string
+	status int
+	reason string
+}
+
+func (e vendorFailoverError) Error() string {
+	return fmt.Sprintf("vendor %s answered %d (%s)", e.vendor, e.status, e.reason)
 }
 
 // recordFailure notes a failed attempt for the client's error and for the
@@ -243,18 +262,46 @@ var clientOnlyHeaders = []string{
 	"Expect",
 }
 
-func stripClientHeaders(h http.Header, vendorHeader string) {
+// isClientOnlyHeader is clientOnlyHeaders as a set.
+var isClientOnlyHeader = func() map[string]bool {
+	set := make(map[string]bool, len(clientOnlyHeaders))
 	for _, name := range clientOnlyHeaders {
-		h.Del(name)
+		set[name] = true
 	}
-	h.Del(vendorHeader)
-	// AWS credentials and signing headers (X-Amz-Security-Token, X-Amz-Date,
-	// ...) are the router's to set, for Bedrock; a client's go nowhere.
-	for name := range h {
-		if strings.HasPrefix(name, "X-Amz-") {
-			delete(h, name)
+	return set
+}()
+
+// attemptRequest is the request of one attempt: a shallow copy of the proxy
+// loop's request, with ctx and its own copy of the header, without the
+// client's credentials and controls (clientOnlyHeaders, the vendor header)
+// and AWS signing headers, which are the router's to set for Bedrock. The
+// URL and body are shared; vendors.Prepare replaces both.
+//
+// It is http.Request.Clone minus the copies Prepare makes pointless (the URL,
+// the header values it deletes next) in one pass over the header.
+func (h *LLMRouter) attemptRequest(ctx context.Context, req *http.Request) *http.Request {
+	out := req.WithContext(ctx)
+	vendorKey := h.vendorHeaderKey
+	if vendorKey == "" { // a router built without Provision (tests)
+		vendorKey = textproto.CanonicalMIMEHeaderKey(h.VendorHeader)
+	}
+	n := 0
+	for _, values := range req.Header {
+		n += len(values)
+	}
+	backing := make([]string, n)
+	header := make(http.Header, len(req.Header))
+	for name, values := range req.Header {
+		canonical := textproto.CanonicalMIMEHeaderKey(name) // no allocation when it already is
+		if isClientOnlyHeader[canonical] || canonical == vendorKey || strings.HasPrefix(canonical, "X-Amz-") {
+			continue
 		}
+		n := copy(backing, values)
+		header[name] = backing[:n:n]
+		backing = backing[n:]
 	}
+	out.Header = header
+	return out
 }
 
 // vendorOnlyHeaders are response headers about the operator's vendor account
@@ -264,6 +311,11 @@ var vendorOnlyHeaders = []string{"Set-Cookie", "Openai-Organization", "Openai-Pr
 func stripVendorHeaders(h http.Header, v *vendors.Vendor) {
 	for _, name := range vendorOnlyHeaders {
 		h.Del(name)
+	}
+	// The routing headers are the router's to say (a vendor that is itself
+	// an llm_router would send its own).
+	for _, name := range [...]string{headerVendor, headerModel, headerRouting, headerAttempts} {
+		delete(h, name)
 	}
 	// A vendor that echoes the router's key in a header must not hand it to
 	// the client.
@@ -277,22 +329,31 @@ func stripVendorHeaders(h http.Header, v *vendors.Vendor) {
 	}
 }
 
-// Response headers that tell the client how its request was routed.
+// Response headers that tell the client how its request was routed, in Go's
+// canonical form (X-Llm-Vendor is how net/http writes X-LLM-Vendor anyway),
+// so that setting them needs no canonicalization.
 const (
-	headerVendor   = "X-LLM-Vendor"
-	headerModel    = "X-LLM-Model"
-	headerRouting  = "X-LLM-Routing"
-	headerAttempts = "X-LLM-Attempts"
+	headerVendor   = "X-Llm-Vendor"
+	headerModel    = "X-Llm-Model"
+	headerRouting  = "X-Llm-Routing"
+	headerAttempts = "X-Llm-Attempts"
 )
+
+// smallCounts are the X-LLM-Attempts values of nearly every request.
+var smallCounts = [...]string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
 
 // setRouteHeaders sets the routing headers; rt is nil when no vendor answered.
 func setRouteHeaders(h http.Header, st *requestState, rt *route) {
 	if rt != nil {
-		h.Set(headerVendor, rt.vendor.ID())
-		h.Set(headerModel, rt.vendorModel)
+		h[headerVendor] = []string{rt.vendor.ID()}
+		h[headerModel] = []string{rt.vendorModel}
 	}
-	h.Set(headerRouting, st.strategy.String())
-	h.Set(headerAttempts, strconv.Itoa(st.tries))
+	h[headerRouting] = []string{st.strategy.String()}
+	attempts := strconv.Itoa(st.tries)
+	if st.tries >= 0 && st.tries < len(smallCounts) {
+		attempts = smallCounts[st.tries]
+	}
+	h[headerAttempts] = []string{attempts}
 }
 
 // firstByteTimeoutError is the error of an attempt whose vendor sent nothing

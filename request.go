@@ -3,18 +3,14 @@ package llmrouter
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/caddy-llm/llmrouter/internal/meter"
@@ -71,12 +67,18 @@ func (h *LLMRouter) operation(path string) (operation, bool) {
 // transport in the request's goroutine, one attempt at a time, so the state
 // needs no locking.
 type requestState struct {
-	endpoint vendors.Endpoint
-	model    string
-	body     []byte // the client's body without router-only fields; never modified
-	stream   bool
-	strategy selector.Strategy
-	bucket   int
+	endpoint     vendors.Endpoint
+	model        string
+	body         []byte         // the client's body without router-only fields; never modified
+	layout       vendors.Layout // where body's model and stream_options are
+	proxyBody    readerBody     // the embedded proxy's view of body
+	clientHeader http.Header    // the client's response header
+	// bodyBuffer holds the client's body; attempts that may read it hold a
+	// reference of their own (see bodyBuffer).
+	bodyBuffer *bodyBuffer
+	stream     bool
+	strategy   selector.Strategy
+	bucket     int
 
 	ranked   []*route // best first
 	next     int      // index in ranked of the next candidate to try
@@ -105,6 +107,12 @@ type requestState struct {
 	absorbed     meter.Usage
 	absorbedCost float64
 }
+
+// readerBody is a request body over bytes in memory; a value, so that the
+// request state carries it without an allocation of its own.
+type readerBody struct{ bytes.Reader }
+
+func (*readerBody) Close() error { return nil }
 
 type stateCtxKey struct{}
 
@@ -148,7 +156,10 @@ const codeBodyTimeout = "request_timeout"
 // may last far longer. After a failure it stays: it then bounds what net/http
 // drains of an unread HTTP/1 body before it writes the error, and the
 // connection is closed after the error, so that net/http drains nothing more.
-func (h *LLMRouter) readRequestBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+//
+// The body comes in a pooled buffer with one reference, the caller's, which
+// must release it (also after an error).
+func (h *LLMRouter) readRequestBody(w http.ResponseWriter, r *http.Request) (*bodyBuffer, error) {
 	var src io.Reader = r.Body
 	if src == nil {
 		src = http.NoBody
@@ -167,7 +178,8 @@ func (h *LLMRouter) readRequestBody(w http.ResponseWriter, r *http.Request) ([]b
 			src = &deadlineReader{r: src, deadline: deadline}
 		}
 	}
-	body, err := readLimited(src, r.ContentLength, h.MaxRequestBody)
+	body := getBodyBuffer()
+	err := body.readLimited(src, r.ContentLength, h.MaxRequestBody)
 	switch {
 	case err == nil && armed:
 		_ = rc.SetReadDeadline(time.Time{})
@@ -190,47 +202,13 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 	return d.r.Read(p)
 }
 
-// readLimited reads body, of announced size contentLength (-1: unknown), up
-// to limit bytes, refusing more. The limit holds for chunked uploads too,
-// since it counts what is read. A read deadline that expires
-// (request_body_timeout, or one of the server's read timeouts) is a 408.
-func readLimited(body io.Reader, contentLength, limit int64) ([]byte, error) {
-	tooLarge := &clientError{status: http.StatusRequestEntityTooLarge, errType: typeInvalidRequest,
-		code: codeBodyTooLarge, message: fmt.Sprintf("request body is larger than the limit of %d bytes", limit)}
-	if contentLength > limit {
-		return nil, tooLarge
-	}
-	size := contentLength
-	if size < 0 || size > 1<<20 {
-		size = 512 // unknown or large: let the buffer grow as data really arrives
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+1))
-	n, err := buf.ReadFrom(io.LimitReader(body, limit+1))
-	if err != nil {
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			return nil, tooLarge
-		}
-		var netErr net.Error
-		if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout() {
-			return nil, &clientError{status: http.StatusRequestTimeout, errType: typeInvalidRequest,
-				code: codeBodyTimeout, message: "the request body did not arrive in time"}
-		}
-		return nil, badRequest("invalid_body", "", "could not read the request body: %v", err)
-	}
-	if n > limit {
-		return nil, tooLarge
-	}
-	return buf.Bytes(), nil
-}
-
 // inspect validates a completion request and ranks the routes that can serve
 // it. It answers with a *clientError for anything the client must fix.
 func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time.Time) (*requestState, error) {
-	if !gjson.ValidBytes(body) || !bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("{")) {
-		return nil, badRequest(codeInvalidJSON, "", "the request body must be a JSON object")
+	fields, err := readTopLevel(body)
+	if err != nil {
+		return nil, badRequest(codeInvalidJSON, "", "the request body must be a JSON object: %v", err)
 	}
-	fields := readTopLevel(body)
 	model, routing, stream := fields.model, fields.routing, fields.stream
 	if model.Type != gjson.String || model.Str == "" {
 		return nil, badRequest(codeMissingModel, "model", "you must provide a model parameter")
@@ -240,6 +218,7 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 		endpoint: op.endpoint(),
 		model:    model.Str,
 		body:     body,
+		layout:   fields.layout,
 		stream:   stream.Type == gjson.True,
 
 		clientWantsUsage: fields.includeUsage.Type == gjson.True,
@@ -257,7 +236,7 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 				"invalid routing %s: use \"perf\", \"perf-avg\" or \"price\"", routing.Raw)
 		}
 		st.strategy = s
-		st.body = withoutRouting(body)
+		st.body, st.layout = fields.withoutRouting(body)
 	}
 
 	candidates, pinned, err := h.candidates(r, st)
@@ -300,6 +279,10 @@ func (h *LLMRouter) candidates(r *http.Request, st *requestState) (routes []*rou
 	if !ok {
 		return nil, false, notFound("model", "the model %q does not exist or is not served by this router", st.model)
 	}
+	// The configuration's copy of the name: the client's is a view of the
+	// pooled body buffer, which outlives neither the request nor reuse
+	// (metrics keep label values for good).
+	st.model = all[0].model
 	routes = make([]*route, 0, len(all))
 	for _, rt := range all {
 		if pinnedVendor != nil && rt.vendor != pinnedVendor {
@@ -349,55 +332,4 @@ func candidatesOf(routes []*route) []selector.Candidate {
 		cands[i] = selector.Candidate{Stats: rt.stats, Price: rt.price}
 	}
 	return cands
-}
-
-// withoutRouting returns a copy of body without its top-level "routing" keys
-// (all of them: a duplicate key must not slip through to a vendor). The
-// client's body itself is never modified.
-func withoutRouting(body []byte) []byte {
-	for gjson.GetBytes(body, "routing").Exists() {
-		trimmed, err := sjson.DeleteBytes(body, "routing")
-		if err != nil || len(trimmed) >= len(body) {
-			break // cannot happen for a valid object; never loop forever
-		}
-		body = trimmed
-	}
-	return body
-}
-
-// topLevel is what the router reads of a request body.
-type topLevel struct {
-	model, routing, stream, maxCompletionTokens, maxTokens, includeUsage gjson.Result
-}
-
-// readTopLevel reads the top-level fields the router needs in one pass over
-// an already validated body (looking each up with gjson.Get would scan the
-// whole body again for every field that is absent). The first occurrence of
-// a key wins, as with gjson.Get. The results point into body, which must not
-// change afterwards.
-func readTopLevel(body []byte) topLevel {
-	var f topLevel
-	first := func(dst *gjson.Result, v gjson.Result) {
-		if !dst.Exists() {
-			*dst = v
-		}
-	}
-	gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body))).ForEach(func(k, v gjson.Result) bool {
-		switch k.Str {
-		case "model":
-			first(&f.model, v)
-		case "routing":
-			first(&f.routing, v)
-		case "stream":
-			first(&f.stream, v)
-		case "max_completion_tokens":
-			first(&f.maxCompletionTokens, v)
-		case "max_tokens":
-			first(&f.maxTokens, v)
-		case "stream_options":
-			first(&f.includeUsage, v.Get("include_usage"))
-		}
-		return true
-	})
-	return f
 }

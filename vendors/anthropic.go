@@ -12,6 +12,8 @@ import (
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
 // anthropicKind is Anthropic's native Messages API (POST /v1/messages), the
@@ -253,7 +255,7 @@ func anthropicInputSchema(params json.RawMessage) (json.RawMessage, error) {
 		return json.RawMessage(`{"type":"object"}`), nil
 	}
 	root := gjson.ParseBytes(p)
-	if !root.IsObject() || !gjson.ValidBytes(p) {
+	if !root.IsObject() || !jsonwalk.Valid(p) {
 		return nil, errors.New("must be a JSON Schema object")
 	}
 	if !root.Get("type").Exists() {
@@ -390,7 +392,7 @@ func anthropicToolInput(args string) (json.RawMessage, error) {
 	if a == "" || a == "null" {
 		return json.RawMessage("{}"), nil
 	}
-	if !gjson.Valid(a) || !gjson.Parse(a).IsObject() {
+	if !jsonwalk.ValidString(a) || !gjson.Parse(a).IsObject() {
 		return nil, errors.New("must be a JSON object")
 	}
 	return json.RawMessage(a), nil
@@ -433,7 +435,7 @@ func anthropicCompletion(model string, body []byte) ([]byte, error) {
 // server tools and their results) have no OpenAI counterpart and are left
 // out.
 func anthropicCompletionOf(model string, body []byte) (Completion, error) {
-	if !gjson.ValidBytes(body) {
+	if !jsonwalk.Valid(body) {
 		return Completion{}, fmt.Errorf("%w: the answer is not JSON", errNativeStream)
 	}
 	root := gjson.ParseBytes(body)

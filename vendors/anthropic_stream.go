@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
 // Limits that keep a broken or hostile stream from growing the decoder
@@ -157,7 +159,7 @@ func (d *anthropicStream) handle(data, name []byte, w *chunkWriter) error {
 	if d.done {
 		return nil
 	}
-	if !gjson.ValidBytes(data) {
+	if !jsonwalk.Valid(data) {
 		return fmt.Errorf("%w: an event's data is not JSON", errNativeStream)
 	}
 	s := string(data) // one copy; the results below point into it

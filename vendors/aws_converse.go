@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
 // Bedrock Converse request, as far as the router writes it
@@ -350,7 +352,7 @@ func bedrockCompletion(_ *Vendor, a Attempt, body []byte) ([]byte, error) {
 //
 // Converse answers carry no id: render synthesizes one.
 func bedrockParseConverse(body []byte) (Completion, error) {
-	if !gjson.ValidBytes(body) {
+	if !jsonwalk.Valid(body) {
 		return Completion{}, fmt.Errorf("%w: the Converse response is not valid JSON", errNativeStream)
 	}
 	root := gjson.ParseBytes(body)

@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
 // OpenAI chat completions → Gemini GenerateContentRequest (Gemini API and
@@ -359,7 +361,7 @@ func geminiArgs(arguments string) json.RawMessage {
 	if s == "" {
 		return json.RawMessage("{}")
 	}
-	if gjson.Valid(s) && gjson.Parse(s).IsObject() {
+	if jsonwalk.ValidString(s) && gjson.Parse(s).IsObject() {
 		return json.RawMessage(s)
 	}
 	return json.RawMessage(append(gjson.AppendJSONString([]byte(`{"arguments":`), arguments), '}'))
@@ -369,7 +371,7 @@ func geminiArgs(arguments string) json.RawMessage {
 // response object.
 func geminiToolResult(text string) json.RawMessage {
 	s := strings.TrimSpace(text)
-	if gjson.Valid(s) && gjson.Parse(s).IsObject() {
+	if jsonwalk.ValidString(s) && gjson.Parse(s).IsObject() {
 		return json.RawMessage(s)
 	}
 	return json.RawMessage(append(gjson.AppendJSONString([]byte(`{"content":`), text), '}'))

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
 // Gemini GenerateContentResponse → OpenAI chat.completion (and, for each
@@ -31,7 +33,7 @@ import (
 
 // geminiCompletion translates a non-streaming generateContent answer.
 func geminiCompletion(model string, body []byte) (Completion, error) {
-	if !gjson.ValidBytes(body) {
+	if !jsonwalk.Valid(body) {
 		return Completion{}, errors.New("gemini: the vendor's answer is not valid JSON")
 	}
 	root := gjson.ParseBytes(body)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
 // Gemini's :streamGenerateContent?alt=sse answers with server-sent events
@@ -52,7 +54,7 @@ func (d *geminiStream) feed(p []byte, w *chunkWriter) error {
 func (d *geminiStream) end(w *chunkWriter) error {
 	// A last event without its blank line still counts if it is whole.
 	err := d.sse.flush(func(data []byte) error {
-		if !gjson.ValidBytes(data) {
+		if !jsonwalk.Valid(data) {
 			return nil
 		}
 		return d.event(data, w)
@@ -72,7 +74,7 @@ func (d *geminiStream) event(data []byte, w *chunkWriter) error {
 	if d.failed {
 		return nil
 	}
-	if !gjson.ValidBytes(data) {
+	if !jsonwalk.Valid(data) {
 		return fmt.Errorf("%w: a gemini event is not JSON", errNativeStream)
 	}
 	root := gjson.ParseBytes(data)

@@ -121,7 +121,7 @@ func googlePrepare(v *Vendor, out *http.Request, a Attempt) error {
 // googlePrepareEmbeddings sends an embeddings request as it is (with the
 // model set) to the OpenAI-compatible endpoint below the native base.
 func googlePrepareEmbeddings(v *Vendor, out *http.Request, a Attempt) error {
-	body, err := withModel(a.Body, a.Model, a.Validated)
+	body, err := v.shapeOpenAIBody(a)
 	if err != nil {
 		return err
 	}

@@ -427,9 +427,10 @@ type Attempt struct {
 	Model    string // the vendor-side model (or Azure deployment) name
 	Body     []byte // the client's JSON body, already without router-only fields; NEVER modified in place
 	Stream   bool   // the client asked for a stream: stream_options are adjusted to the kind (see Prepare)
-	// Validated tells that the caller already checked Body is a valid JSON
-	// object, which spares Prepare a full scan of it.
-	Validated bool
+	// Layout, when known, says that the caller validated Body as a JSON
+	// object and where its "model" and "stream_options" are, which spares
+	// Prepare a scan of it (see Layout). Zero: Prepare validates Body itself.
+	Layout Layout
 }
 
 // Prepare shapes out, a request clone the caller owns, for this vendor:
@@ -469,10 +470,7 @@ func (v *Vendor) Prepare(out *http.Request, a Attempt) error {
 		}
 	}
 
-	body, err := withModel(a.Body, a.Model, a.Validated)
-	if err == nil && a.Stream {
-		body, err = v.withStreamUsage(body)
-	}
+	body, err := v.shapeOpenAIBody(a)
 	if err == nil && v.kind.sanitize != nil && a.Endpoint == ChatCompletions {
 		body, err = v.kind.sanitize(body, a)
 	}
@@ -541,10 +539,8 @@ func rawPathIfNeeded(path, raw string) string {
 // A body with several top-level "model" keys is normalised to one: sjson would
 // replace only the first while many JSON decoders keep the last, which would
 // let a client choose the model the vendor actually runs (and bills for).
-func withModel(body []byte, model string, validated bool) ([]byte, error) {
-	if !validated && !gjson.ValidBytes(body) {
-		return nil, errors.New("request body is not valid JSON")
-	}
+// body must be a valid JSON object.
+func withModel(body []byte, model string) ([]byte, error) {
 	// A read-only view: gjson.ParseBytes would copy the whole body.
 	root := gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body)))
 	if !root.IsObject() {

@@ -406,7 +406,7 @@ func TestPrepareBodyModel(t *testing.T) {
 	require.NoError(t, err)
 	cases := []struct{ name, body, model, want string }{
 		{"replaces", `{"model":"a","x":1}`, "gpt-4o", `{"model":"gpt-4o","x":1}`},
-		{"adds when absent", `{"x":1}`, "gpt-4o", `{"x":1,"model":"gpt-4o"}`},
+		{"adds when absent", `{"x":1}`, "gpt-4o", `{"model":"gpt-4o","x":1}`},
 		{"replaces non-string", `{"model":{"id":1},"x":1}`, "m", `{"model":"m","x":1}`},
 		{"empty object", `{}`, "m", `{"model":"m"}`},
 		{"escapes the model", `{"model":"a"}`, `we"ird\`, `{"model":"we\"ird\\"}`},

@@ -4,6 +4,8 @@ import (
 	"bytes"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
 // Result is what a complete non-streaming response says.
@@ -28,7 +30,7 @@ type Result struct {
 // reports an error.
 func InspectJSON(body []byte, promptEstimate int) Result {
 	body = bytes.TrimLeft(body, " \t\r\n")
-	if !gjson.ValidBytes(body) {
+	if !jsonwalk.Valid(body) {
 		return Result{
 			Usage: Usage{PromptTokens: promptEstimate, Estimated: true},
 			Err:   &VendorError{Type: "invalid_response", Message: "the vendor's response is not valid JSON"},

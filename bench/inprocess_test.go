@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/caddyserver/caddy/v2"
+	"github.com/caddyserver/caddy/v2/caddyconfig/caddyfile"
+	"github.com/caddyserver/caddy/v2/caddyconfig/httpcaddyfile"
+)
+
+// BenchmarkInProcess sends the load benchmark's mix, one request at a time,
+// to plain reverse_proxy and to llm_router running in this process, in front
+// of the same fake vendor. It is the quick loop for profiling the router's
+// per-request cost: unlike `go run ./bench` it needs no quiet machine and no
+// wrk, and -cpuprofile/-memprofile see the router's code directly. ns/op and
+// B/op include the client and the fake vendor (the same for every mode), so
+// only the difference between the modes is the proxy's:
+//
+//	go test -run '^$' -bench InProcess -benchmem -cpu 1 ./bench/
+//	go test -run '^$' -bench 'InProcess/router/mix' -cpu 1 -cpuprofile cpu.out ./bench/
+
+// Besides the mix, each kind runs alone (rp/small, router/large+stream...),
+// which separates the router's fixed cost from its cost per KiB of prompt.
+//
+// Caddy's log goes to io.Discard at its default level (INFO), so a log line
+// the router writes per request costs its encoding, not a write.
+func BenchmarkInProcess(b *testing.B) {
+	fake, err := startFake("127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer fake.Close()
+	_, fakePortStr, _ := net.SplitHostPort(fake.addr())
+	var fakePort int
+	fmt.Sscan(fakePortStr, &fakePort)
+
+	modes := []string{"rp", "router"}
+	ports := make(map[string]int, len(modes))
+	var cfg strings.Builder
+	cfg.WriteString("{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tlog {\n\t\toutput discard\n\t}\n}\n")
+	for _, mode := range modes {
+		ports[mode] = loopbackPort(b)
+		full := caddyfileFor(mode, ports[mode], fakePort, 256, "")
+		cfg.WriteString(full[strings.Index(full, "\nhttp://")+1:]) // the site block, without the global options
+	}
+	adapted, _, err := caddyfile.Adapter{ServerType: httpcaddyfile.ServerType{}}.Adapt([]byte(cfg.String()), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := caddy.Load(adapted, true); err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = caddy.Stop() }()
+
+	m := newMix(32, nil)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}
+	kinds := map[string][]kind{"mix": m.kinds}
+	for k := range numKinds {
+		kinds[k.String()] = []kind{k}
+	}
+	for _, mode := range modes {
+		url := fmt.Sprintf("http://127.0.0.1:%d/v1/chat/completions", ports[mode])
+		for _, kindName := range []string{"mix", "small", "small+stream", "large", "large+stream"} {
+			b.Run(mode+"/"+kindName, func(b *testing.B) {
+				send := kinds[kindName]
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					k := send[i%len(send)]
+					i++
+					resp, err := client.Post(url, "application/json", bytes.NewReader(m.bodies[k]))
+					if err != nil {
+						b.Fatal(err)
+					}
+					_, err = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if err != nil || resp.StatusCode != http.StatusOK {
+						b.Fatalf("%s: status %d, %v", k, resp.StatusCode, err)
+					}
+				}
+			})
+		}
+	}
+}
+
+func loopbackPort(b *testing.B) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}

@@ -1,0 +1,139 @@
+package llmrouter
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+)
+
+// bodyBuffer holds a client's request body, read whole: the router must see
+// the model before it can pick a vendor, and every attempt sends the same
+// bytes. Buffers are pooled. A fresh 32 KiB buffer per request has to be
+// zeroed, is cold in the cache, and is garbage a moment later; on a mix with
+// long prompts that was a measurable share of the router's CPU time.
+//
+// A buffer is shared: the request state holds one reference, and so does
+// every outgoing attempt body that may read it (see track). Go's transport
+// can still be writing an attempt's body after RoundTrip returned (a vendor
+// that answers before it has read the request), and it closes the body when
+// it is done, so the buffer returns to the pool only once the last holder has
+// let go. Nothing may keep a slice or an unsafe string view of it beyond that:
+// values read from the body that outlive the request (the model name) are
+// copied.
+type bodyBuffer struct {
+	buf  []byte
+	refs atomic.Int32
+}
+
+// maxPooledBody is the largest buffer the pool keeps; bigger bodies are left
+// to the garbage collector, so that one huge upload does not pin its memory.
+const maxPooledBody = 1 << 20
+
+var bodyPool = sync.Pool{New: func() any { return &bodyBuffer{buf: make([]byte, 0, 4<<10)} }}
+
+// getBodyBuffer returns an empty buffer with one reference, the caller's.
+func getBodyBuffer() *bodyBuffer {
+	b := bodyPool.Get().(*bodyBuffer)
+	b.buf = b.buf[:0]
+	b.refs.Store(1)
+	return b
+}
+
+// release drops a reference; the last one returns the buffer to the pool.
+func (b *bodyBuffer) release() {
+	switch n := b.refs.Add(-1); {
+	case n == 0 && cap(b.buf) <= maxPooledBody:
+		bodyPool.Put(b)
+	case n < 0:
+		panic("llm_router: request body buffer released twice")
+	}
+}
+
+// track returns rc (an attempt body that may read b) holding a reference to b
+// until it is closed.
+func (b *bodyBuffer) track(rc io.ReadCloser) io.ReadCloser {
+	b.refs.Add(1)
+	return &trackedBody{ReadCloser: rc, owner: b}
+}
+
+// trackedGetBody makes every body that get returns hold a reference to b, for
+// the transport's own rewinds (a request retried on a fresh connection).
+func (b *bodyBuffer) trackedGetBody(get func() (io.ReadCloser, error)) func() (io.ReadCloser, error) {
+	return func() (io.ReadCloser, error) {
+		rc, err := get()
+		if err != nil {
+			return nil, err
+		}
+		return b.track(rc), nil
+	}
+}
+
+type trackedBody struct {
+	io.ReadCloser
+	owner  *bodyBuffer
+	closed atomic.Bool
+}
+
+func (t *trackedBody) Close() error {
+	err := t.ReadCloser.Close()
+	if t.closed.CompareAndSwap(false, true) {
+		t.owner.release()
+	}
+	return err
+}
+
+// readLimited reads body, of announced size contentLength (-1: unknown), into
+// b, up to limit bytes, refusing more. The limit holds for chunked uploads too,
+// since it counts what is read. A read deadline that expires
+// (request_body_timeout, or one of the server's read timeouts) is a 408.
+func (b *bodyBuffer) readLimited(body io.Reader, contentLength, limit int64) error {
+	tooLarge := &clientError{status: http.StatusRequestEntityTooLarge, errType: typeInvalidRequest,
+		code: codeBodyTooLarge, message: fmt.Sprintf("request body is larger than the limit of %d bytes", limit)}
+	if contentLength > limit {
+		return tooLarge
+	}
+	// Room for the announced size plus one byte, so that the read which
+	// returns EOF needs no growth. Unknown or large sizes grow as data really
+	// arrives: a client that announces 16 MiB and sends nothing gets no 16 MiB
+	// buffer.
+	if want := int(min(contentLength, 1<<20)) + 1; contentLength >= 0 && cap(b.buf) < want {
+		b.buf = make([]byte, 0, want)
+	}
+	buf := b.buf[:0]
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow, as append does
+		}
+		// Never read more than one byte past the limit.
+		end := cap(buf)
+		if room := limit + 1 - int64(len(buf)); room < int64(end-len(buf)) {
+			end = len(buf) + int(room)
+		}
+		n, err := body.Read(buf[len(buf):end])
+		buf = buf[:len(buf)+n]
+		b.buf = buf
+		if int64(len(buf)) > limit {
+			return tooLarge
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			var maxErr *http.MaxBytesError
+			if errors.As(err, &maxErr) {
+				return tooLarge
+			}
+			var netErr net.Error
+			if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout() {
+				return &clientError{status: http.StatusRequestTimeout, errType: typeInvalidRequest,
+					code: codeBodyTimeout, message: "the request body did not arrive in time"}
+			}
+			return badRequest("invalid_body", "", "could not read the request body: %v", err)
+		}
+	}
+}

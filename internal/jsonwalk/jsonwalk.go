@@ -1,0 +1,363 @@
+// Package jsonwalk validates JSON in a single pass, fast and with a bounded
+// nesting depth, and hands the caller the top-level members of an object as
+// it goes.
+//
+// It exists for the router's hot path. Every request body is validated before
+// it is routed, and gjson.ValidBytes, which checks strings one byte at a time,
+// was the largest single cost of a request with a long prompt. It also
+// recurses without a limit, so a 16 MiB body of "[" overflowed the goroutine
+// stack and killed the process. This package checks strings eight bytes at a
+// time and refuses nesting deeper than MaxDepth.
+//
+// It accepts exactly RFC 8259 JSON, as encoding/json.Valid does (a fuzz test
+// compares them). Like encoding/json, it does not check that strings are valid
+// UTF-8.
+package jsonwalk
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math/bits"
+	"unsafe"
+)
+
+// MaxDepth is how deeply arrays and objects may nest. No API request comes
+// close (OpenAI's structured outputs allow 10 levels of schema nesting); the
+// limit keeps recursive parsers further down the line within their stacks.
+const MaxDepth = 1000
+
+// SyntaxError describes why a text is not valid JSON.
+type SyntaxError struct {
+	Offset int // the byte where the problem was found
+	msg    string
+}
+
+func (e *SyntaxError) Error() string { return fmt.Sprintf("%s at byte %d", e.msg, e.Offset) }
+
+// Member is one top-level member of an object. Key and Value are raw JSON
+// slices of the text: Key with its quotes and escapes as written, Value
+// without surrounding white space.
+type Member struct {
+	Key, Value []byte
+	// KeyStart is the offset of the key's opening quote, ValueEnd the offset
+	// just past the value.
+	KeyStart, ValueEnd int
+}
+
+// KeyIs tells whether the member's key, unescaped, is name.
+func (m Member) KeyIs(name string) bool {
+	raw := m.Key[1 : len(m.Key)-1]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw) == name
+	}
+	// A key spelled with escapes ("mod\u0065l") is the same key to the
+	// vendor's decoder, so it must be to the router too.
+	var key string
+	return json.Unmarshal(m.Key, &key) == nil && key == name
+}
+
+// Valid reports whether b is one valid JSON value, surrounded by optional
+// white space, nested at most MaxDepth deep.
+func Valid(b []byte) bool {
+	w := walker{b: b}
+	i, err := w.value(skipSpace(b, 0), 0)
+	return err == nil && skipSpace(b, i) == len(b)
+}
+
+// ValidString is Valid for a string, without copying it.
+func ValidString(s string) bool {
+	return Valid(unsafe.Slice(unsafe.StringData(s), len(s)))
+}
+
+// Object checks that b is one valid JSON object, surrounded by optional white
+// space, and calls visit, unless nil, for each of its members in order. When
+// b is not valid, Object returns a *SyntaxError, possibly after visiting the
+// members before the problem. open is the offset of the object's '{'.
+func Object(b []byte, visit func(Member)) (open int, err error) {
+	w := walker{b: b}
+	open = skipSpace(b, 0)
+	if open >= len(b) || b[open] != '{' {
+		return open, w.fail(open, "expected a JSON object")
+	}
+	i, err := w.object(open, 1, visit)
+	if err != nil {
+		return open, err
+	}
+	if i = skipSpace(b, i); i != len(b) {
+		return open, w.fail(i, "unexpected data after the JSON object")
+	}
+	return open, nil
+}
+
+type walker struct{ b []byte }
+
+func (w *walker) fail(i int, msg string) error {
+	if i >= len(w.b) {
+		return &SyntaxError{Offset: len(w.b), msg: "unexpected end of JSON input"}
+	}
+	return &SyntaxError{Offset: i, msg: msg}
+}
+
+// value checks the value at b[i] (no leading white space) and returns the
+// offset just past it. depth is the nesting of the enclosing container.
+func (w *walker) value(i, depth int) (int, error) {
+	b := w.b
+	if i >= len(b) {
+		return i, w.fail(i, "")
+	}
+	switch c := b[i]; {
+	case c == '"':
+		return w.str(i)
+	case c == '{':
+		return w.object(i, depth+1, nil)
+	case c == '[':
+		return w.array(i, depth+1)
+	case c == '-' || c >= '0' && c <= '9':
+		return w.number(i)
+	case c == 't':
+		return w.literal(i, "true")
+	case c == 'f':
+		return w.literal(i, "false")
+	case c == 'n':
+		return w.literal(i, "null")
+	default:
+		return i, w.fail(i, fmt.Sprintf("invalid character %q looking for a value", c))
+	}
+}
+
+func (w *walker) object(i, depth int, visit func(Member)) (int, error) {
+	if depth > MaxDepth {
+		return i, w.fail(i, fmt.Sprintf("nested more than %d levels deep", MaxDepth))
+	}
+	b := w.b
+	i = skipSpace(b, i+1) // past '{'
+	if i < len(b) && b[i] == '}' {
+		return i + 1, nil
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return i, w.fail(i, "expected a string key")
+		}
+		keyStart := i
+		keyEnd, err := w.str(i)
+		if err != nil {
+			return keyEnd, err
+		}
+		i = skipSpace(b, keyEnd)
+		if i >= len(b) || b[i] != ':' {
+			return i, w.fail(i, "expected ':' after an object key")
+		}
+		valueStart := skipSpace(b, i+1)
+		valueEnd, err := w.value(valueStart, depth)
+		if err != nil {
+			return valueEnd, err
+		}
+		if visit != nil {
+			visit(Member{Key: b[keyStart:keyEnd], Value: b[valueStart:valueEnd], KeyStart: keyStart, ValueEnd: valueEnd})
+		}
+		i = skipSpace(b, valueEnd)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+			continue
+		}
+		if i < len(b) && b[i] == '}' {
+			return i + 1, nil
+		}
+		return i, w.fail(i, "expected ',' or '}' after an object member")
+	}
+}
+
+func (w *walker) array(i, depth int) (int, error) {
+	if depth > MaxDepth {
+		return i, w.fail(i, fmt.Sprintf("nested more than %d levels deep", MaxDepth))
+	}
+	b := w.b
+	i = skipSpace(b, i+1) // past '['
+	if i < len(b) && b[i] == ']' {
+		return i + 1, nil
+	}
+	for {
+		end, err := w.value(i, depth)
+		if err != nil {
+			return end, err
+		}
+		i = skipSpace(b, end)
+		if i < len(b) && b[i] == ',' {
+			i = skipSpace(b, i+1)
+			continue
+		}
+		if i < len(b) && b[i] == ']' {
+			return i + 1, nil
+		}
+		return i, w.fail(i, "expected ',' or ']' after an array element")
+	}
+}
+
+// SWAR constants: a byte repeated in every lane of a uint64.
+const (
+	lanes01 = 0x0101010101010101
+	lanes80 = 0x8080808080808080
+)
+
+// str checks the string whose opening quote is b[i] and returns the offset
+// past its closing quote. Runs of plain characters are skipped eight bytes
+// at a time: a lane is interesting if it holds '"', '\\' or a control
+// character, and (x - 0x01..) &^ x & 0x80.. flags the zero lanes of x, whose
+// lowest flag is always exact (a borrow only moves up).
+func (w *walker) str(i int) (int, error) {
+	b := w.b
+	i++ // past the opening quote
+	for {
+		i = skipPlain(b, i)
+		if i >= len(b) {
+			return i, w.fail(i, "")
+		}
+		switch c := b[i]; {
+		case c == '"':
+			return i + 1, nil
+		case c == '\\':
+			n, err := w.escape(i)
+			if err != nil {
+				return n, err
+			}
+			i = n
+		case c < 0x20:
+			return i, w.fail(i, "control character in a string")
+		default:
+			i++ // one of the last few bytes, fewer than eight
+		}
+	}
+}
+
+// skipPlain returns the offset of the first byte at or after i that is '"',
+// '\\' or a control character, or a position among the last seven bytes of
+// b from which the caller goes on byte by byte. Prompts are mostly long runs
+// of plain text, so this loop is where validation spends its time: it reads
+// 16 bytes per round, with unchecked loads (i+16 <= len(b) bounds them).
+func skipPlain(b []byte, i int) int {
+	p := unsafe.Pointer(unsafe.SliceData(b))
+	n := len(b)
+	for i+16 <= n {
+		lo := special(binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(p, i)), 8)))
+		hi := special(binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(p, i+8)), 8)))
+		if lo|hi != 0 {
+			if lo != 0 {
+				return i + bits.TrailingZeros64(lo)>>3
+			}
+			return i + 8 + bits.TrailingZeros64(hi)>>3
+		}
+		i += 16
+	}
+	for i+8 <= n {
+		if flags := special(binary.LittleEndian.Uint64(b[i : i+8])); flags != 0 {
+			return i + bits.TrailingZeros64(flags)>>3
+		}
+		i += 8
+	}
+	return i
+}
+
+// special flags the lanes of v that hold '"', '\\' or a control character.
+func special(v uint64) uint64 {
+	quote := v ^ (lanes01 * '"')
+	slash := v ^ (lanes01 * '\\')
+	return (((quote - lanes01) &^ quote) | ((slash - lanes01) &^ slash) | ((v - lanes01*0x20) &^ v)) & lanes80
+}
+
+// escape checks the escape sequence at b[i] == '\\' and returns the offset
+// past it.
+func (w *walker) escape(i int) (int, error) {
+	b := w.b
+	if i+1 >= len(b) {
+		return i + 1, w.fail(i+1, "")
+	}
+	switch b[i+1] {
+	case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		return i + 2, nil
+	case 'u':
+		for j := i + 2; j < i+6; j++ {
+			if j >= len(b) {
+				return j, w.fail(j, "")
+			}
+			if !isHex(b[j]) {
+				return j, w.fail(j, "invalid \\u escape in a string")
+			}
+		}
+		return i + 6, nil
+	default:
+		return i + 1, w.fail(i+1, "invalid escape in a string")
+	}
+}
+
+func isHex(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// number checks -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? at b[i].
+func (w *walker) number(i int) (int, error) {
+	b := w.b
+	if b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		i = digits(b, i+1)
+	default:
+		return i, w.fail(i, "invalid number")
+	}
+	if i < len(b) && b[i] == '.' {
+		j := digits(b, i+1)
+		if j == i+1 {
+			return j, w.fail(j, "invalid number: no digit after the decimal point")
+		}
+		i = j
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		j := digits(b, i)
+		if j == i {
+			return j, w.fail(j, "invalid number: no digit in the exponent")
+		}
+		i = j
+	}
+	return i, nil
+}
+
+func digits(b []byte, i int) int {
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+func (w *walker) literal(i int, lit string) (int, error) {
+	b := w.b
+	for j := range len(lit) {
+		if i+j >= len(b) {
+			return i + j, w.fail(i+j, "")
+		}
+		if b[i+j] != lit[j] {
+			return i + j, w.fail(i+j, "invalid literal, expected "+lit)
+		}
+	}
+	return i + len(lit), nil
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}

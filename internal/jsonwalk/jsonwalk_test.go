@@ -1,0 +1,186 @@
+package jsonwalk
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tidwall/gjson"
+)
+
+// validCases and invalidCases cover every production of the grammar, and
+// strings whose special bytes sit at every position of an 8-byte lane.
+var validCases = []string{
+	`{}`, ` { } `, "\t\r\n{}\n", `{"a":1}`, `{"a":[]}`, `{"a":[1,2,3]}`, `{"a":{"b":{"c":null}}}`,
+	`{"":""}`, `{"a":"\"\\\/\b\f\n\r\t\u00e9\uD83D\uDE00"}`, `{"a":-0}`, `{"a":0.5}`, `{"a":-1.25e+10}`,
+	`{"a":1E-3}`, `{"a":123456789012345678901234567890}`, `{"a":true,"b":false,"c":null}`,
+	`{"a" : [ 1 , { } , [ ] , "x" ] }`, `{"a":"héllo wörld ☃ 😀"}`, `{"a":"` + strings.Repeat("x", 1000) + `"}`,
+	`{"a":1,"a":2}`, // duplicate keys are valid JSON
+}
+
+var invalidCases = []string{
+	``, ` `, `{`, `}`, `{"a"}`, `{"a":}`, `{"a":1,}`, `{,}`, `{"a":1 "b":2}`, `{a:1}`, `{'a':1}`,
+	`{"a":01}`, `{"a":1.}`, `{"a":.5}`, `{"a":1e}`, `{"a":+1}`, `{"a":-}`, `{"a":0x10}`, `{"a":NaN}`,
+	`{"a":tru}`, `{"a":nul}`, `{"a":True}`, `{"a":"\x"}`, `{"a":"\u12"}`, `{"a":"\u12g4"}`,
+	"{\"a\":\"line\nbreak\"}", "{\"a\":\"tab\there\"}", `{"a":"unterminated}`, `{"a":[1,2}`, `{"a":[1,2,]}`,
+	`{"a":1}}`, `{"a":1} x`, `{"a":1}{}`, `[]`, `"str"`, `1`, `null`, "{\"a\":\"\x00\"}",
+	`{"a":"\`, `{"a":"\u`, `{"a":[`, `{"a":{`, `{"a"`, `{"a":`, `{"a":t`,
+}
+
+func TestObjectAcceptsValidJSON(t *testing.T) {
+	for _, c := range validCases {
+		_, err := Object([]byte(c), nil)
+		assert.NoError(t, err, "%q", c)
+		assert.True(t, Valid([]byte(c)), "%q", c)
+		require.True(t, json.Valid([]byte(c)), "the case itself must be valid: %q", c)
+	}
+}
+
+func TestObjectRejectsInvalidJSON(t *testing.T) {
+	for _, c := range invalidCases {
+		_, err := Object([]byte(c), nil)
+		var se *SyntaxError
+		assert.True(t, errors.As(err, &se), "%q: %v", c, err)
+		if se != nil {
+			assert.LessOrEqual(t, se.Offset, len(c), "%q", c)
+			assert.NotEmpty(t, se.Error())
+		}
+	}
+}
+
+// Every special byte at every lane position, and just before the end.
+func TestStringLanes(t *testing.T) {
+	for pad := range 20 {
+		p := strings.Repeat("x", pad)
+		for _, s := range []struct {
+			inner string
+			ok    bool
+		}{
+			{p + `\"` + p, true}, {p + `\\` + p, true}, {p + `\n`, true}, {p + `\u0041` + p, true},
+			{p + "\x1f" + p, false}, {p + "\x00", false}, {p + `\q`, false}, {p + "\x7f\x80\xff" + p, true},
+		} {
+			doc := `{"k":"` + s.inner + `"}`
+			_, err := Object([]byte(doc), nil)
+			assert.Equal(t, s.ok, err == nil, "%q: %v", doc, err)
+			assert.Equal(t, json.Valid([]byte(doc)), err == nil, "%q", doc)
+		}
+	}
+}
+
+func TestObjectVisitsTopLevelMembers(t *testing.T) {
+	doc := []byte(` {"model" : "gpt-4o", "messages":[{"model":"inner"}], "n":2 ,"o":{"a":{"b":1}}}  `)
+	var got []Member
+	open, err := Object(doc, func(m Member) { got = append(got, m) })
+	require.NoError(t, err)
+	assert.Equal(t, 1, open)
+	require.Len(t, got, 4)
+	assert.Equal(t, []string{`"model"`, `"messages"`, `"n"`, `"o"`},
+		[]string{string(got[0].Key), string(got[1].Key), string(got[2].Key), string(got[3].Key)})
+	assert.Equal(t, `"gpt-4o"`, string(got[0].Value))
+	assert.Equal(t, `[{"model":"inner"}]`, string(got[1].Value))
+	assert.Equal(t, `2`, string(got[2].Value))
+	assert.Equal(t, `{"a":{"b":1}}`, string(got[3].Value))
+	for _, m := range got {
+		assert.Equal(t, m.Key, doc[m.KeyStart:m.KeyStart+len(m.Key)])
+		assert.Equal(t, m.Value, doc[m.ValueEnd-len(m.Value):m.ValueEnd])
+	}
+}
+
+// A body nested deeper than MaxDepth is refused instead of overflowing the
+// stack, which gjson.ValidBytes does with a body of a few MiB of "[".
+func TestDepthIsBounded(t *testing.T) {
+	atLimit := `{"a":` + strings.Repeat("[", MaxDepth-1) + strings.Repeat("]", MaxDepth-1) + `}`
+	_, err := Object([]byte(atLimit), nil)
+	assert.NoError(t, err)
+
+	over := `{"a":` + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + `}`
+	_, err = Object([]byte(over), nil)
+	assert.ErrorContains(t, err, "nested more than")
+
+	huge := append([]byte(`{"a":`), bytes.Repeat([]byte("["), 16<<20)...)
+	_, err = Object(huge, nil)
+	assert.ErrorContains(t, err, "nested more than")
+	assert.False(t, Valid(huge[5:]))
+	assert.False(t, Valid(bytes.Repeat([]byte(`{"a":`), 1<<20)))
+}
+
+// FuzzObject compares Object and Valid with encoding/json.Valid and checks
+// the members it hands out.
+func FuzzObject(f *testing.F) {
+	for _, c := range append(validCases, invalidCases...) {
+		f.Add([]byte(c))
+	}
+	f.Add([]byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"hi\nthere \u00e9"}],"stream":true}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want := json.Valid(b)
+		ok := Valid(b)
+		var members []Member
+		_, err := Object(b, func(m Member) { members = append(members, m) })
+		var se *SyntaxError
+		if errors.As(err, &se) && strings.Contains(se.msg, "nested more than") {
+			return // encoding/json allows 10000 levels
+		}
+		if ok != want {
+			t.Fatalf("Valid(%q) = %v, encoding/json says %v", b, ok, want)
+		}
+		isObject := want && bytes.HasPrefix(bytes.TrimLeft(b, " \t\r\n"), []byte("{"))
+		if (err == nil) != isObject {
+			t.Fatalf("Object(%q) = %v, want valid object %v", b, err, isObject)
+		}
+		if err != nil {
+			return
+		}
+		n := 0
+		gjson.ParseBytes(b).ForEach(func(k, v gjson.Result) bool {
+			if n >= len(members) {
+				t.Fatalf("%q: gjson sees more members than %d", b, len(members))
+			}
+			m := members[n]
+			if got := gjson.ParseBytes(m.Key).String(); got != k.String() {
+				t.Fatalf("%q: member %d key %q, gjson %q", b, n, got, k.String())
+			}
+			if string(m.Value) != v.Raw {
+				t.Fatalf("%q: member %d value %q, gjson %q", b, n, m.Value, v.Raw)
+			}
+			n++
+			return true
+		})
+		if n != len(members) {
+			t.Fatalf("%q: %d members, gjson sees %d", b, len(members), n)
+		}
+	})
+}
+
+func BenchmarkObject(b *testing.B) {
+	para := `In the operations review the team walked through last quarter's incidents, the latency budget of every ` +
+		`service on the request path, and the cost of each vendor.\n\n`
+	var doc strings.Builder
+	doc.WriteString(`{"model":"gpt-4o","stream":true,"messages":[`)
+	for i := 0; doc.Len() < 32<<10; i++ {
+		if i > 0 {
+			doc.WriteByte(',')
+		}
+		doc.WriteString(`{"role":"user","content":"` + strings.Repeat(para, 6) + `"}`)
+	}
+	doc.WriteString(`]}`)
+	body := []byte(doc.String())
+	b.Run("jsonwalk", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := Object(body, nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("gjson", func(b *testing.B) {
+		b.SetBytes(int64(len(body)))
+		for b.Loop() {
+			gjson.ValidBytes(body)
+		}
+	})
+}

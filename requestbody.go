@@ -1,0 +1,123 @@
+package llmrouter
+
+import (
+	"bytes"
+	"encoding/json"
+	"unsafe"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
+	"github.com/caddy-llm/llmrouter/vendors"
+)
+
+// topLevel is what the router reads of a request body, in the pass that
+// validates it.
+type topLevel struct {
+	model, routing, stream, maxCompletionTokens, maxTokens, includeUsage gjson.Result
+
+	layout   vendors.Layout // for the vendors' rewrites
+	open     int            // offset of the object's '{'
+	routings int            // "routing" members, removed before forwarding
+	members  []memberSpan   // every member, kept only when there is a "routing" to remove
+	spanBuf  [16]memberSpan
+}
+
+// memberSpan is where a top-level member is: body[keyStart:valueEnd].
+type memberSpan struct {
+	keyStart, valueEnd int
+	routing            bool
+}
+
+// readTopLevel validates body as a JSON object and reads the top-level fields
+// the router needs, in one pass: a long conversation is scanned once, not
+// once for validation and again for every field. The first member of a name
+// wins, as with gjson.Get. The results point into body, which must not change
+// afterwards.
+func readTopLevel(body []byte) (*topLevel, error) {
+	f := &topLevel{}
+	f.members = f.spanBuf[:0]
+	open, err := jsonwalk.Object(body, f.observe)
+	if err != nil {
+		return nil, err
+	}
+	f.open = open
+	f.layout.Known, f.layout.Open = true, open
+	return f, nil
+}
+
+func (f *topLevel) observe(m jsonwalk.Member) {
+	f.layout.Observe(m)
+	key := m.Key[1 : len(m.Key)-1]
+	if bytes.IndexByte(key, '\\') >= 0 {
+		// Spelled with escapes: the vendor's decoder reads the plain name.
+		var name string
+		if json.Unmarshal(m.Key, &name) == nil {
+			key = []byte(name)
+		}
+	}
+	v := gjson.Parse(unsafe.String(unsafe.SliceData(m.Value), len(m.Value)))
+	first := func(dst *gjson.Result) {
+		if !dst.Exists() {
+			*dst = v
+		}
+	}
+	isRouting := false
+	switch string(key) {
+	case "model":
+		first(&f.model)
+	case "routing":
+		first(&f.routing)
+		f.routings++
+		isRouting = true
+	case "stream":
+		first(&f.stream)
+	case "max_completion_tokens":
+		first(&f.maxCompletionTokens)
+	case "max_tokens":
+		first(&f.maxTokens)
+	case "stream_options":
+		if !f.includeUsage.Exists() {
+			f.includeUsage = v.Get("include_usage")
+		}
+	}
+	f.members = append(f.members, memberSpan{keyStart: m.KeyStart, valueEnd: m.ValueEnd, routing: isRouting})
+}
+
+// withoutRouting returns body without its top-level "routing" members (all of
+// them: a duplicate must not slip through to a vendor), and the layout of the
+// new body. The client's body itself is never modified.
+func (f *topLevel) withoutRouting(body []byte) ([]byte, vendors.Layout) {
+	if f.routings == 0 {
+		return body, f.layout
+	}
+	out := make([]byte, 0, len(body))
+	out = append(out, body[:f.open+1]...)
+	l := f.layout
+	l.Members -= f.routings
+	moveModel, moveOptions := true, true
+	kept := 0
+	for _, m := range f.members {
+		if m.routing {
+			continue
+		}
+		if kept > 0 {
+			out = append(out, ',')
+		}
+		kept++
+		shift := len(out) - m.keyStart
+		// A span inside this member moves with it.
+		if moveModel && l.ModelCount > 0 && l.Model.Start >= m.keyStart && l.Model.End <= m.valueEnd {
+			l.Model.Start += shift
+			l.Model.End += shift
+			moveModel = false
+		}
+		if moveOptions && l.StreamOptionsCount > 0 && l.StreamOptions.Start >= m.keyStart && l.StreamOptions.End <= m.valueEnd {
+			l.StreamOptions.Start += shift
+			l.StreamOptions.End += shift
+			moveOptions = false
+		}
+		out = append(out, body[m.keyStart:m.valueEnd]...)
+	}
+	return append(out, '}'), l
+}
