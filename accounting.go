@@ -180,7 +180,15 @@ func (p placeholders) lookup(key string) (any, bool) {
 // token or API key, never the token itself, else "anonymous".
 func (h *LLMRouter) clientIdentity(r *http.Request) string {
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		if id := strings.TrimSpace(repl.ReplaceAll(h.ledgerKey, "")); id != "" {
+		var id string
+		if name, single := singlePlaceholder(h.ledgerKey); single {
+			// The usual case ({http.auth.user.id}): a lookup, without
+			// parsing the template on every request.
+			id, _ = repl.GetString(name)
+		} else {
+			id = repl.ReplaceAll(h.ledgerKey, "")
+		}
+		if id = strings.TrimSpace(id); id != "" {
 			return id
 		}
 	}
@@ -199,6 +207,19 @@ func (h *LLMRouter) clientIdentity(r *http.Request) string {
 	}
 	sum := sha256.Sum256([]byte(token))
 	return "key:" + hex.EncodeToString(sum[:8])
+}
+
+// singlePlaceholder reports whether template is exactly one placeholder,
+// "{name}", and returns its name.
+func singlePlaceholder(template string) (string, bool) {
+	if len(template) < 3 || template[0] != '{' || template[len(template)-1] != '}' {
+		return "", false
+	}
+	name := template[1 : len(template)-1]
+	if strings.ContainsAny(name, "{}:\\") {
+		return "", false
+	}
+	return name, true
 }
 
 // decisionLog renders the ranking a request got: each candidate in order with

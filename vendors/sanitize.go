@@ -1,6 +1,7 @@
 package vendors
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"strconv"
 	"strings"
@@ -133,6 +134,13 @@ func mistralToolID(id string) string {
 // rewriteToolCallIDs rewrites, in every message, tool_calls[].id and
 // tool_call_id whose format the vendor rejects.
 func rewriteToolCallIDs(body []byte, ok func(string) bool, rewrite func(string) string) ([]byte, error) {
+	// Ids live in "tool_call_id" and "tool_calls"; most requests have
+	// neither, and a substring search is far cheaper than parsing every
+	// message. (A key spelled with escapes is not looked at: a vendor that
+	// refuses its id answers 400, as it would without the router.)
+	if !bytes.Contains(body, []byte(`"tool_call`)) {
+		return body, nil
+	}
 	var err error
 	msgs := gjson.GetBytes(body, "messages").Array()
 	for i, m := range msgs {
