@@ -18,7 +18,7 @@
 //
 // and optionally rp32 (reverse_proxy with Caddy's default pool of 32 idle
 // connections per host) and router-warn (llm_router with Caddy's log level at
-// WARN, which turns off the per-request "routed" line).
+// WARN, which turned off the per-request "routed" line when it was at INFO).
 //
 // Caddy runs pinned to core 0 and the benchmark (fake vendor and load
 // generators, wrk included) to core 1. The phases are a warm-up, serial

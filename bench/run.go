@@ -43,7 +43,8 @@ func globalOptions(admin, extra string) string {
 // the same with Caddy's default pool (32). The router has three
 // openai_compatible vendors on the same fake, serving the same model, perf
 // routing and the default exploration share, and Caddy's default logging
-// (INFO to stderr, so one "routed" line per request, written to a file).
+// (INFO to stderr, written to a file; the per-request "routed" line is at
+// DEBUG, so only failovers would be logged).
 func caddyfileFor(mode string, port, fakePort, rpIdle int, admin string) string {
 	site := func(body string) string {
 		return fmt.Sprintf("http://:%d {\n\tbind 127.0.0.1\n%s}\n", port, body)
