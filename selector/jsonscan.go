@@ -1,6 +1,10 @@
 package selector
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
+)
 
 // This file is a minimal, forgiving JSON scanner used only to estimate
 // prompt sizes. It exists because gjson cannot do that job without
@@ -158,17 +162,7 @@ func (it *jsonIter) enter() jsonIter {
 
 // skipSpace returns the index of the first byte at or after i that is not
 // JSON white space.
-func skipSpace(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
+func skipSpace(b []byte, i int) int { return jsonwalk.SkipSpace(b, i) }
 
 // valueEnd returns the index just past the JSON value that starts at b[i],
 // or -1 if it is unterminated or there is no value there.

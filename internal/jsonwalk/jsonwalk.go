@@ -62,8 +62,8 @@ func (m Member) KeyIs(name string) bool {
 // white space, nested at most MaxDepth deep.
 func Valid(b []byte) bool {
 	w := walker{b: b}
-	i, err := w.value(skipSpace(b, 0), 0)
-	return err == nil && skipSpace(b, i) == len(b)
+	i, err := w.value(SkipSpace(b, 0), 0)
+	return err == nil && SkipSpace(b, i) == len(b)
 }
 
 // ValidString is Valid for a string, without copying it.
@@ -77,7 +77,7 @@ func ValidString(s string) bool {
 // members before the problem. open is the offset of the object's '{'.
 func Object(b []byte, visit func(Member)) (open int, err error) {
 	w := walker{b: b}
-	open = skipSpace(b, 0)
+	open = SkipSpace(b, 0)
 	if open >= len(b) || b[open] != '{' {
 		return open, w.fail(open, "expected a JSON object")
 	}
@@ -85,7 +85,7 @@ func Object(b []byte, visit func(Member)) (open int, err error) {
 	if err != nil {
 		return open, err
 	}
-	if i = skipSpace(b, i); i != len(b) {
+	if i = SkipSpace(b, i); i != len(b) {
 		return open, w.fail(i, "unexpected data after the JSON object")
 	}
 	return open, nil
@@ -132,7 +132,7 @@ func (w *walker) object(i, depth int, visit func(Member)) (int, error) {
 		return i, w.fail(i, fmt.Sprintf("nested more than %d levels deep", MaxDepth))
 	}
 	b := w.b
-	i = skipSpace(b, i+1) // past '{'
+	i = SkipSpace(b, i+1) // past '{'
 	if i < len(b) && b[i] == '}' {
 		return i + 1, nil
 	}
@@ -145,11 +145,11 @@ func (w *walker) object(i, depth int, visit func(Member)) (int, error) {
 		if err != nil {
 			return keyEnd, err
 		}
-		i = skipSpace(b, keyEnd)
+		i = SkipSpace(b, keyEnd)
 		if i >= len(b) || b[i] != ':' {
 			return i, w.fail(i, "expected ':' after an object key")
 		}
-		valueStart := skipSpace(b, i+1)
+		valueStart := SkipSpace(b, i+1)
 		valueEnd, err := w.value(valueStart, depth)
 		if err != nil {
 			return valueEnd, err
@@ -157,9 +157,9 @@ func (w *walker) object(i, depth int, visit func(Member)) (int, error) {
 		if visit != nil {
 			visit(Member{Key: b[keyStart:keyEnd], Value: b[valueStart:valueEnd], KeyStart: keyStart, ValueEnd: valueEnd})
 		}
-		i = skipSpace(b, valueEnd)
+		i = SkipSpace(b, valueEnd)
 		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
+			i = SkipSpace(b, i+1)
 			continue
 		}
 		if i < len(b) && b[i] == '}' {
@@ -174,7 +174,7 @@ func (w *walker) array(i, depth int) (int, error) {
 		return i, w.fail(i, fmt.Sprintf("nested more than %d levels deep", MaxDepth))
 	}
 	b := w.b
-	i = skipSpace(b, i+1) // past '['
+	i = SkipSpace(b, i+1) // past '['
 	if i < len(b) && b[i] == ']' {
 		return i + 1, nil
 	}
@@ -183,9 +183,9 @@ func (w *walker) array(i, depth int) (int, error) {
 		if err != nil {
 			return end, err
 		}
-		i = skipSpace(b, end)
+		i = SkipSpace(b, end)
 		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
+			i = SkipSpace(b, i+1)
 			continue
 		}
 		if i < len(b) && b[i] == ']' {
@@ -350,7 +350,9 @@ func (w *walker) literal(i int, lit string) (int, error) {
 	return i + len(lit), nil
 }
 
-func skipSpace(b []byte, i int) int {
+// SkipSpace returns the offset of the first byte at or after i that is not
+// JSON white space.
+func SkipSpace(b []byte, i int) int {
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':
