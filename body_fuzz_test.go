@@ -289,6 +289,39 @@ func TestUploadContentLengthOverLimit(t *testing.T) {
 	assert.Less(t, s.listener.read.Load(), int64(4<<10), "the server read the body")
 }
 
+// A body a little over the limit is drained, not left unread: the client
+// gets its 413 on a connection that stays open and serves the next request.
+// Closing a connection with unread data makes the kernel reset it, and the
+// reset can destroy the 413 before the client has read it.
+func TestUploadSlightlyOverLimitKeepsConnection(t *testing.T) {
+	const limit = 2 << 10
+	s := startUploadServer(t, uploadRouter(limit, 10*time.Second), false, nil)
+	conn, err := net.Dial("tcp", s.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	br := bufio.NewReader(conn)
+	send := func(body string) (*http.Response, string) {
+		t.Helper()
+		_, err := fmt.Fprintf(conn, "POST / HTTP/1.1\r\nHost: router\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+		require.NoError(t, err)
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		got, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		return resp, string(got)
+	}
+
+	resp, body := send(`{"model":"` + strings.Repeat("x", 4*limit) + `"}`)
+	assertUploadError(t, resp, body, http.StatusRequestEntityTooLarge, "request_too_large")
+	assert.False(t, resp.Close, "the connection is closed after a small 413")
+
+	resp, body = send(`{"model":"gpt-4o"}`)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Equal(t, "18 bytes", body)
+}
+
 // hiddenWriter hides the ResponseWriter's deadline support (a wrapper
 // without Unwrap), as some middleware does.
 type hiddenWriter struct{ w http.ResponseWriter }

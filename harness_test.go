@@ -43,7 +43,7 @@ func startRouterWith(t *testing.T, globalOptions, routerBlock string) {
 	https_port 9443
 	%s
 	log {
-		level WARN
+		level ERROR
 	}
 }
 
@@ -58,6 +58,10 @@ func startRouterWith(t *testing.T, globalOptions, routerBlock string) {
 	if t.Failed() {
 		t.FailNow()
 	}
+	// The reload closed the previous server's idle connections, but the
+	// client may not have noticed yet: a POST sent on such a connection
+	// fails (net/http retries only idempotent requests), so start afresh.
+	client.CloseIdleConnections()
 }
 
 // client is the HTTP client of the tests; no timeout beyond the test's own.

@@ -157,6 +157,14 @@ const codeBodyTimeout = "request_timeout"
 // drains of an unread HTTP/1 body before it writes the error, and the
 // connection is closed after the error, so that net/http drains nothing more.
 //
+// Except for a body of announced length over max_request_body: net/http
+// drains a small remainder (up to 256 KiB) before it writes the 413, so that
+// the connection stays open, and closes the connection unread after a larger
+// one. Closing it with a small remainder unread would make the kernel reset
+// the connection, and the reset can destroy the 413 before the client has
+// read it. A chunked body has no known remainder; net/http would drain up to
+// twice 256 KiB of it, so that connection is closed at once.
+//
 // The body comes in a pooled buffer with one reference, the caller's, which
 // must release it (also after an error).
 func (h *LLMRouter) readRequestBody(w http.ResponseWriter, r *http.Request) (*bodyBuffer, error) {
@@ -183,10 +191,15 @@ func (h *LLMRouter) readRequestBody(w http.ResponseWriter, r *http.Request) (*bo
 	switch {
 	case err == nil && armed:
 		_ = rc.SetReadDeadline(time.Time{})
-	case err != nil && r.ProtoMajor == 1:
+	case err != nil && r.ProtoMajor == 1 && !(r.ContentLength >= 0 && isTooLarge(err)):
 		w.Header().Set("Connection", "close")
 	}
 	return body, err
+}
+
+func isTooLarge(err error) bool {
+	ce, ok := err.(*clientError)
+	return ok && ce.status == http.StatusRequestEntityTooLarge
 }
 
 // deadlineReader fails the reads that start after its deadline.

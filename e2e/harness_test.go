@@ -48,6 +48,12 @@ func startRouter(t *testing.T, routerBlock string) {
 	if t.Failed() {
 		t.FailNow()
 	}
+	// The reload closed the previous server's idle connections, but the
+	// clients may not have noticed yet: a POST sent on such a connection
+	// fails (net/http retries only idempotent requests, and the SDK's retries
+	// are off), so start afresh. The SDK uses http.DefaultClient.
+	httpClient.CloseIdleConnections()
+	http.DefaultClient.CloseIdleConnections()
 }
 
 // vendor renders one `vendor <id> openai_compatible { … }` block.
