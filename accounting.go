@@ -49,11 +49,11 @@ func (rt *route) meterPrice() meter.Pricing {
 }
 
 func countTokens(rt *route, u meter.Usage, cost float64, billing string) {
-	v, m := rt.vendor.ID(), rt.model
-	routerMetrics.tokens.WithLabelValues(v, m, "prompt", billing).Add(float64(u.PromptTokens - u.CachedTokens))
-	routerMetrics.tokens.WithLabelValues(v, m, "cached_prompt", billing).Add(float64(u.CachedTokens))
-	routerMetrics.tokens.WithLabelValues(v, m, "completion", billing).Add(float64(u.CompletionTokens))
-	routerMetrics.cost.WithLabelValues(v, m, billing).Add(cost)
+	b := billingIndex(billing)
+	rt.tokenSeries(b, 0).Add(float64(u.PromptTokens - u.CachedTokens))
+	rt.tokenSeries(b, 1).Add(float64(u.CachedTokens))
+	rt.tokenSeries(b, 2).Add(float64(u.CompletionTokens))
+	rt.costSeries(b).Add(cost)
 }
 
 // settle closes the books on a request once the proxy is done with it: it
@@ -91,7 +91,11 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 	}
 	identity := h.clientIdentity(r)
 	ledger.record(identity, isBillable, st, cost)
-	routerMetrics.requests.WithLabelValues(vendorID, st.model, st.strategy.String(), st.outcome).Inc()
+	if st.outcome == outcomeSuccess && st.served.model == st.model {
+		st.served.successSeries(st.strategy).Inc()
+	} else {
+		routerMetrics.requests.WithLabelValues(vendorID, st.model, st.strategy.String(), st.outcome).Inc()
+	}
 
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 		p := placeholders{vendor: vendorID, model: vendorModel, st: st, cost: cost, billable: isBillable}

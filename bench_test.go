@@ -159,7 +159,7 @@ func BenchmarkCommittedStream(b *testing.B) {
 				resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
 					Body: &eventReader{events: events}}
 				_, cancel := context.WithCancel(ctx)
-				out, err := tr.commit(st, rt, resp, time.Now(), &firstByteDeadline{}, cancel, ctx)
+				out, err := tr.commit(st, rt, resp, time.Now(), &attemptTimer{}, cancel, ctx)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -200,7 +200,7 @@ func BenchmarkFirstEvent(b *testing.B) {
 			resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
 				Body: &eventReader{events: events}}
 			_, cancel := context.WithCancel(ctx)
-			out, err := tr.commit(st, rt, resp, time.Now(), &firstByteDeadline{}, cancel, ctx)
+			out, err := tr.commit(st, rt, resp, time.Now(), &attemptTimer{}, cancel, ctx)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/caddy-llm/llmrouter/internal/meter"
@@ -44,7 +43,7 @@ func (e noCommitError) Error() string {
 // the first token; a JSON response is read whole and checked. On commit the
 // response goes to the client with what was read so far in front of the rest.
 func (t *attemptTransport) commit(st *requestState, rt *route, resp *http.Response, start time.Time,
-	deadline *firstByteDeadline, cancel context.CancelFunc, clientCtx context.Context) (*http.Response, error) {
+	deadline *attemptTimer, cancel context.CancelFunc, clientCtx context.Context) (*http.Response, error) {
 	mb := &meteredBody{
 		body:     resp.Body,
 		sel:      t.router.selector,
@@ -79,16 +78,13 @@ func (t *attemptTransport) commit(st *requestState, rt *route, resp *http.Respon
 		mb.release()
 		return nil, err
 	}
-	deadline.stop()
-	if mb.stream != nil && t.router.StreamIdleTimeout > 0 {
-		mb.idleTimeout = time.Duration(t.router.StreamIdleTimeout)
-		mb.idle = time.AfterFunc(mb.idleTimeout, func() {
-			mb.idleFired.Store(true)
-			cancel()
-		})
+	if mb.stream != nil {
+		deadline.startIdle(time.Duration(t.router.StreamIdleTimeout))
+	} else {
+		deadline.stop()
 	}
 	st.served, st.ttft = rt, mb.ttft
-	routerMetrics.ttft.WithLabelValues(rt.vendor.ID(), rt.model).Observe(mb.ttft.Seconds())
+	rt.ttftSeries().Observe(mb.ttft.Seconds())
 	if st.clientHeader != nil {
 		// Straight into the client's response: reverse_proxy copies the
 		// vendor's headers next to them, and it would also turn each header
@@ -125,7 +121,7 @@ type meteredBody struct {
 	st       *requestState
 	route    *route
 	start    time.Time
-	deadline *firstByteDeadline
+	deadline *attemptTimer // first byte, then stream idle
 	cancel   context.CancelFunc
 	clientCx context.Context
 
@@ -140,12 +136,6 @@ type meteredBody struct {
 	vendorErr  error // why, if not EOF
 	finished   bool  // everything, including any error event, was handed out
 	closed     bool
-
-	// idle cancels a committed stream whose vendor sends nothing for
-	// stream_idle_timeout; idleFired tells that cancellation from others.
-	idle        *time.Timer
-	idleTimeout time.Duration
-	idleFired   atomic.Bool
 }
 
 // awaitFirstToken reads the stream until its first content token. Keep-alive
@@ -235,17 +225,15 @@ func (b *meteredBody) Read(p []byte) (int, error) {
 				// Never a silent clean close: the client must know the
 				// answer is incomplete.
 				msg := fmt.Sprintf("vendor %s stopped the stream before it was complete", b.route.vendor.ID())
-				if b.idleFired.Load() {
-					msg = fmt.Sprintf("vendor %s sent nothing for %s", b.route.vendor.ID(), b.idleTimeout)
+				if b.deadline.idleExpired() {
+					msg = fmt.Sprintf("vendor %s sent nothing for %s", b.route.vendor.ID(), b.deadline.idle)
 				}
 				b.pending = append(append([]byte(nil), b.pending...), meter.ErrorEvent(msg, "stream_interrupted")...)
 			}
 		default:
 			n, err := b.body.Read(b.buf)
 			if n > 0 {
-				if b.idle != nil {
-					b.idle.Reset(b.idleTimeout)
-				}
+				b.deadline.read()
 				b.stream.Feed(b.buf[:n])
 				b.pending = b.stream.Output()
 			}
@@ -286,9 +274,7 @@ func (b *meteredBody) Close() error {
 		return err
 	}
 	b.closed = true
-	if b.idle != nil {
-		b.idle.Stop()
-	}
+	b.deadline.stop()
 	b.cancel()
 	now := time.Now()
 	st := b.st
@@ -341,32 +327,3 @@ func vendorErrorText(e *meter.VendorError) string {
 		return "error " + strconv.Quote(e.Type)
 	}
 }
-
-// firstByteDeadline cancels an attempt whose vendor has not produced its first
-// token in time. Unlike a context deadline it can be stopped once the token
-// arrives, so a long stream is not cut off.
-type firstByteDeadline struct {
-	timer *time.Timer
-	fired atomic.Bool
-}
-
-func newFirstByteDeadline(d time.Duration, cancel context.CancelFunc) *firstByteDeadline {
-	fd := &firstByteDeadline{}
-	if d > 0 {
-		fd.timer = time.AfterFunc(d, func() {
-			fd.fired.Store(true)
-			cancel()
-		})
-	}
-	return fd
-}
-
-// stop disarms the deadline; it is safe to call more than once.
-func (fd *firstByteDeadline) stop() {
-	if fd.timer != nil {
-		fd.timer.Stop()
-	}
-}
-
-// expired reports whether the deadline cancelled the attempt.
-func (fd *firstByteDeadline) expired() bool { return fd.fired.Load() }

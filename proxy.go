@@ -168,7 +168,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			out.GetBody = b.trackedGetBody(out.GetBody)
 		}
 	}
-	deadline := newFirstByteDeadline(st.ttftTimeout, cancel)
+	deadline := newAttemptTimer(st.ttftTimeout, cancel)
 	start := time.Now()
 	resp, err := t.inner.RoundTrip(out)
 	if err != nil {

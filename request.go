@@ -218,8 +218,8 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 // inspect validates a completion request and ranks the routes that can serve
 // it. It answers with a *clientError for anything the client must fix.
 func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time.Time) (*requestState, error) {
-	fields, err := readTopLevel(body)
-	if err != nil {
+	var fields topLevel
+	if err := readTopLevel(&fields, body); err != nil {
 		return nil, badRequest(codeInvalidJSON, "", "the request body must be a JSON object: %v", err)
 	}
 	model, routing, stream := fields.model, fields.routing, fields.stream

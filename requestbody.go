@@ -19,8 +19,12 @@ type topLevel struct {
 	layout   vendors.Layout // for the vendors' rewrites
 	open     int            // offset of the object's '{'
 	routings int            // "routing" members, removed before forwarding
-	members  []memberSpan   // every member, kept only when there is a "routing" to remove
-	spanBuf  [16]memberSpan
+	// Where every member is, for removing "routing": the first ones in
+	// spans, the rest in moreSpans. (A slice of spans held in the struct
+	// itself would make it escape to the heap.)
+	members   int
+	spans     [16]memberSpan
+	moreSpans []memberSpan
 }
 
 // memberSpan is where a top-level member is: body[keyStart:valueEnd].
@@ -33,17 +37,16 @@ type memberSpan struct {
 // the router needs, in one pass: a long conversation is scanned once, not
 // once for validation and again for every field. The first member of a name
 // wins, as with gjson.Get. The results point into body, which must not change
-// afterwards.
-func readTopLevel(body []byte) (*topLevel, error) {
-	f := &topLevel{}
-	f.members = f.spanBuf[:0]
+// afterwards. f is the caller's, zero: at about a kilobyte, it is better on
+// the caller's stack than allocated per request.
+func readTopLevel(f *topLevel, body []byte) error {
 	open, err := jsonwalk.Object(body, f.observe)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	f.open = open
 	f.layout.Known, f.layout.Open = true, open
-	return f, nil
+	return nil
 }
 
 func (f *topLevel) observe(m jsonwalk.Member) {
@@ -81,7 +84,21 @@ func (f *topLevel) observe(m jsonwalk.Member) {
 			f.includeUsage = v.Get("include_usage")
 		}
 	}
-	f.members = append(f.members, memberSpan{keyStart: m.KeyStart, valueEnd: m.ValueEnd, routing: isRouting})
+	span := memberSpan{keyStart: m.KeyStart, valueEnd: m.ValueEnd, routing: isRouting}
+	if f.members < len(f.spans) {
+		f.spans[f.members] = span
+	} else {
+		f.moreSpans = append(f.moreSpans, span)
+	}
+	f.members++
+}
+
+// span returns where member i is.
+func (f *topLevel) span(i int) memberSpan {
+	if i < len(f.spans) {
+		return f.spans[i]
+	}
+	return f.moreSpans[i-len(f.spans)]
 }
 
 // withoutRouting returns body without its top-level "routing" members (all of
@@ -97,7 +114,8 @@ func (f *topLevel) withoutRouting(body []byte) ([]byte, vendors.Layout) {
 	l.Members -= f.routings
 	moveModel, moveOptions := true, true
 	kept := 0
-	for _, m := range f.members {
+	for i := range f.members {
+		m := f.span(i)
 		if m.routing {
 			continue
 		}

@@ -27,6 +27,8 @@ type route struct {
 	// upstream is this route's own reverse_proxy upstream. Several routes may
 	// dial the same host; the selection policy tells them apart by pointer.
 	upstream *reverseproxy.Upstream
+
+	series routeSeries // its metrics
 }
 
 // routeTable is the provisioned, immutable view of the vendor configuration.

@@ -9,59 +9,115 @@ type choiceInfo struct {
 	finish  string // finish_reason as written (escaped), "" when null or absent
 }
 
-// inspectChoice reads one raw element of "choices": a streaming chunk's
-// (delta) or a complete response's (message), or a legacy completion's (text).
+// choices is what the "choices" member of a chunk or response says, read in
+// one pass.
+type choices struct {
+	present     bool   // the member exists, whatever its value
+	count       int    // its elements
+	content     bool   // some choice carries generated output
+	bytes       int    // the rough size of that output
+	firstFinish string // the first choice's finish_reason, as written
+	lastFinish  string // the last non-empty finish_reason, as written
+}
+
+// read reads the value of "choices" at s[v] and returns the offset just past
+// it, or -1 if it is malformed.
+func (cs *choices) read(s string, v int) int {
+	cs.present = true
+	if v >= len(s) || s[v] != '[' {
+		return skipValue(s, v)
+	}
+	return skipOr(s, v, walkArray(s, v, func(e int) int {
+		var c choiceInfo
+		end := readChoice(s, e, &c)
+		cs.count++
+		if c.content {
+			cs.content = true
+			cs.bytes += c.bytes
+		}
+		if cs.count == 1 {
+			cs.firstFinish = c.finish
+		}
+		if c.finish != "" {
+			cs.lastFinish = c.finish
+		}
+		return end
+	}))
+}
+
+// inspectChoice reads one raw element of "choices".
 func inspectChoice(choice string) choiceInfo {
 	var c choiceInfo
-	for key, v := range fields(choice) {
-		switch key {
-		case "delta", "message":
-			c.addMessage(v)
-		case "text":
-			c.addText(v)
-		case "finish_reason":
-			c.finish = stringBody(v)
-		}
-	}
+	readChoice(choice, 0, &c)
 	return c
 }
 
-// addMessage reads a delta or message object.
-func (c *choiceInfo) addMessage(msg string) {
-	for key, v := range fields(msg) {
+// readChoice reads the element of "choices" at s[v]: a streaming chunk's
+// (delta) or a complete response's (message), or a legacy completion's
+// (text). It returns the offset just past it, or -1.
+func readChoice(s string, v int, c *choiceInfo) int {
+	if v >= len(s) || s[v] != '{' {
+		return skipValue(s, v)
+	}
+	return skipOr(s, v, walkObject(s, v, func(key string, v int) int {
+		switch key {
+		case "delta", "message":
+			if v < len(s) && s[v] == '{' {
+				return skipOr(s, v, c.readMessage(s, v))
+			}
+		case "text":
+			end := skipValue(s, v)
+			if end > 0 {
+				c.addText(s[v:end])
+			}
+			return end
+		case "finish_reason":
+			end := skipValue(s, v)
+			if end > 0 {
+				c.finish = stringBody(s[v:end])
+			}
+			return end
+		}
+		return skipValue(s, v)
+	}))
+}
+
+// readMessage reads the delta or message object at s[v].
+func (c *choiceInfo) readMessage(s string, v int) int {
+	return walkObject(s, v, func(key string, v int) int {
+		end := skipValue(s, v)
+		if end < 0 {
+			return end
+		}
+		raw := s[v:end]
 		switch key {
 		case "content":
 			// Some vendors (Mistral's reasoning models) send content as an
 			// array of parts rather than a string.
-			if nonEmptyArray(v) {
+			if nonEmptyArray(raw) {
 				c.content = true
-				c.bytes += len(v)
-				continue
+				c.bytes += len(raw)
+			} else {
+				c.addText(raw)
 			}
-			c.addText(v)
 		case "reasoning_content", "reasoning", "refusal":
 			// "reasoning" is the newer name some OpenAI-compatible servers
 			// (vLLM, OpenRouter) use for what DeepSeek calls
 			// "reasoning_content".
-			c.addText(v)
+			c.addText(raw)
 		case "tool_calls":
-			if nonEmptyArray(v) {
+			if nonEmptyArray(raw) {
 				c.content = true
-				for call := range elements(v) {
-					for k, fn := range fields(call) {
-						if k == "function" {
-							c.bytes += functionBytes(fn)
-						}
-					}
-				}
+				c.bytes += toolCallsBytes(raw)
 			}
 		case "function_call":
-			if isObject(v) {
+			if isObject(raw) {
 				c.content = true
-				c.bytes += functionBytes(v)
+				c.bytes += functionBytes(raw)
 			}
 		}
-	}
+		return end
+	})
 }
 
 // addText counts a non-empty string of generated text.
@@ -72,15 +128,33 @@ func (c *choiceInfo) addText(raw string) {
 	}
 }
 
+// toolCallsBytes is the size of the functions called in the tool_calls
+// array raw.
+func toolCallsBytes(raw string) int {
+	n := 0
+	walkArray(raw, 0, func(v int) int {
+		return skipOr(raw, v, walkObject(raw, v, func(key string, v int) int {
+			end := skipValue(raw, v)
+			if key == "function" && end > 0 {
+				n += functionBytes(raw[v:end])
+			}
+			return end
+		}))
+	})
+	return n
+}
+
 // functionBytes is the size of a function call's name and arguments: what the
 // model generated, without the JSON around it.
 func functionBytes(fn string) int {
 	n := 0
-	for k, v := range fields(fn) {
-		if k == "name" || k == "arguments" {
-			n += len(stringBody(v))
+	walkObject(fn, 0, func(key string, v int) int {
+		end := skipValue(fn, v)
+		if (key == "name" || key == "arguments") && end > 0 {
+			n += len(stringBody(fn[v:end]))
 		}
-	}
+		return end
+	})
 	return n
 }
 

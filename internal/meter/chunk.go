@@ -30,40 +30,50 @@ func (s *Stream) handlePayload(payload []byte, hasData, errorEvent bool) bool {
 	return s.handleChunk(view(payload))
 }
 
-// members are the raw top-level members of a chunk (or of a complete
-// response) that this package reads; "" when absent.
+// members are the top-level members of a chunk (or of a complete response)
+// that this package reads: raw, "" when absent, except choices, which are
+// read on the way.
 type members struct {
 	id, object, created, model string
-	choices, usage, err        string
+	usage, err                 string
 	data                       string // embeddings
+	choices                    choices
 }
 
-// topLevel reads a chunk's members in one pass with the raw walker. Asking
-// gjson.Get for "choices", then "usage", then "error" would scan the chunk up
-// to three times (usage comes last), and gjson would unescape strings on the
-// way; the members found are small and read with gjson afterwards.
+// topLevel reads a chunk's members in one pass with the raw walker, and its
+// choices in the same pass. Asking gjson.Get for "choices", then "usage",
+// then "error" would scan the chunk up to three times (usage comes last), and
+// gjson would unescape strings on the way; the members kept are small and
+// read with gjson afterwards.
 func topLevel(js string) members {
 	var m members
-	for key, v := range fields(js) {
+	walkObject(js, 0, func(key string, v int) int {
+		if key == "choices" {
+			return m.choices.read(js, v)
+		}
+		end := skipValue(js, v)
+		if end < 0 {
+			return end
+		}
+		raw := js[v:end]
 		switch key {
 		case "id":
-			m.id = v
+			m.id = raw
 		case "object":
-			m.object = v
+			m.object = raw
 		case "created":
-			m.created = v
+			m.created = raw
 		case "model":
-			m.model = v
-		case "choices":
-			m.choices = v
+			m.model = raw
 		case "usage":
-			m.usage = v
+			m.usage = raw
 		case "error":
-			m.err = v
+			m.err = raw
 		case "data":
-			m.data = v
+			m.data = raw
 		}
-	}
+		return end
+	})
 	return m
 }
 
@@ -83,23 +93,14 @@ func (s *Stream) handleChunk(js string) bool {
 		readUsage(gjson.Parse(m.usage), &s.usage)
 		s.usageSeen = true
 	}
-
-	content, n := false, 0
-	for choice := range elements(m.choices) {
-		c := inspectChoice(choice)
-		if c.content {
-			content = true
-			n += c.bytes
-		}
-		if c.finish != "" && c.finish != s.finish {
-			s.finish = internFinish(c.finish)
-		}
+	if m.choices.content {
+		s.countContent(m.choices.bytes)
 	}
-	if content {
-		s.countContent(n)
+	if f := m.choices.lastFinish; f != "" && f != s.finish {
+		s.finish = internFinish(f)
 	}
 
-	if hasUsage && !nonEmptyArray(m.choices) {
+	if hasUsage && m.choices.count == 0 {
 		// A usage-only chunk: OpenAI's last chunk with stream_options.
 		if !s.opts.ClientWantsUsage {
 			return false // asked for only to meter

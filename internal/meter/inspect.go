@@ -44,19 +44,11 @@ func InspectJSON(body []byte, promptEstimate int) Result {
 		r.Err = parseVendorError(js, gjson.Parse(m.err))
 	}
 
-	textBytes, first := 0, true
-	for choice := range elements(m.choices) {
-		c := inspectChoice(choice)
-		if c.content {
-			r.HasContent = true
-			textBytes += c.bytes
-		}
-		if first {
-			r.FinishReason = internFinish(c.finish)
-			first = false
-		}
+	if m.choices.content {
+		r.HasContent = true
 	}
-	if m.choices == "" && nonEmptyArray(m.data) {
+	r.FinishReason = internFinish(m.choices.firstFinish)
+	if !m.choices.present && nonEmptyArray(m.data) {
 		r.HasContent = true // embeddings
 	}
 
@@ -65,7 +57,7 @@ func InspectJSON(body []byte, promptEstimate int) Result {
 	} else {
 		r.Usage = Usage{
 			PromptTokens:     promptEstimate,
-			CompletionTokens: estimateCompletion(textBytes, 0),
+			CompletionTokens: estimateCompletion(m.choices.bytes, 0),
 			Estimated:        true,
 		}
 	}

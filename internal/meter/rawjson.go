@@ -83,6 +83,89 @@ func elements(arr string) iter.Seq[string] {
 	}
 }
 
+// walkObject walks the members of the object that opens at s[i] (after any
+// white space), calling member with each key, as written between its quotes,
+// and the offset of its value. member reads or skips the value and returns
+// the offset just past it, or -1 if it is malformed. walkObject returns the
+// offset just past the object, or -1 if it is malformed or not an object.
+// Unlike fields, it lets member read a value in place, so that nested values
+// are scanned once rather than once per level.
+func walkObject(s string, i int, member func(key string, v int) int) int {
+	i = skipSpace(s, i)
+	if i >= len(s) || s[i] != '{' {
+		return -1
+	}
+	if i = skipSpace(s, i+1); i < len(s) && s[i] == '}' {
+		return i + 1
+	}
+	for {
+		if i >= len(s) || s[i] != '"' {
+			return -1
+		}
+		keyEnd := skipString(s, i)
+		if keyEnd < 0 {
+			return -1
+		}
+		key := s[i+1 : keyEnd-1]
+		if i = skipSpace(s, keyEnd); i >= len(s) || s[i] != ':' {
+			return -1
+		}
+		end := member(key, skipSpace(s, i+1))
+		if end < 0 {
+			return -1
+		}
+		if i = skipSpace(s, end); i >= len(s) {
+			return -1
+		}
+		switch s[i] {
+		case ',':
+			i = skipSpace(s, i+1)
+		case '}':
+			return i + 1
+		default:
+			return -1
+		}
+	}
+}
+
+// walkArray is walkObject for the elements of the array that opens at s[i].
+func walkArray(s string, i int, element func(v int) int) int {
+	i = skipSpace(s, i)
+	if i >= len(s) || s[i] != '[' {
+		return -1
+	}
+	if i = skipSpace(s, i+1); i < len(s) && s[i] == ']' {
+		return i + 1
+	}
+	for {
+		end := element(i)
+		if end < 0 {
+			return -1
+		}
+		if i = skipSpace(s, end); i >= len(s) {
+			return -1
+		}
+		switch s[i] {
+		case ',':
+			i = skipSpace(s, i+1)
+		case ']':
+			return i + 1
+		default:
+			return -1
+		}
+	}
+}
+
+// skipOr returns end, or, when a structured walk found the value at s[i]
+// malformed (end < 0), where the lenient skipValue says it ends: the walk
+// goes on past a value it could not read, as fields and elements do.
+func skipOr(s string, i, end int) int {
+	if end < 0 {
+		return skipValue(s, i)
+	}
+	return end
+}
+
 // skipSpace returns the index of the first byte at or after i that is not
 // JSON white space.
 func skipSpace(s string, i int) int {
