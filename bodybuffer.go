@@ -87,15 +87,19 @@ func (t *trackedBody) Close() error {
 	return err
 }
 
+// tooLargeError is the answer to a body over max_request_body.
+func tooLargeError(limit int64) *clientError {
+	return &clientError{status: http.StatusRequestEntityTooLarge, errType: typeInvalidRequest,
+		code: codeBodyTooLarge, message: fmt.Sprintf("request body is larger than the limit of %d bytes", limit)}
+}
+
 // readLimited reads body, of announced size contentLength (-1: unknown), into
 // b, up to limit bytes, refusing more. The limit holds for chunked uploads too,
 // since it counts what is read. A read deadline that expires
 // (request_body_timeout, or one of the server's read timeouts) is a 408.
 func (b *bodyBuffer) readLimited(body io.Reader, contentLength, limit int64) error {
-	tooLarge := &clientError{status: http.StatusRequestEntityTooLarge, errType: typeInvalidRequest,
-		code: codeBodyTooLarge, message: fmt.Sprintf("request body is larger than the limit of %d bytes", limit)}
 	if contentLength > limit {
-		return tooLarge
+		return tooLargeError(limit)
 	}
 	// Room for the announced size plus one byte, so that the read which
 	// returns EOF needs no growth. Unknown or large sizes grow as data really
@@ -118,7 +122,7 @@ func (b *bodyBuffer) readLimited(body io.Reader, contentLength, limit int64) err
 		buf = buf[:len(buf)+n]
 		b.buf = buf
 		if int64(len(buf)) > limit {
-			return tooLarge
+			return tooLargeError(limit)
 		}
 		if err == io.EOF {
 			return nil
@@ -126,7 +130,7 @@ func (b *bodyBuffer) readLimited(body io.Reader, contentLength, limit int64) err
 		if err != nil {
 			var maxErr *http.MaxBytesError
 			if errors.As(err, &maxErr) {
-				return tooLarge
+				return tooLargeError(limit)
 			}
 			var netErr net.Error
 			if errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout() {

@@ -261,7 +261,7 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 	if maxTokens <= 0 {
 		maxTokens = int(fields.maxTokens.Int())
 	}
-	st.promptTokens = selector.EstimatePromptTokens(st.body)
+	st.promptTokens = fields.estimate.Tokens()
 	st.bucket = selector.BucketOf(st.promptTokens)
 	st.sreq = selector.Request{Strategy: st.strategy, PromptTokens: st.promptTokens, MaxTokens: maxTokens,
 		Stream: st.stream, Pinned: pinned}

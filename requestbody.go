@@ -8,6 +8,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
+	"github.com/caddy-llm/llmrouter/selector"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
 
@@ -17,6 +18,7 @@ type topLevel struct {
 	model, routing, stream, maxCompletionTokens, maxTokens, includeUsage gjson.Result
 
 	layout   vendors.Layout // for the vendors' rewrites
+	estimate selector.PromptEstimator
 	open     int            // offset of the object's '{'
 	routings int            // "routing" members, removed before forwarding
 	// Where every member is, for removing "routing": the first ones in
@@ -59,10 +61,12 @@ func (f *topLevel) observe(m jsonwalk.Member) {
 			key = []byte(name)
 		}
 	}
-	v := gjson.Parse(unsafe.String(unsafe.SliceData(m.Value), len(m.Value)))
+	// The prompt is estimated here, while the member just validated is
+	// still in the cache, rather than by a second walk of the body.
+	f.estimate.Member(key, m.Value)
 	first := func(dst *gjson.Result) {
 		if !dst.Exists() {
-			*dst = v
+			*dst = gjson.Parse(unsafe.String(unsafe.SliceData(m.Value), len(m.Value)))
 		}
 	}
 	isRouting := false
@@ -81,7 +85,7 @@ func (f *topLevel) observe(m jsonwalk.Member) {
 		first(&f.maxTokens)
 	case "stream_options":
 		if !f.includeUsage.Exists() {
-			f.includeUsage = v.Get("include_usage")
+			f.includeUsage = gjson.Get(unsafe.String(unsafe.SliceData(m.Value), len(m.Value)), "include_usage")
 		}
 	}
 	span := memberSpan{keyStart: m.KeyStart, valueEnd: m.ValueEnd, routing: isRouting}

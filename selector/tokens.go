@@ -40,18 +40,42 @@ func EstimatePromptTokens(body []byte) int {
 	var c tokenCount
 	top := newJSONIter(body)
 	for top.next() {
-		switch string(top.key()) {
-		case "messages":
-			countMessages(&c, &top)
-		case "prompt", "input":
-			countPrompt(&c, &top)
-		case "tools", "functions":
-			if top.peek() == '[' {
-				c.bytes += len(top.value())
-			}
-		}
+		countMember(&c, top.key(), &top)
 	}
 	return c.total()
+}
+
+// PromptEstimator is EstimatePromptTokens for a caller that walks the body's
+// top level anyway (the router's validating pass): it counts the members it
+// is handed, while they are still in the cache, and saves a second walk.
+type PromptEstimator struct{ c tokenCount }
+
+// Member counts one top-level member, given its key without quotes and its
+// raw value. Members that say nothing about the prompt cost nothing.
+func (e *PromptEstimator) Member(key, value []byte) {
+	switch string(key) {
+	case "messages", "prompt", "input", "tools", "functions":
+		it := jsonIter{b: value, pending: len(value) > 0}
+		countMember(&e.c, key, &it)
+	}
+}
+
+// Tokens is the estimate of the members counted so far.
+func (e *PromptEstimator) Tokens() int { return e.c.total() }
+
+// countMember counts the top-level member named key whose value is pending
+// in it.
+func countMember(c *tokenCount, key []byte, it *jsonIter) {
+	switch string(key) {
+	case "messages":
+		countMessages(c, it)
+	case "prompt", "input":
+		countPrompt(c, it)
+	case "tools", "functions":
+		if it.peek() == '[' {
+			c.bytes += len(it.value())
+		}
+	}
 }
 
 // countMessages counts the pending chat completions "messages" array of it.

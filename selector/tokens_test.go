@@ -5,6 +5,9 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
 // est is what EstimatePromptTokens should return for text bytes of prompt
@@ -168,7 +171,26 @@ func FuzzEstimatePromptTokens(f *testing.F) {
 		if n < 0 || n > 2*len(body)+1 {
 			t.Fatalf("estimate %d for %d bytes", n, len(body))
 		}
+		// Counted member by member from a validating walk, as the router
+		// does, a valid object gets the same estimate.
+		var e PromptEstimator
+		if _, err := jsonwalk.Object(body, func(m jsonwalk.Member) {
+			e.Member(m.Key[1:len(m.Key)-1], m.Value)
+		}); err == nil && e.Tokens() != n {
+			t.Fatalf("member by member %d, whole body %d: %q", e.Tokens(), n, body)
+		}
 	})
+}
+
+func TestPromptEstimatorMatchesWholeBody(t *testing.T) {
+	for _, body := range [][]byte{typicalChat,
+		[]byte(`{"prompt":[[1,2],[3]],"input":["a","b\"c"],"tools":[{"x":1}]}`),
+		[]byte(`{"messages":"not an array","functions":[]}`)} {
+		var e PromptEstimator
+		_, err := jsonwalk.Object(body, func(m jsonwalk.Member) { e.Member(m.Key[1:len(m.Key)-1], m.Value) })
+		require.NoError(t, err)
+		assert.Equal(t, EstimatePromptTokens(body), e.Tokens(), "%s", body)
+	}
 }
 
 func BenchmarkEstimatePromptTokens(b *testing.B) {

@@ -52,29 +52,32 @@ func topLevel(js string) members {
 			return m.choices.read(js, v)
 		}
 		end := skipValue(js, v)
-		if end < 0 {
-			return end
-		}
-		raw := js[v:end]
-		switch key {
-		case "id":
-			m.id = raw
-		case "object":
-			m.object = raw
-		case "created":
-			m.created = raw
-		case "model":
-			m.model = raw
-		case "usage":
-			m.usage = raw
-		case "error":
-			m.err = raw
-		case "data":
-			m.data = raw
+		if end >= 0 {
+			m.set(key, js[v:end])
 		}
 		return end
 	})
 	return m
+}
+
+// set records the raw value of a member other than choices.
+func (m *members) set(key, raw string) {
+	switch key {
+	case "id":
+		m.id = raw
+	case "object":
+		m.object = raw
+	case "created":
+		m.created = raw
+	case "model":
+		m.model = raw
+	case "usage":
+		m.usage = raw
+	case "error":
+		m.err = raw
+	case "data":
+		m.data = raw
+	}
 }
 
 // handleChunk reads one JSON chunk, js, a view of the vendor's bytes valid

@@ -30,14 +30,28 @@ type Result struct {
 // reports an error.
 func InspectJSON(body []byte, promptEstimate int) Result {
 	body = bytes.TrimLeft(body, " \t\r\n")
-	if !jsonwalk.Valid(body) {
-		return Result{
-			Usage: Usage{PromptTokens: promptEstimate, Estimated: true},
-			Err:   &VendorError{Type: "invalid_response", Message: "the vendor's response is not valid JSON"},
+	// One pass validates the body and reads its members; choices are read
+	// in place, from the validated text.
+	var m members
+	if _, err := jsonwalk.Object(body, func(mb jsonwalk.Member) {
+		key, value := view(mb.Key), view(mb.Value)
+		key = key[1 : len(key)-1]
+		if key == "choices" {
+			m.choices.read(value, 0)
+		} else {
+			m.set(key, value)
 		}
+	}); err != nil {
+		m = members{}
+		if !jsonwalk.Valid(body) {
+			return Result{
+				Usage: Usage{PromptTokens: promptEstimate, Estimated: true},
+				Err:   &VendorError{Type: "invalid_response", Message: "the vendor's response is not valid JSON"},
+			}
+		}
+		// Valid JSON but not an object: nothing in it to read.
 	}
 	js := view(body) // valid only during this call
-	m := topLevel(js)
 
 	var r Result
 	if m.err != "" && m.err != "null" {

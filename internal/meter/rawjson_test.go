@@ -1,6 +1,7 @@
 package meter
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -71,6 +72,54 @@ func TestSkipString(t *testing.T) {
 	for in, want := range tests {
 		assert.Equal(t, want, skipString(in, 0), in)
 	}
+}
+
+// skipStringReference is skipString byte by byte.
+func skipStringReference(s string, i int) int {
+	for j := i + 1; j < len(s); j++ {
+		switch s[j] {
+		case '"':
+			return j + 1
+		case '\\':
+			j++
+		}
+	}
+	return -1
+}
+
+// The eight-bytes-at-a-time scan agrees with the byte-by-byte one wherever
+// quotes and backslashes fall in the lanes, in long and short strings.
+func TestSkipStringLanes(t *testing.T) {
+	alphabet := []string{"a", `"`, `\`, "\x00", "\xff", "\u00e9"}
+	for length := range 20 {
+		for pos := range length {
+			for _, c := range alphabet {
+				for _, d := range alphabet {
+					b := []byte(`"` + strings.Repeat("x", length) + `"`)
+					b[1+pos] = c[0]
+					if pos+2 < len(b)-1 {
+						b[2+pos] = d[0]
+					}
+					in := string(b) + "tail"
+					assert.Equal(t, skipStringReference(in, 0), skipString(in, 0), "%q", in)
+					assert.Equal(t, skipStringReference(in[:len(in)-5], 0), skipString(in[:len(in)-5], 0), "%q", in[:len(in)-5])
+				}
+			}
+		}
+	}
+}
+
+func FuzzSkipString(f *testing.F) {
+	f.Add(`"abc\"def\\"x`)
+	f.Add(`"0123456789abcdef\"`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if s == "" {
+			return
+		}
+		if got, want := skipString(s, 0), skipStringReference(s, 0); got != want {
+			t.Fatalf("skipString(%q) = %d, want %d", s, got, want)
+		}
+	})
 }
 
 func TestSkipValue(t *testing.T) {
