@@ -19,8 +19,8 @@ type topLevel struct {
 
 	layout   vendors.Layout // for the vendors' rewrites
 	estimate selector.PromptEstimator
-	open     int            // offset of the object's '{'
-	routings int            // "routing" members, removed before forwarding
+	open     int // offset of the object's '{'
+	routings int // "routing" members, removed before forwarding
 	// Where every member is, for removing "routing": the first ones in
 	// spans, the rest in moreSpans. (A slice of spans held in the struct
 	// itself would make it escape to the heap.)
