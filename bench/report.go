@@ -25,10 +25,10 @@ func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 func (r *results) rows() []row {
 	cfg := r.cfg
 	rows := []row{
-		{phase: "closed", name: fmt.Sprintf("CPU per request, closed loop (µs; Caddy's utime+stime / requests, %s -c%d)", r.gen, cfg.conns),
+		{phase: "closed", name: fmt.Sprintf("CPU per request, closed loop (µs; Caddy's utime+stime / requests, %s -c%d, median of %d rounds)", r.gen, cfg.conns, cfg.rounds),
 			unit: "us", target: "≤ b + 20 µs", check: func(b, c float64) bool { return c <= b+20 },
 			value: func(m *modeResult) (float64, bool) { return m.closed.cpuPerReqUS, m.name != "direct" }},
-		{phase: "closed", name: fmt.Sprintf("max throughput, closed loop (req/s, %s -c%d)", r.gen, cfg.conns),
+		{phase: "closed", name: fmt.Sprintf("max throughput, closed loop (req/s, %s -c%d, median of %d rounds)", r.gen, cfg.conns, cfg.rounds),
 			unit: "rps", target: "≥ 0.85 × b", check: func(b, c float64) bool { return c >= 0.85*b },
 			value: func(m *modeResult) (float64, bool) { return m.closed.rps, true }},
 		{phase: "serial", name: fmt.Sprintf("serial p50 (ms; %d requests, 1 connection)", cfg.serialN),
@@ -268,6 +268,17 @@ func (r *results) markdown() string {
 			diag(name, f)
 		}
 	}
+	closed(fmt.Sprintf("closed loop, each of %d rounds: CPU per request (µs); throughput (req/s)", len(r.modes[0].closedRounds)), func(m *modeResult) string {
+		var cpu, rps []string
+		for _, c := range m.closedRounds {
+			cpu = append(cpu, fmt.Sprintf("%.1f", c.cpuPerReqUS))
+			rps = append(rps, fmt.Sprintf("%.0f", c.rps))
+		}
+		if m.name == "direct" {
+			return strings.Join(rps, ", ")
+		}
+		return strings.Join(cpu, ", ") + "; " + strings.Join(rps, ", ")
+	})
 	closed("closed loop: Caddy CPU (cores busy)", func(m *modeResult) string {
 		if m.name == "direct" {
 			return "–"
