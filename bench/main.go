@@ -57,7 +57,7 @@ type config struct {
 	serialN   int           // requests in the serial phase
 	rates     []int         // open-loop rates, requests/s
 	conns     int           // closed-loop connections
-	rounds    int           // closed-loop rounds per mode, interleaved
+	rounds    int           // open- and closed-loop rounds per mode, interleaved
 	modes     []string
 	rpIdle    int // keepalive_idle_conns_per_host of mode rp (0: Caddy's default)
 	largeKB   int
@@ -98,7 +98,7 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 20*time.Second, "length of each measured load phase (each open-loop rate, the closed loop)")
 	flag.IntVar(&cfg.serialN, "serial", 4000, "requests in the serial phase (one connection, one request at a time)")
 	flag.StringVar(&rates, "rates", "500,2000", "open-loop rates in requests/s; the last one is where peak RSS is taken")
-	flag.IntVar(&cfg.rounds, "rounds", 3, "closed-loop rounds: the modes take turns this many times, and the closed-loop figures are each mode's median")
+	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds of the open and closed loops: the modes take turns this many times; closed-loop figures are each mode's medians, open-loop ones come from its round with the median p99")
 	flag.IntVar(&cfg.conns, "conns", 64, "connections of the closed-loop (max throughput) phase")
 	flag.StringVar(&phases, "phases", "serial,open,closed", "phases to run: serial, open (the fixed rates), closed (max throughput, CPU per request)")
 	flag.StringVar(&kinds, "kinds", "small,small+stream,large,large+stream", "request kinds of the mix, sent in turn")

@@ -87,7 +87,7 @@ func (r *results) rows() []row {
 // streams counts streams started and completed over every measured phase.
 func (m *modeResult) streams() (started, complete int) {
 	started, complete = m.serial.streams, m.serial.complete
-	for _, o := range m.open {
+	for _, o := range m.allOpen() {
 		started += o.streams
 		complete += o.complete
 	}
@@ -97,7 +97,7 @@ func (m *modeResult) streams() (started, complete int) {
 // errors counts failed requests over every measured phase.
 func (m *modeResult) errors() (n int, first string) {
 	n, first = m.serial.errs, m.serial.firstErr
-	for _, o := range m.open {
+	for _, o := range m.allOpen() {
 		n += o.errs
 		if first == "" {
 			first = o.firstErr
@@ -112,10 +112,19 @@ func (m *modeResult) errors() (n int, first string) {
 
 func (m *modeResult) requests() int {
 	n := m.serial.n + m.closed.requests
-	for _, o := range m.open {
+	for _, o := range m.allOpen() {
 		n += o.n
 	}
 	return n
+}
+
+// allOpen is every open-loop window of every round.
+func (m *modeResult) allOpen() []summary {
+	var out []summary
+	for _, rounds := range m.openRounds {
+		out = append(out, rounds...)
+	}
+	return out
 }
 
 func (r *results) mode(name string) *modeResult {
@@ -156,8 +165,8 @@ func (r *results) markdown() string {
 	}
 	fmt.Fprintf(&b, "Machine: %s. Caddy pinned to core 0: %v; load generator (%s) and fake vendor on core 1. "+
 		"Mix: %s, in equal shares (small prompts ~%d B, large %d KiB; streams have %d content chunks + usage). "+
-		"Each measured phase: %s.\n\n", machine(), cfg.pin, r.gen, kindList(cfg.kinds), len(newMix(0, nil).bodies[smallJSON]), cfg.largeKB,
-		len(replyWords), cfg.duration)
+		"Each measured phase: %s; the open and closed loops in %d rounds, the modes taking turns.\n\n", machine(), cfg.pin, r.gen,
+		kindList(cfg.kinds), len(newMix(0, nil).bodies[smallJSON]), cfg.largeKB, len(replyWords), cfg.duration, cfg.rounds)
 
 	b_, c_ := r.mode("rp"), r.mode("router")
 	verdicts := b_ != nil && c_ != nil && !cfg.smoke
@@ -248,6 +257,21 @@ func (r *results) markdown() string {
 			}
 			o := m.open[i]
 			return fmt.Sprintf("%.0f; %.3f; %.3f", float64(o.n)/o.wall.Seconds(), ms(o.lag.pct(0.99)), ms(o.lat.pct(0.999)))
+		})
+	}
+	for i, rate := range cfg.rates {
+		if !cfg.phases["open"] || cfg.rounds < 2 {
+			break
+		}
+		diag(fmt.Sprintf("open loop %d req/s, each round: p99 (ms)", rate), func(m *modeResult) string {
+			if len(m.openRounds) <= i {
+				return "–"
+			}
+			var parts []string
+			for _, o := range m.openRounds[i] {
+				parts = append(parts, fmt.Sprintf("%.3f", ms(o.lat.pct(0.99))))
+			}
+			return strings.Join(parts, ", ")
 		})
 	}
 	diag("other processes' CPU during each phase (cores)", func(m *modeResult) string {

@@ -88,7 +88,8 @@ type modeRun struct {
 type modeResult struct {
 	name, label  string
 	serial       summary
-	open         []summary      // per rate
+	open         []summary      // per rate: the round with the median p99
+	openRounds   [][]summary    // per rate, every round
 	rssPeakKB    int64          // VmHWM over the last rate's measured window
 	rssSampledKB int64          // largest VmRSS sampled every 50 ms in that window
 	closed       closedResult   // the rounds merged: medians, and totals of the counts
@@ -308,47 +309,57 @@ func run(ctx context.Context, cfg *config) (*results, error) {
 		}
 	}
 
-	// Open loop at fixed rates. Peak RSS is taken at the last rate.
+	// Open loop at fixed rates, in rounds like the closed loop: each mode's
+	// figures at a rate come from its round with the median p99, since one
+	// window's tail can be a fraction of a millisecond off. Peak RSS is
+	// taken at the last rate, the highest over the rounds.
 	if cfg.phases["open"] {
 		for _, mr := range runs {
-			mr.res.open = make([]summary, len(cfg.rates))
+			mr.res.openRounds = make([][]summary, len(cfg.rates))
 		}
-	}
-	for ri, rate := range cfg.rates {
-		if !cfg.phases["open"] {
-			break
+		for round := 0; round < cfg.rounds; round++ {
+			for ri, rate := range cfg.rates {
+				for _, mr := range runs {
+					time.Sleep(cfg.pause)
+					what := fmt.Sprintf("open loop %s at %d/s, round %d", mr.name, rate, round+1)
+					err := measure(what, func() (float64, error) {
+						cfg.logf("open loop: %s at %d requests/s for %s, round %d of %d", mr.name, rate, cfg.duration, round+1, cfg.rounds)
+						c := newClient(0)
+						defer c.CloseIdleConnections()
+						if cfg.rateWarm > 0 {
+							openLoop(ctx, c, mr.url, m, rate, cfg.rateWarm)
+						}
+						last := ri == len(cfg.rates)-1 && mr.proc != nil
+						var stopSampler func() int64
+						if last {
+							if err := resetPeakRSS(mr.proc.pid()); err != nil {
+								res.note("could not reset VmHWM of %s: %v (peak RSS is since start)", mr.name, err)
+							}
+							stopSampler = sampleRSS(mr.proc.pid())
+						}
+						start, np := time.Now(), startNoise(pids(runs))
+						samples := openLoop(ctx, c, mr.url, m, rate, cfg.duration)
+						wall, noise := time.Since(start), np.stop(0)
+						if last {
+							mr.res.rssSampledKB = max(mr.res.rssSampledKB, stopSampler())
+							peak, _ := statusKB(mr.proc.pid(), "VmHWM")
+							mr.res.rssPeakKB = max(mr.res.rssPeakKB, peak)
+						}
+						sum := summarize(samples, wall)
+						sum.noise = noise
+						mr.res.openRounds[ri] = append(mr.res.openRounds[ri], sum)
+						return noise, nil
+					})
+					if err != nil {
+						return nil, err
+					}
+				}
+			}
 		}
 		for _, mr := range runs {
-			time.Sleep(cfg.pause)
-			err := measure(fmt.Sprintf("open loop %s at %d/s", mr.name, rate), func() (float64, error) {
-				cfg.logf("open loop: %s at %d requests/s for %s", mr.name, rate, cfg.duration)
-				c := newClient(0)
-				defer c.CloseIdleConnections()
-				if cfg.rateWarm > 0 {
-					openLoop(ctx, c, mr.url, m, rate, cfg.rateWarm)
-				}
-				last := ri == len(cfg.rates)-1 && mr.proc != nil
-				var stopSampler func() int64
-				if last {
-					if err := resetPeakRSS(mr.proc.pid()); err != nil {
-						res.note("could not reset VmHWM of %s: %v (peak RSS is since start)", mr.name, err)
-					}
-					stopSampler = sampleRSS(mr.proc.pid())
-				}
-				start, np := time.Now(), startNoise(pids(runs))
-				samples := openLoop(ctx, c, mr.url, m, rate, cfg.duration)
-				wall, noise := time.Since(start), np.stop(0)
-				if last {
-					mr.res.rssSampledKB = stopSampler()
-					mr.res.rssPeakKB, _ = statusKB(mr.proc.pid(), "VmHWM")
-				}
-				sum := summarize(samples, wall)
-				sum.noise = noise
-				mr.res.open[ri] = sum
-				return noise, nil
-			})
-			if err != nil {
-				return nil, err
+			mr.res.open = make([]summary, len(cfg.rates))
+			for ri, rounds := range mr.res.openRounds {
+				mr.res.open[ri] = medianP99Round(rounds)
 			}
 		}
 	}
@@ -599,4 +610,15 @@ func mergeRounds(rounds []closedResult) closedResult {
 		out.sys[i] = median(func(r closedResult) float64 { return r.sys[i] })
 	}
 	return out
+}
+
+// medianP99Round is the round with the median p99 latency (the upper one of
+// an even number).
+func medianP99Round(rounds []summary) summary {
+	if len(rounds) == 0 {
+		return summary{}
+	}
+	sorted := append([]summary(nil), rounds...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].lat.pct(0.99) < sorted[j].lat.pct(0.99) })
+	return sorted[len(sorted)/2]
 }
