@@ -344,16 +344,21 @@ var smallCounts = [...]string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
 
 // setRouteHeaders sets the routing headers; rt is nil when no vendor answered.
 func setRouteHeaders(h http.Header, st *requestState, rt *route) {
-	if rt != nil {
-		h[headerVendor] = []string{rt.vendor.ID()}
-		h[headerModel] = []string{rt.vendorModel}
-	}
-	h[headerRouting] = []string{st.strategy.String()}
 	attempts := strconv.Itoa(st.tries)
 	if st.tries >= 0 && st.tries < len(smallCounts) {
 		attempts = smallCounts[st.tries]
 	}
-	h[headerAttempts] = []string{attempts}
+	// One backing array for the four values, as Header.Clone does; each
+	// value's capacity is its length, so an append elsewhere copies
+	// instead of overwriting its neighbour.
+	v := &[4]string{st.strategy.String(), attempts}
+	h[headerRouting] = v[0:1:1]
+	h[headerAttempts] = v[1:2:2]
+	if rt != nil {
+		v[2], v[3] = rt.vendor.ID(), rt.vendorModel
+		h[headerVendor] = v[2:3:3]
+		h[headerModel] = v[3:4:4]
+	}
 }
 
 // firstByteTimeoutError is the error of an attempt whose vendor sent nothing

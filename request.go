@@ -80,6 +80,11 @@ type requestState struct {
 	strategy   selector.Strategy
 	bucket     int
 
+	// Buffers for the candidates, their ranking and its explanation, so
+	// that a model with a few vendors costs no allocation for them.
+	routeBuf, rankedBuf [4]*route
+	scoreBuf            [4]selector.Score
+
 	ranked   []*route // best first
 	next     int      // index in ranked of the next candidate to try
 	setAside []*route // ranked routes whose breaker did not admit the request
@@ -265,10 +270,15 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 	st.bucket = selector.BucketOf(st.promptTokens)
 	st.sreq = selector.Request{Strategy: st.strategy, PromptTokens: st.promptTokens, MaxTokens: maxTokens,
 		Stream: st.stream, Pinned: pinned}
-	st.ranked, st.explored = h.rank(st.sreq, candidates, now)
+	st.ranked, st.explored = h.rank(st.sreq, candidates, now, st.rankedBuf[:0])
 	if h.logger.Core().Enabled(zapcore.InfoLevel) {
-		st.scores = make([]selector.Score, len(st.ranked))
-		h.selector.Explain(st.sreq, candidatesOf(st.ranked), st.scores, now)
+		st.scores = st.scoreBuf[:0]
+		if len(st.ranked) > len(st.scoreBuf) {
+			st.scores = make([]selector.Score, 0, len(st.ranked))
+		}
+		st.scores = st.scores[:len(st.ranked)]
+		var candBuf [len(st.scoreBuf)]selector.Candidate
+		h.selector.Explain(st.sreq, candidatesOf(st.ranked, candBuf[:0]), st.scores, now)
 	}
 	return st, nil
 }
@@ -296,7 +306,10 @@ func (h *LLMRouter) candidates(r *http.Request, st *requestState) (routes []*rou
 	// pooled body buffer, which outlives neither the request nor reuse
 	// (metrics keep label values for good).
 	st.model = all[0].model
-	routes = make([]*route, 0, len(all))
+	routes = st.routeBuf[:0]
+	if len(all) > len(st.routeBuf) {
+		routes = make([]*route, 0, len(all))
+	}
 	for _, rt := range all {
 		if pinnedVendor != nil && rt.vendor != pinnedVendor {
 			continue
@@ -316,9 +329,9 @@ func (h *LLMRouter) candidates(r *http.Request, st *requestState) (routes []*rou
 	return routes, pinnedVendor != nil, nil
 }
 
-// rank orders routes for this request, best first, and tells whether the
-// first one is there to explore it.
-func (h *LLMRouter) rank(req selector.Request, routes []*route, now time.Time) ([]*route, bool) {
+// rank orders routes for this request, best first, appending them to dst,
+// and tells whether the first one is there to explore it.
+func (h *LLMRouter) rank(req selector.Request, routes []*route, now time.Time, dst []*route) ([]*route, bool) {
 	const stackSize = 16
 	var candBuf [stackSize]selector.Candidate
 	var orderBuf [stackSize]int
@@ -331,18 +344,16 @@ func (h *LLMRouter) rank(req selector.Request, routes []*route, now time.Time) (
 		order = append(order, 0)
 	}
 	explored := h.selector.Rank(req, cands, order, now)
-	ranked := make([]*route, len(routes))
-	for i, idx := range order {
-		ranked[i] = routes[idx]
+	for _, idx := range order {
+		dst = append(dst, routes[idx])
 	}
-	return ranked, explored
+	return dst, explored
 }
 
-// candidatesOf turns routes into the selector's candidates.
-func candidatesOf(routes []*route) []selector.Candidate {
-	cands := make([]selector.Candidate, len(routes))
-	for i, rt := range routes {
-		cands[i] = selector.Candidate{Stats: rt.stats, Price: rt.price}
+// candidatesOf appends the selector's candidates for routes to dst.
+func candidatesOf(routes []*route, dst []selector.Candidate) []selector.Candidate {
+	for _, rt := range routes {
+		dst = append(dst, selector.Candidate{Stats: rt.stats, Price: rt.price})
 	}
-	return cands
+	return dst
 }

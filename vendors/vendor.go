@@ -202,6 +202,12 @@ type Vendor struct {
 
 	// query is the RawQuery every request carries (azure classic api-version).
 	query string
+	// paths are each endpoint's URL path and raw path, worked out once
+	// (Azure classic puts the deployment in the path instead); bearer is
+	// the Authorization value. Building them per attempt cost three
+	// allocations.
+	paths  [numEndpoints]struct{ path, rawPath string }
+	bearer string
 	// deploymentInPath selects Azure's classic layout, where the model
 	// (deployment) name is a path segment rather than only a body field.
 	deploymentInPath bool
@@ -283,6 +289,14 @@ func New(c Config) (*Vendor, error) {
 		}
 	}
 	v.dial = net.JoinHostPort(v.base.Hostname(), port)
+	for e := range numEndpoints {
+		rel := e.String()
+		v.paths[e].path = v.basePath + "/" + rel
+		v.paths[e].rawPath = rawPathIfNeeded(v.paths[e].path, v.baseRawPath+"/"+rel)
+	}
+	if v.key != "" {
+		v.bearer = "Bearer " + v.key
+	}
 	return v, nil
 }
 
@@ -462,12 +476,14 @@ func (v *Vendor) Prepare(out *http.Request, a Attempt) error {
 		return v.prepareNative(out, a)
 	}
 
-	rel, relRaw := a.Endpoint.String(), a.Endpoint.String()
+	path, rawPath := v.paths[a.Endpoint].path, v.paths[a.Endpoint].rawPath
 	if v.deploymentInPath {
-		var err error
-		if rel, relRaw, err = azureDeploymentPath(a.Endpoint, a.Model); err != nil {
+		rel, relRaw, err := azureDeploymentPath(a.Endpoint, a.Model)
+		if err != nil {
 			return fmt.Errorf("vendor %q: %w", v.id, err)
 		}
+		path = v.basePath + "/" + rel
+		rawPath = rawPathIfNeeded(path, v.baseRawPath+"/"+relRaw)
 	}
 
 	body, err := v.shapeOpenAIBody(a)
@@ -479,14 +495,13 @@ func (v *Vendor) Prepare(out *http.Request, a Attempt) error {
 	}
 
 	// Everything that can fail has been checked; from here on only mutate.
-	u := &url.URL{
+	out.URL = &url.URL{
 		Scheme:   v.base.Scheme,
 		Host:     v.base.Host,
-		Path:     v.basePath + "/" + rel,
+		Path:     path,
+		RawPath:  rawPath,
 		RawQuery: v.query,
 	}
-	u.RawPath = rawPathIfNeeded(u.Path, v.baseRawPath+"/"+relRaw)
-	out.URL = u
 	out.Host = ""
 
 	if out.Header == nil {
@@ -506,7 +521,7 @@ func (v *Vendor) Prepare(out *http.Request, a Attempt) error {
 		case authAPIKey:
 			h.Set("Api-Key", v.key)
 		default:
-			h.Set("Authorization", "Bearer "+v.key)
+			h.Set("Authorization", v.bearer)
 		}
 	}
 	h.Set("Content-Type", "application/json")
