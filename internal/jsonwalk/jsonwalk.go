@@ -235,10 +235,30 @@ func (w *walker) str(i int) (int, error) {
 // '\\' or a control character, or a position among the last seven bytes of
 // b from which the caller goes on byte by byte. Prompts are mostly long runs
 // of plain text, so this loop is where validation spends its time: it reads
-// 16 bytes per round, with unchecked loads (i+16 <= len(b) bounds them).
+// 32 and then 16 bytes per round, with unchecked loads (the loop conditions
+// bound them).
 func skipPlain(b []byte, i int) int {
 	p := unsafe.Pointer(unsafe.SliceData(b))
 	n := len(b)
+	for i+32 <= n {
+		a := special(binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(p, i)), 8)))
+		b := special(binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(p, i+8)), 8)))
+		if a|b != 0 {
+			if a != 0 {
+				return i + bits.TrailingZeros64(a)>>3
+			}
+			return i + 8 + bits.TrailingZeros64(b)>>3
+		}
+		c := special(binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(p, i+16)), 8)))
+		d := special(binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(p, i+24)), 8)))
+		if c|d != 0 {
+			if c != 0 {
+				return i + 16 + bits.TrailingZeros64(c)>>3
+			}
+			return i + 24 + bits.TrailingZeros64(d)>>3
+		}
+		i += 32
+	}
 	for i+16 <= n {
 		lo := special(binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(p, i)), 8)))
 		hi := special(binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(p, i+8)), 8)))
@@ -263,7 +283,11 @@ func skipPlain(b []byte, i int) int {
 func special(v uint64) uint64 {
 	quote := v ^ (lanes01 * '"')
 	slash := v ^ (lanes01 * '\\')
-	return (((quote - lanes01) &^ quote) | ((slash - lanes01) &^ slash) | ((v - lanes01*0x20) &^ v)) & lanes80
+	// A lane is flagged when subtracting 1 from quote or slash, or 0x20
+	// from v, borrows into its top bit while that bit was clear. The top
+	// bits of quote and slash are v's ('"' and '\\' are ASCII), so one &^ v
+	// stands for the three.
+	return ((quote - lanes01) | (slash - lanes01) | (v - lanes01*0x20)) &^ v & lanes80
 }
 
 // escape checks the escape sequence at b[i] == '\\' and returns the offset

@@ -2,8 +2,10 @@ package jsonwalk
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"math/bits"
 	"strings"
 	"testing"
 
@@ -52,9 +54,10 @@ func TestObjectRejectsInvalidJSON(t *testing.T) {
 	}
 }
 
-// Every special byte at every lane position, and just before the end.
+// Every special byte at every lane position of the 8-, 16- and 32-byte
+// steps, and just before the end.
 func TestStringLanes(t *testing.T) {
-	for pad := range 20 {
+	for pad := range 70 {
 		p := strings.Repeat("x", pad)
 		for _, s := range []struct {
 			inner string
@@ -155,9 +158,18 @@ func FuzzObject(f *testing.F) {
 	})
 }
 
+// BenchmarkObject validates a 32 KiB chat body: "escapes" has a paragraph
+// break every 170 bytes, "plain" runs of 1.7 KB without escapes, like the
+// load benchmark's large prompts.
 func BenchmarkObject(b *testing.B) {
+	for _, c := range []struct{ name, sep string }{{"escapes", `\n\n`}, {"plain", ` `}} {
+		b.Run(c.name, func(b *testing.B) { benchmarkObject(b, c.sep) })
+	}
+}
+
+func benchmarkObject(b *testing.B, sep string) {
 	para := `In the operations review the team walked through last quarter's incidents, the latency budget of every ` +
-		`service on the request path, and the cost of each vendor.\n\n`
+		`service on the request path, and the cost of each vendor.` + sep
 	var doc strings.Builder
 	doc.WriteString(`{"model":"gpt-4o","stream":true,"messages":[`)
 	for i := 0; doc.Len() < 32<<10; i++ {
@@ -183,4 +195,36 @@ func BenchmarkObject(b *testing.B) {
 			gjson.ValidBytes(body)
 		}
 	})
+}
+
+// special's lowest flag is exactly the first byte that is '"', '\\' or a
+// control character, for every byte value in every lane, after any prefix.
+func TestSpecialLowestLane(t *testing.T) {
+	isSpecial := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 }
+	fillers := []byte{'a', ' ', '!', '#', '[', ']', 0x7f, 0x80, 0xc3, 0xff}
+	for lane := range 8 {
+		for c := range 256 {
+			for _, fill := range fillers {
+				var w [8]byte
+				for i := range w {
+					w[i] = fill
+				}
+				w[lane] = byte(c)
+				want := -1
+				for i, b := range w {
+					if isSpecial(b) {
+						want = i
+						break
+					}
+				}
+				got := -1
+				if f := special(binary.LittleEndian.Uint64(w[:])); f != 0 {
+					got = bits.TrailingZeros64(f) >> 3
+				}
+				if got != want {
+					t.Fatalf("% x: first special lane %d, want %d", w, got, want)
+				}
+			}
+		}
+	}
 }

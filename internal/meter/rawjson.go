@@ -239,7 +239,8 @@ const (
 func quoteOrBackslash(v uint64) uint64 {
 	q := v ^ (lanes01 * '"')
 	b := v ^ (lanes01 * '\\')
-	return ((q-lanes01)&^q | (b-lanes01)&^b) & lanes80
+	// The top bits of q and b are v's: one &^ v stands for both.
+	return ((q - lanes01) | (b - lanes01)) &^ v & lanes80
 }
 
 // skipNested returns the index just past the object or array that opens at
