@@ -189,7 +189,10 @@ func (b *meteredBody) readWhole(contentLength int64) error {
 		b.json.Usage = meter.Usage{PromptTokens: b.st.promptTokens, Estimated: true}
 		return nil
 	}
-	body, err := io.ReadAll(io.LimitReader(b.body, maxCommitJSONBody))
+	// Into the pooled read buffer, which an answer of up to 32 KiB fits
+	// without an allocation; a larger one grows a copy.
+	b.bufp = readBufPool.Get().(*[]byte)
+	body, err := readAllInto((*b.bufp)[:0], io.LimitReader(b.body, maxCommitJSONBody))
 	if err != nil {
 		return noCommitError{vendor, reasonStreamBroken, "the response failed before it was complete"}
 	}
@@ -207,6 +210,23 @@ func (b *meteredBody) readWhole(contentLength int64) error {
 	b.pending = body
 	b.vendorDone = true
 	return nil
+}
+
+// readAllInto is io.ReadAll appending to buf.
+func readAllInto(buf []byte, r io.Reader) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow, as append does
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 // Read hands the client the committed response, event by event.
@@ -306,9 +326,10 @@ var (
 
 // release returns the pooled stream and buffer; b must not be read after.
 func (b *meteredBody) release() {
+	b.pending = nil // it may be a view of either
 	if b.stream != nil {
 		streamPool.Put(b.stream)
-		b.stream, b.pending = nil, nil
+		b.stream = nil
 	}
 	if b.bufp != nil {
 		readBufPool.Put(b.bufp)

@@ -270,16 +270,15 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 	st.bucket = selector.BucketOf(st.promptTokens)
 	st.sreq = selector.Request{Strategy: st.strategy, PromptTokens: st.promptTokens, MaxTokens: maxTokens,
 		Stream: st.stream, Pinned: pinned}
-	st.ranked, st.explored = h.rank(st.sreq, candidates, now, st.rankedBuf[:0])
 	if h.logger.Core().Enabled(zapcore.InfoLevel) {
+		// The decision, for the routed line (at INFO when a vendor fails).
 		st.scores = st.scoreBuf[:0]
-		if len(st.ranked) > len(st.scoreBuf) {
-			st.scores = make([]selector.Score, 0, len(st.ranked))
+		if len(candidates) > len(st.scoreBuf) {
+			st.scores = make([]selector.Score, 0, len(candidates))
 		}
-		st.scores = st.scores[:len(st.ranked)]
-		var candBuf [len(st.scoreBuf)]selector.Candidate
-		h.selector.Explain(st.sreq, candidatesOf(st.ranked, candBuf[:0]), st.scores, now)
+		st.scores = st.scores[:len(candidates)]
 	}
+	st.ranked, st.explored = h.rank(st.sreq, candidates, now, st.rankedBuf[:0], st.scores)
 	return st, nil
 }
 
@@ -330,8 +329,9 @@ func (h *LLMRouter) candidates(r *http.Request, st *requestState) (routes []*rou
 }
 
 // rank orders routes for this request, best first, appending them to dst,
-// and tells whether the first one is there to explore it.
-func (h *LLMRouter) rank(req selector.Request, routes []*route, now time.Time, dst []*route) ([]*route, bool) {
+// and tells whether the first one is there to explore it. Unless explain is
+// nil, it also gets the score of each route, in ranked order.
+func (h *LLMRouter) rank(req selector.Request, routes []*route, now time.Time, dst []*route, explain []selector.Score) ([]*route, bool) {
 	const stackSize = 16
 	var candBuf [stackSize]selector.Candidate
 	var orderBuf [stackSize]int
@@ -343,17 +343,10 @@ func (h *LLMRouter) rank(req selector.Request, routes []*route, now time.Time, d
 		cands = append(cands, selector.Candidate{Stats: rt.stats, Price: rt.price})
 		order = append(order, 0)
 	}
-	explored := h.selector.Rank(req, cands, order, now)
+	explored := h.selector.RankExplained(req, cands, order, explain, now)
 	for _, idx := range order {
 		dst = append(dst, routes[idx])
 	}
 	return dst, explored
 }
 
-// candidatesOf appends the selector's candidates for routes to dst.
-func candidatesOf(routes []*route, dst []selector.Candidate) []selector.Candidate {
-	for _, rt := range routes {
-		dst = append(dst, selector.Candidate{Stats: rt.stats, Price: rt.price})
-	}
-	return dst
-}

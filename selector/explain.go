@@ -33,14 +33,19 @@ func (s *Selector) Explain(req Request, cands []Candidate, out []Score, now time
 	latencyTokens := latencyCompletion(req.MaxTokens, mean, ok)
 	costTokens := expectedCompletion(req.MaxTokens, mean, ok)
 	for i := range cands {
-		sc := &scores[i]
-		sc.predict(req, cands[i].Price, latencyTokens, costTokens)
-		out[i] = Score{Tier: tierNames[sc.tier], PredictedMS: -1, ExpectedCostUSD: -1}
-		if sc.measured {
-			out[i].PredictedMS = sc.latency
-		}
-		if sc.priced {
-			out[i].ExpectedCostUSD = sc.cost
-		}
+		scores[i].predict(req, cands[i].Price, latencyTokens, costTokens)
+		out[i] = scores[i].explain()
 	}
+}
+
+// explain is the public view of sc.
+func (sc *score) explain() Score {
+	out := Score{Tier: tierNames[sc.tier], PredictedMS: -1, ExpectedCostUSD: -1}
+	if sc.measured {
+		out.PredictedMS = sc.latency
+	}
+	if sc.priced {
+		out.ExpectedCostUSD = sc.cost
+	}
+	return out
 }

@@ -29,3 +29,35 @@ func TestExplain(t *testing.T) {
 	assert.Equal(t, Score{Tier: "clean", PredictedMS: -1, ExpectedCostUSD: -1}, out[2])
 	assert.Panics(t, func() { s.Explain(Request{}, cands, out[:1], t0) })
 }
+
+// RankExplained gives, in ranked order, the scores Explain gives for the
+// candidates in that order, without reading the stats a second time.
+func TestRankExplainedMatchesExplain(t *testing.T) {
+	s := New(Config{ExplorationShare: -1})
+	fast, slow, failing := new(RouteStats), new(RouteStats), new(RouteStats)
+	s.ObserveSuccess(fast, 0, Sample{Stream: true, FirstToken: 80 * time.Millisecond, Total: 400 * time.Millisecond, CompletionTokens: 20}, t0)
+	s.ObserveSuccess(slow, 0, Sample{Stream: true, FirstToken: 300 * time.Millisecond, Total: 900 * time.Millisecond, CompletionTokens: 20}, t0)
+	s.ObserveFailure(failing, Failure{Kind: FailureAuth}, t0)
+	cands := []Candidate{
+		{Stats: failing},
+		{Stats: slow, Price: Pricing{Input: 1, Output: 2, Known: true}},
+		{Stats: fast, Price: Pricing{Input: 3, Output: 4, Known: true}},
+	}
+	req := Request{Stream: true, PromptTokens: 1000, MaxTokens: 100}
+	for _, strategy := range []Strategy{Perf, PerfAvg, Price} {
+		req.Strategy = strategy
+		order := make([]int, len(cands))
+		explained := make([]Score, len(cands))
+		s.RankExplained(req, cands, order, explained, t0)
+
+		ranked := make([]Candidate, len(cands))
+		for i, idx := range order {
+			ranked[i] = cands[idx]
+		}
+		want := make([]Score, len(cands))
+		s.Explain(req, ranked, want, t0)
+		assert.Equal(t, want, explained, strategy.String())
+		assert.Equal(t, "open", explained[len(explained)-1].Tier, "the failing route ranks last")
+	}
+	assert.Panics(t, func() { s.RankExplained(req, cands, make([]int, 3), make([]Score, 2), t0) })
+}

@@ -84,8 +84,19 @@ const stackCandidates = 32
 // clean routes, or when the best route is unmeasured (it is being explored
 // already).
 func (s *Selector) Rank(req Request, cands []Candidate, order []int, now time.Time) (explored bool) {
+	return s.RankExplained(req, cands, order, nil, now)
+}
+
+// RankExplained is Rank that also writes, unless explain is nil, the score
+// of each candidate in ranked order: explain[i] is that of cands[order[i]].
+// It costs next to nothing over Rank, which computes the scores anyway,
+// where a separate Explain reads every candidate's stats again.
+func (s *Selector) RankExplained(req Request, cands []Candidate, order []int, explain []Score, now time.Time) (explored bool) {
 	if len(order) != len(cands) {
 		panic("selector: Rank: len(order) != len(cands)")
+	}
+	if explain != nil && len(explain) != len(cands) {
+		panic("selector: RankExplained: len(explain) != len(cands)")
 	}
 	var buf [stackCandidates]score
 	var scores []score
@@ -123,11 +134,15 @@ func (s *Selector) Rank(req Request, cands []Candidate, order []int, now time.Ti
 	}
 
 	pos := s.pickExploration(req, cands, scores, order, now)
-	if pos <= 0 {
-		return false
+	if pos > 0 {
+		x := order[pos]
+		copy(order[1:pos+1], order[:pos])
+		order[0] = x
 	}
-	x := order[pos]
-	copy(order[1:pos+1], order[:pos])
-	order[0] = x
-	return true
+	if explain != nil {
+		for i, idx := range order {
+			explain[i] = scores[idx].explain()
+		}
+	}
+	return pos > 0
 }
