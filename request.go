@@ -349,4 +349,3 @@ func (h *LLMRouter) rank(req selector.Request, routes []*route, now time.Time, d
 	}
 	return dst, explored
 }
-
