@@ -322,6 +322,7 @@ func run(ctx context.Context, cfg *config) (*results, error) {
 				for _, mr := range runs {
 					time.Sleep(cfg.pause)
 					what := fmt.Sprintf("open loop %s at %d/s, round %d", mr.name, rate, round+1)
+					var kept summary // the last try's: measure repeats a noisy one
 					err := measure(what, func() (float64, error) {
 						cfg.logf("open loop: %s at %d requests/s for %s, round %d of %d", mr.name, rate, cfg.duration, round+1, cfg.rounds)
 						c := newClient(0)
@@ -345,14 +346,14 @@ func run(ctx context.Context, cfg *config) (*results, error) {
 							peak, _ := statusKB(mr.proc.pid(), "VmHWM")
 							mr.res.rssPeakKB = max(mr.res.rssPeakKB, peak)
 						}
-						sum := summarize(samples, wall)
-						sum.noise = noise
-						mr.res.openRounds[ri] = append(mr.res.openRounds[ri], sum)
+						kept = summarize(samples, wall)
+						kept.noise = noise
 						return noise, nil
 					})
 					if err != nil {
 						return nil, err
 					}
+					mr.res.openRounds[ri] = append(mr.res.openRounds[ri], kept)
 				}
 			}
 		}
@@ -372,18 +373,18 @@ func run(ctx context.Context, cfg *config) (*results, error) {
 	for round := 0; round < cfg.rounds && cfg.phases["closed"]; round++ {
 		for _, mr := range runs {
 			time.Sleep(cfg.pause)
+			var kept closedResult // the last try's: measure repeats a noisy one
 			err := measure(fmt.Sprintf("closed loop %s, round %d", mr.name, round+1), func() (float64, error) {
 				cfg.logf("closed loop: %s, round %d of %d, %d connections for %s (%s)", mr.name, round+1, cfg.rounds,
 					cfg.conns, cfg.duration, res.gen)
 				cr, err := closedPhase(ctx, cfg, m, mr, fake, pids(runs))
-				if err == nil {
-					mr.res.closedRounds = append(mr.res.closedRounds, cr)
-				}
+				kept = cr
 				return cr.noise, err
 			})
 			if err != nil {
 				return nil, err
 			}
+			mr.res.closedRounds = append(mr.res.closedRounds, kept)
 		}
 	}
 	for _, mr := range runs {
