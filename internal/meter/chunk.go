@@ -93,7 +93,7 @@ func (s *Stream) handleChunk(js string) bool {
 	}
 	hasUsage := isObject(m.usage)
 	if hasUsage {
-		readUsage(gjson.Parse(m.usage), &s.usage)
+		readUsage(m.usage, &s.usage)
 		s.usageSeen = true
 	}
 	if m.choices.content {

@@ -67,7 +67,7 @@ func InspectJSON(body []byte, promptEstimate int) Result {
 	}
 
 	if isObject(m.usage) {
-		readUsage(gjson.Parse(m.usage), &r.Usage)
+		readUsage(m.usage, &r.Usage)
 	} else {
 		r.Usage = Usage{
 			PromptTokens:     promptEstimate,

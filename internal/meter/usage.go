@@ -38,22 +38,69 @@ func Cost(u Usage, p Pricing) float64 {
 		float64(completion)*p.Output) / 1e6
 }
 
-// readUsage copies into dst the counts present in an OpenAI-style usage
+// readUsage copies into dst the counts present in raw, an OpenAI-style usage
 // object. Counts absent (or null) leave dst's value: a vendor that repeats
 // usage sends running totals, so the latest value of each count wins and
-// nothing is ever summed.
-func readUsage(u gjson.Result, dst *Usage) {
-	if v := u.Get("prompt_tokens"); v.Type == gjson.Number {
-		dst.PromptTokens = int(v.Int())
+// nothing is ever summed. It reads raw in one pass (a gjson.Get per count
+// scanned it four times); as with gjson, the first of duplicate keys counts.
+func readUsage(raw string, dst *Usage) {
+	var prompt, completion, cached, cacheHit count
+	details := false
+	walkObject(raw, 0, func(key string, v int) int {
+		end := skipValue(raw, v)
+		if end < 0 {
+			return end
+		}
+		switch val := raw[v:end]; key {
+		case "prompt_tokens":
+			prompt.set(val)
+		case "completion_tokens":
+			completion.set(val)
+		case "prompt_cache_hit_tokens":
+			// DeepSeek reports its cache hits here instead.
+			cacheHit.set(val)
+		case "prompt_tokens_details":
+			if !details {
+				details = true
+				walkObject(val, 0, func(key string, v int) int {
+					end := skipValue(val, v)
+					if key == "cached_tokens" && end > 0 {
+						cached.set(val[v:end])
+					}
+					return end
+				})
+			}
+		}
+		return end
+	})
+	prompt.into(&dst.PromptTokens)
+	completion.into(&dst.CompletionTokens)
+	if !cached.ok {
+		cached = cacheHit
 	}
-	if v := u.Get("completion_tokens"); v.Type == gjson.Number {
-		dst.CompletionTokens = int(v.Int())
+	cached.into(&dst.CachedTokens)
+}
+
+// count is one count of a usage object: the first value of its key, if that
+// is a number.
+type count struct {
+	n        int
+	seen, ok bool
+}
+
+func (c *count) set(raw string) {
+	if c.seen {
+		return
 	}
-	if v := u.Get("prompt_tokens_details.cached_tokens"); v.Type == gjson.Number {
-		dst.CachedTokens = int(v.Int())
-	} else if v := u.Get("prompt_cache_hit_tokens"); v.Type == gjson.Number {
-		// DeepSeek reports its cache hits here instead.
-		dst.CachedTokens = int(v.Int())
+	c.seen = true
+	if r := gjson.Parse(raw); r.Type == gjson.Number {
+		c.n, c.ok = int(r.Int()), true
+	}
+}
+
+func (c count) into(dst *int) {
+	if c.ok {
+		*dst = c.n
 	}
 }
 
