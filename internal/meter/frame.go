@@ -45,6 +45,21 @@ func (s *Stream) handleEvent(ev []byte) {
 		s.countContent(len(ev))
 		return
 	}
+	// The usual event, "data: {...}\n\n": one data line and the blank line,
+	// read without splitting it into lines and fields.
+	if n := len(ev); n >= 7 && ev[n-1] == '\n' && ev[n-2] == '\n' && string(ev[:5]) == "data:" {
+		if value := ev[5 : n-2]; bytes.IndexByte(value, '\n') < 0 {
+			s.crlf = false
+			value = bytes.TrimSuffix(value, []byte("\r"))
+			if len(value) > 0 && value[0] == ' ' {
+				value = value[1:]
+			}
+			if s.handlePayload(bytes.TrimSpace(value), true, false) {
+				s.out = append(s.out, ev...)
+			}
+			return
+		}
+	}
 	if bytes.HasSuffix(ev, []byte("\r\n\r\n")) {
 		s.crlf = true
 	} else if bytes.HasSuffix(ev, []byte("\n\n")) {

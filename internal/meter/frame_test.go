@@ -83,3 +83,24 @@ func TestFrameSearchResumes(t *testing.T) {
 	assert.Zero(t, s.searchFrom)
 	assert.Equal(t, line+"\nid: 1\n\n", string(s.Output()))
 }
+
+// The fast path for a lone data line reads every event as the line-by-line
+// path does: an "id:" line in front of each event forces the latter, and the
+// Stream must see the same.
+func TestSingleDataLineFastPath(t *testing.T) {
+	for name, input := range allFixtures {
+		for _, o := range []StreamOptions{{}, wantUsage} {
+			fast, _ := feed(t, o, input, 0)
+			slowInput := strings.ReplaceAll(input, "data:", "id: 1\ndata:")
+			slowInput = strings.ReplaceAll(slowInput, "\ndata:", "\nid: 2\ndata:") // also after an "event:" line
+			slow, _ := feed(t, o, slowInput, 0)
+			assert.Equal(t, slow.Committed(), fast.Committed(), name)
+			assert.Equal(t, slow.Done(), fast.Done(), name)
+			assert.Equal(t, slow.Usage(), fast.Usage(), name)
+			assert.Equal(t, slow.FinishReason(), fast.FinishReason(), name)
+			assert.Equal(t, slow.ContentEvents(), fast.ContentEvents(), name)
+			assert.Equal(t, slow.Err(), fast.Err(), name)
+			assert.Equal(t, slow.synthesized, fast.synthesized, name)
+		}
+	}
+}
