@@ -1,7 +1,6 @@
 package meter
 
 import (
-	"iter"
 	"math/bits"
 )
 
@@ -14,82 +13,13 @@ import (
 // functions instead, which never allocate and never unescape. They are lenient
 // and stop quietly at the first malformed byte; they never panic.
 
-// fields yields the members of the JSON object obj: the key as written
-// between its quotes (escapes left as they are) and the raw value.
-func fields(obj string) iter.Seq2[string, string] {
-	return func(yield func(key, value string) bool) {
-		i := skipSpace(obj, 0)
-		if i >= len(obj) || obj[i] != '{' {
-			return
-		}
-		i++
-		for {
-			i = skipSpace(obj, i)
-			if i >= len(obj) || obj[i] != '"' {
-				return // '}' or malformed
-			}
-			keyEnd := skipString(obj, i)
-			if keyEnd < 0 {
-				return
-			}
-			key := obj[i+1 : keyEnd-1]
-			i = skipSpace(obj, keyEnd)
-			if i >= len(obj) || obj[i] != ':' {
-				return
-			}
-			i = skipSpace(obj, i+1)
-			end := skipValue(obj, i)
-			if end < 0 {
-				return
-			}
-			if !yield(key, obj[i:end]) {
-				return
-			}
-			i = skipSpace(obj, end)
-			if i >= len(obj) || obj[i] != ',' {
-				return
-			}
-			i++
-		}
-	}
-}
-
-// elements yields the raw elements of the JSON array arr.
-func elements(arr string) iter.Seq[string] {
-	return func(yield func(value string) bool) {
-		i := skipSpace(arr, 0)
-		if i >= len(arr) || arr[i] != '[' {
-			return
-		}
-		i++
-		for {
-			i = skipSpace(arr, i)
-			if i >= len(arr) || arr[i] == ']' {
-				return
-			}
-			end := skipValue(arr, i)
-			if end < 0 {
-				return
-			}
-			if !yield(arr[i:end]) {
-				return
-			}
-			i = skipSpace(arr, end)
-			if i >= len(arr) || arr[i] != ',' {
-				return
-			}
-			i++
-		}
-	}
-}
-
 // walkObject walks the members of the object that opens at s[i] (after any
 // white space), calling member with each key, as written between its quotes,
 // and the offset of its value. member reads or skips the value and returns
 // the offset just past it, or -1 if it is malformed. walkObject returns the
 // offset just past the object, or -1 if it is malformed or not an object.
-// Unlike fields, it lets member read a value in place, so that nested values
-// are scanned once rather than once per level.
+// It lets member read a value in place, so that nested values are scanned
+// once rather than once per level.
 func walkObject(s string, i int, member func(key string, v int) int) int {
 	i = skipSpace(s, i)
 	if i >= len(s) || s[i] != '{' {
@@ -114,16 +44,9 @@ func walkObject(s string, i int, member func(key string, v int) int) int {
 		if end < 0 {
 			return -1
 		}
-		if i = skipSpace(s, end); i >= len(s) {
-			return -1
-		}
-		switch s[i] {
-		case ',':
-			i = skipSpace(s, i+1)
-		case '}':
-			return i + 1
-		default:
-			return -1
+		var last bool
+		if i, last = afterValue(s, end, '}'); last {
+			return i
 		}
 	}
 }
@@ -142,23 +65,32 @@ func walkArray(s string, i int, element func(v int) int) int {
 		if end < 0 {
 			return -1
 		}
-		if i = skipSpace(s, end); i >= len(s) {
-			return -1
-		}
-		switch s[i] {
-		case ',':
-			i = skipSpace(s, i+1)
-		case ']':
-			return i + 1
-		default:
-			return -1
+		var last bool
+		if i, last = afterValue(s, end, ']'); last {
+			return i
 		}
 	}
 }
 
+// afterValue looks past a member or element that ends at end: at a ',' it
+// returns where the next one starts; at closer, the offset past it, with last
+// set; at anything else, -1 with last set.
+func afterValue(s string, end int, closer byte) (next int, last bool) {
+	i := skipSpace(s, end)
+	switch {
+	case i >= len(s):
+		return -1, true
+	case s[i] == ',':
+		return skipSpace(s, i+1), false
+	case s[i] == closer:
+		return i + 1, true
+	}
+	return -1, true
+}
+
 // skipOr returns end, or, when a structured walk found the value at s[i]
 // malformed (end < 0), where the lenient skipValue says it ends: the walk
-// goes on past a value it could not read, as fields and elements do.
+// goes on past a value it could not read.
 func skipOr(s string, i, end int) int {
 	if end < 0 {
 		return skipValue(s, i)

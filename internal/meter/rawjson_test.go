@@ -7,55 +7,78 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-func collectFields(obj string) [][2]string {
+// collectMembers walks obj with walkObject, skipping every value, and returns
+// the members it saw and what walkObject returned.
+func collectMembers(obj string) ([][2]string, int) {
 	var got [][2]string
-	for k, v := range fields(obj) {
-		got = append(got, [2]string{k, v})
-	}
-	return got
+	end := walkObject(obj, 0, func(key string, v int) int {
+		end := skipValue(obj, v)
+		if end >= 0 {
+			got = append(got, [2]string{key, obj[v:end]})
+		}
+		return end
+	})
+	return got, end
 }
 
-func collectElements(arr string) []string {
+func collectElements(arr string) ([]string, int) {
 	var got []string
-	for v := range elements(arr) {
-		got = append(got, v)
-	}
-	return got
+	end := walkArray(arr, 0, func(v int) int {
+		end := skipValue(arr, v)
+		if end >= 0 {
+			got = append(got, arr[v:end])
+		}
+		return end
+	})
+	return got, end
 }
 
-func TestFields(t *testing.T) {
+func TestWalkObject(t *testing.T) {
 	obj := ` { "a" : 1 , "b":"x\"}y\\" ,"c":{"d":[1,{"e":"]"}]},"e":[],"f":null,"g":true,"h":-1.5e3 } `
+	got, end := collectMembers(obj)
 	assert.Equal(t, [][2]string{
 		{"a", "1"}, {"b", `"x\"}y\\"`}, {"c", `{"d":[1,{"e":"]"}]}`}, {"e", "[]"},
 		{"f", "null"}, {"g", "true"}, {"h", "-1.5e3"},
-	}, collectFields(obj))
+	}, got)
+	assert.Equal(t, len(obj)-1, end, "just past the closing brace")
 
-	assert.Equal(t, [][2]string{{`k\"q`, "1"}}, collectFields(`{"k\"q":1}`), "keys stay escaped")
-	assert.Empty(t, collectFields(`{}`))
-	assert.Empty(t, collectFields(`[1]`), "not an object")
-	assert.Empty(t, collectFields(``))
-
-	// Malformed input stops quietly after what could be read.
-	for _, bad := range []string{`{"a"`, `{"a":`, `{"a":"x`, `{"a":{"b":1}`, `{"a" 1}`, `{a:1}`, `{"a":,}`, `{"a":1 "b":2}`} {
-		assert.NotPanics(t, func() { collectFields(bad) }, bad)
+	got, _ = collectMembers(`{"k\"q":1}`)
+	assert.Equal(t, [][2]string{{`k\"q`, "1"}}, got, "keys stay escaped")
+	got, end = collectMembers(`{ }`)
+	assert.Empty(t, got)
+	assert.Equal(t, 3, end)
+	for _, notObject := range []string{`[1]`, ``, `null`} {
+		got, end = collectMembers(notObject)
+		assert.Empty(t, got, notObject)
+		assert.Equal(t, -1, end, notObject)
 	}
-	assert.Equal(t, [][2]string{{"a", "1"}}, collectFields(`{"a":1 "b":2}`))
 
-	// Stopping early is honoured.
-	n := 0
-	for range fields(`{"a":1,"b":2}`) {
-		n++
-		break
+	// Malformed input: what could be read is handed out, and the walk says
+	// it failed.
+	for _, bad := range []string{`{"a"`, `{"a":`, `{"a":"x`, `{"a":{"b":1}`, `{"a" 1}`, `{a:1}`, `{"a":,}`, `{"a":1 "b":2}`, `{"a":1,`} {
+		assert.NotPanics(t, func() { _, end = collectMembers(bad) }, bad)
+		assert.Equal(t, -1, end, bad)
 	}
-	assert.Equal(t, 1, n)
+	got, _ = collectMembers(`{"a":1 "b":2}`)
+	assert.Equal(t, [][2]string{{"a", "1"}}, got)
 }
 
-func TestElements(t *testing.T) {
-	assert.Equal(t, []string{`{"a":[1]}`, `"s"`, `2`, `[]`}, collectElements(` [ {"a":[1]} ,"s",2,[] ] `))
-	assert.Empty(t, collectElements(`[]`))
-	assert.Empty(t, collectElements(`[ ]`))
-	assert.Empty(t, collectElements(`null`))
-	assert.Equal(t, []string{"1"}, collectElements(`[1,`))
+func TestWalkArray(t *testing.T) {
+	arr := ` [ {"a":[1]} ,"s",2,[] ] `
+	got, end := collectElements(arr)
+	assert.Equal(t, []string{`{"a":[1]}`, `"s"`, `2`, `[]`}, got)
+	assert.Equal(t, len(arr)-1, end)
+	for _, empty := range []string{`[]`, `[ ]`} {
+		got, end = collectElements(empty)
+		assert.Empty(t, got)
+		assert.Equal(t, len(empty), end)
+	}
+	got, end = collectElements(`null`)
+	assert.Empty(t, got)
+	assert.Equal(t, -1, end)
+	got, end = collectElements(`[1,`)
+	assert.Equal(t, []string{"1"}, got)
+	assert.Equal(t, -1, end)
 	assert.NotPanics(t, func() { collectElements(`[{"a":"\`) })
 }
 
