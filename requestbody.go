@@ -1,8 +1,6 @@
 package llmrouter
 
 import (
-	"bytes"
-	"encoding/json"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
@@ -52,15 +50,8 @@ func readTopLevel(f *topLevel, body []byte) error {
 }
 
 func (f *topLevel) observe(m jsonwalk.Member) {
-	f.layout.Observe(m)
-	key := m.Key[1 : len(m.Key)-1]
-	if bytes.IndexByte(key, '\\') >= 0 {
-		// Spelled with escapes: the vendor's decoder reads the plain name.
-		var name string
-		if json.Unmarshal(m.Key, &name) == nil {
-			key = []byte(name)
-		}
-	}
+	key := m.Name()
+	f.layout.ObserveNamed(key, m)
 	// The prompt is estimated here, while the member just validated is
 	// still in the cache, rather than by a second walk of the body.
 	f.estimate.Member(key, m.Value)

@@ -34,16 +34,20 @@ type Layout struct {
 
 // Observe records one top-level member, as jsonwalk.Object hands them out.
 // The caller sets Known and Open once the whole body is valid.
-func (l *Layout) Observe(m jsonwalk.Member) {
+func (l *Layout) Observe(m jsonwalk.Member) { l.ObserveNamed(m.Name(), m) }
+
+// ObserveNamed is Observe for a caller that has m's unescaped key, name, at
+// hand already.
+func (l *Layout) ObserveNamed(name []byte, m jsonwalk.Member) {
 	l.Members++
 	span := Span{m.ValueEnd - len(m.Value), m.ValueEnd}
-	switch {
-	case m.KeyIs("model"):
+	switch string(name) {
+	case "model":
 		if l.ModelCount == 0 {
 			l.Model = span
 		}
 		l.ModelCount++
-	case m.KeyIs("stream_options"):
+	case "stream_options":
 		if l.StreamOptionsCount == 0 {
 			l.StreamOptions = span
 		}

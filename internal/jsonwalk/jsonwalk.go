@@ -47,15 +47,21 @@ type Member struct {
 }
 
 // KeyIs tells whether the member's key, unescaped, is name.
-func (m Member) KeyIs(name string) bool {
+func (m Member) KeyIs(name string) bool { return string(m.Name()) == name }
+
+// Name is the member's key unescaped: a view of the text when it has no
+// escapes, a copy when it has. A key spelled with escapes ("mod\u0065l") is
+// the same key to a vendor's decoder, so it must be to the router too.
+func (m Member) Name() []byte {
 	raw := m.Key[1 : len(m.Key)-1]
 	if bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw) == name
+		return raw
 	}
-	// A key spelled with escapes ("mod\u0065l") is the same key to the
-	// vendor's decoder, so it must be to the router too.
 	var key string
-	return json.Unmarshal(m.Key, &key) == nil && key == name
+	if json.Unmarshal(m.Key, &key) != nil {
+		return raw // not reached for a validated key
+	}
+	return []byte(key)
 }
 
 // Valid reports whether b is one valid JSON value, surrounded by optional
@@ -277,6 +283,17 @@ func skipPlain(b []byte, i int) int {
 		i += 8
 	}
 	return i
+}
+
+// QuoteOrBackslashLanes flags the bytes of v, eight read little-endian, that
+// are '"' or '\\': where a string ends or escapes, for a lenient scanner
+// (internal/meter) that tolerates raw control characters. The lowest flag is
+// exact; flags above it may not be. It is special without the control test,
+// which costs such a scanner a tenth of its time.
+func QuoteOrBackslashLanes(v uint64) uint64 {
+	quote := v ^ (lanes01 * '"')
+	slash := v ^ (lanes01 * '\\')
+	return ((quote - lanes01) | (slash - lanes01)) &^ v & lanes80
 }
 
 // special flags the lanes of v that hold '"', '\\' or a control character.

@@ -197,11 +197,24 @@ func benchmarkObject(b *testing.B, sep string) {
 	})
 }
 
-// special's lowest flag is exactly the first byte that is '"', '\\' or a
-// control character, for every byte value in every lane, after any prefix.
+// special's (and QuoteOrBackslashLanes') lowest flag is exactly the first
+// byte that is '"', '\\' or a control character (only '"' or '\\'), for
+// every byte value in every lane, after any prefix.
 func TestSpecialLowestLane(t *testing.T) {
-	isSpecial := func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 }
-	fillers := []byte{'a', ' ', '!', '#', '[', ']', 0x7f, 0x80, 0xc3, 0xff}
+	for name, c := range map[string]struct {
+		lanes     func(uint64) uint64
+		isSpecial func(byte) bool
+	}{
+		"special":          {special, func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 }},
+		"quote, backslash": {QuoteOrBackslashLanes, func(c byte) bool { return c == '"' || c == '\\' }},
+	} {
+		checkLowestLane(t, name, c.lanes, c.isSpecial)
+	}
+}
+
+func checkLowestLane(t *testing.T, name string, lanes func(uint64) uint64, isSpecial func(byte) bool) {
+	t.Helper()
+	fillers := []byte{'a', ' ', '!', '#', '[', ']', 0x7f, 0x80, 0xc3, 0xff, 0x01}
 	for lane := range 8 {
 		for c := range 256 {
 			for _, fill := range fillers {
@@ -218,11 +231,11 @@ func TestSpecialLowestLane(t *testing.T) {
 					}
 				}
 				got := -1
-				if f := special(binary.LittleEndian.Uint64(w[:])); f != 0 {
+				if f := lanes(binary.LittleEndian.Uint64(w[:])); f != 0 {
 					got = bits.TrailingZeros64(f) >> 3
 				}
 				if got != want {
-					t.Fatalf("% x: first special lane %d, want %d", w, got, want)
+					t.Fatalf("%s: % x: first flagged lane %d, want %d", name, w, got, want)
 				}
 			}
 		}

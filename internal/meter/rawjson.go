@@ -2,6 +2,8 @@ package meter
 
 import (
 	"math/bits"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
 // A tiny JSON walker that yields raw values.
@@ -134,13 +136,14 @@ func skipValue(s string, i int) int {
 }
 
 // skipString returns the index just past the string whose opening quote is
-// s[i], or -1 if it is not closed. It looks for '"' and '\\' eight bytes at
-// a time: most strings in a chunk are short keys and values, for which a
-// call to strings.IndexByte per string cost more than the whole scan.
+// s[i], or -1 if it is not closed. It looks eight bytes at a time for a quote
+// or a backslash, with jsonwalk's lane arithmetic: most strings in a chunk
+// are short keys and values, for which a call to strings.IndexByte per string
+// cost more than the whole scan.
 func skipString(s string, i int) int {
 	j := i + 1
 	for j+8 <= len(s) {
-		if m := quoteOrBackslash(load64(s, j)); m != 0 {
+		if m := jsonwalk.QuoteOrBackslashLanes(load64(s, j)); m != 0 {
 			j += bits.TrailingZeros64(m) >> 3
 			if s[j] == '"' {
 				return j + 1
@@ -159,20 +162,6 @@ func skipString(s string, i int) int {
 		}
 	}
 	return -1
-}
-
-const (
-	lanes01 = 0x0101010101010101
-	lanes80 = 0x8080808080808080
-)
-
-// quoteOrBackslash flags the bytes of v (eight, little-endian) that are '"'
-// or '\\'; the lowest flag is exact, those above it may not be.
-func quoteOrBackslash(v uint64) uint64 {
-	q := v ^ (lanes01 * '"')
-	b := v ^ (lanes01 * '\\')
-	// The top bits of q and b are v's: one &^ v stands for both.
-	return ((q - lanes01) | (b - lanes01)) &^ v & lanes80
 }
 
 // skipNested returns the index just past the object or array that opens at
