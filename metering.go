@@ -43,14 +43,14 @@ func (e noCommitError) Error() string {
 // the first token; a JSON response is read whole and checked. On commit the
 // response goes to the client with what was read so far in front of the rest.
 func (t *attemptTransport) commit(st *requestState, rt *route, resp *http.Response, start time.Time,
-	deadline *attemptTimer, cancel context.CancelFunc, clientCtx context.Context) (*http.Response, error) {
+	timer *attemptTimer, cancel context.CancelFunc, clientCtx context.Context) (*http.Response, error) {
 	mb := &meteredBody{
 		body:     resp.Body,
 		sel:      t.router.selector,
 		st:       st,
 		route:    rt,
 		start:    start,
-		deadline: deadline,
+		timer:    timer,
 		cancel:   cancel,
 		clientCx: clientCtx,
 	}
@@ -62,12 +62,12 @@ func (t *attemptTransport) commit(st *requestState, rt *route, resp *http.Respon
 	}
 	if err != nil {
 		resp.Body.Close()
-		deadline.stop()
+		timer.stop()
 		cancel()
 		if clientCtx.Err() != nil {
 			return nil, clientCtx.Err() // the client left: no failover, no blame
 		}
-		if deadline.expired() {
+		if timer.expired() {
 			err = firstByteTimeoutError{vendor: rt.vendor.ID(), after: st.ttftTimeout}
 			t.recordFailure(st, rt, http.StatusOK, reasonTimeout, transportMessage(err),
 				selector.Failure{Kind: selector.FailureServer})
@@ -79,9 +79,9 @@ func (t *attemptTransport) commit(st *requestState, rt *route, resp *http.Respon
 		return nil, err
 	}
 	if mb.stream != nil {
-		deadline.startIdle(time.Duration(t.router.StreamIdleTimeout))
+		timer.startIdle(time.Duration(t.router.StreamIdleTimeout))
 	} else {
-		deadline.stop()
+		timer.stop()
 	}
 	st.served, st.ttft = rt, mb.ttft
 	rt.ttftSeries().Observe(mb.ttft.Seconds())
@@ -121,7 +121,7 @@ type meteredBody struct {
 	st       *requestState
 	route    *route
 	start    time.Time
-	deadline *attemptTimer // first byte, then stream idle
+	timer    *attemptTimer // first byte, then stream idle
 	cancel   context.CancelFunc
 	clientCx context.Context
 
@@ -245,15 +245,15 @@ func (b *meteredBody) Read(p []byte) (int, error) {
 				// Never a silent clean close: the client must know the
 				// answer is incomplete.
 				msg := fmt.Sprintf("vendor %s stopped the stream before it was complete", b.route.vendor.ID())
-				if b.deadline.idleExpired() {
-					msg = fmt.Sprintf("vendor %s sent nothing for %s", b.route.vendor.ID(), b.deadline.idle)
+				if b.timer.idleExpired() {
+					msg = fmt.Sprintf("vendor %s sent nothing for %s", b.route.vendor.ID(), b.timer.idle)
 				}
 				b.pending = append(append([]byte(nil), b.pending...), meter.ErrorEvent(msg, "stream_interrupted")...)
 			}
 		default:
 			n, err := b.body.Read(b.buf)
 			if n > 0 {
-				b.deadline.read()
+				b.timer.read()
 				b.stream.Feed(b.buf[:n])
 				b.pending = b.stream.Output()
 			}
@@ -294,7 +294,7 @@ func (b *meteredBody) Close() error {
 		return err
 	}
 	b.closed = true
-	b.deadline.stop()
+	b.timer.stop()
 	b.cancel()
 	now := time.Now()
 	st := b.st

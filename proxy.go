@@ -168,13 +168,13 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			out.GetBody = b.trackedGetBody(out.GetBody)
 		}
 	}
-	deadline := newAttemptTimer(st.ttftTimeout, cancel)
+	timer := newAttemptTimer(st.ttftTimeout, cancel)
 	start := time.Now()
 	resp, err := t.inner.RoundTrip(out)
 	if err != nil {
-		deadline.stop()
+		timer.stop()
 		cancel()
-		if deadline.expired() {
+		if timer.expired() {
 			err = firstByteTimeoutError{vendor: rt.vendor.ID(), after: st.ttftTimeout}
 		}
 		if req.Context().Err() == nil { // not the client going away
@@ -186,11 +186,11 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 
 	stripVendorHeaders(resp.Header, rt.vendor)
 	if resp.StatusCode >= http.StatusBadRequest {
-		deadline.stop()
+		timer.stop()
 		return t.vendorError(st, rt, resp, cancel)
 	}
 	rt.vendor.TranslateResponse(resp, attempt)
-	return t.commit(st, rt, resp, start, deadline, cancel, req.Context())
+	return t.commit(st, rt, resp, start, timer, cancel, req.Context())
 }
 
 // vendorError handles an error status: it keeps the body (bounded) so the
