@@ -305,12 +305,14 @@ func (h *LLMRouter) attemptRequest(ctx context.Context, req *http.Request) *http
 }
 
 // vendorOnlyHeaders are response headers about the operator's vendor account
-// that clients have no business seeing.
-var vendorOnlyHeaders = []string{"Set-Cookie", "Openai-Organization", "Openai-Project"}
+// that clients have no business seeing, in canonical form: net/http's
+// ReadResponse canonicalizes a response's keys, so a plain delete finds them
+// (Header.Del would canonicalize each name again on every response).
+var vendorOnlyHeaders = [...]string{"Set-Cookie", "Openai-Organization", "Openai-Project"}
 
 func stripVendorHeaders(h http.Header, v *vendors.Vendor) {
 	for _, name := range vendorOnlyHeaders {
-		h.Del(name)
+		delete(h, name)
 	}
 	// The routing headers are the router's to say (a vendor that is itself
 	// an llm_router would send its own).
@@ -322,7 +324,7 @@ func stripVendorHeaders(h http.Header, v *vendors.Vendor) {
 	for name, values := range h {
 		for _, value := range values {
 			if v.Leaks(value) {
-				h.Del(name)
+				delete(h, name) // this very key, however it is spelled
 				break
 			}
 		}

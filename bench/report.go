@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sort"
 	"strings"
 	"time"
 )
@@ -134,6 +135,23 @@ func (r *results) mode(name string) *modeResult {
 		}
 	}
 	return nil
+}
+
+// pairedCPU is, round by round, m's CPU per request minus b's in the same
+// round, or nil when there is nothing to pair (m is b or the direct mode, or
+// a mode lacks rounds). Rounds are consecutive windows and the order of the
+// modes alternates between rounds (turns), so a pair meets nearly the same
+// machine: the pairs show how much of a gap between the medians is the
+// machine drifting between windows rather than the code.
+func pairedCPU(b, m *modeResult) []float64 {
+	if b == nil || m == b || m.name == "direct" || len(b.closedRounds) == 0 || len(b.closedRounds) != len(m.closedRounds) {
+		return nil
+	}
+	d := make([]float64, len(m.closedRounds))
+	for i, c := range m.closedRounds {
+		d[i] = c.cpuPerReqUS - b.closedRounds[i].cpuPerReqUS
+	}
+	return d
 }
 
 func format(v float64, unit string) string {
@@ -302,6 +320,19 @@ func (r *results) markdown() string {
 			return strings.Join(rps, ", ")
 		}
 		return strings.Join(cpu, ", ") + "; " + strings.Join(rps, ", ")
+	})
+	closed("closed loop, each round: CPU per request minus (b)'s in the same round (µs); their median", func(m *modeResult) string {
+		d := pairedCPU(r.mode("rp"), m)
+		if d == nil {
+			return "–"
+		}
+		parts := make([]string, len(d))
+		for i, v := range d {
+			parts[i] = fmt.Sprintf("%+.1f", v)
+		}
+		sorted := append([]float64(nil), d...)
+		sort.Float64s(sorted)
+		return fmt.Sprintf("%s; %+.1f", strings.Join(parts, ", "), sorted[len(sorted)/2])
 	})
 	closed("closed loop: Caddy CPU (cores busy)", func(m *modeResult) string {
 		if m.name == "direct" {

@@ -319,7 +319,7 @@ func run(ctx context.Context, cfg *config) (*results, error) {
 		}
 		for round := 0; round < cfg.rounds; round++ {
 			for ri, rate := range cfg.rates {
-				for _, mr := range runs {
+				for _, mr := range turns(runs, round) {
 					time.Sleep(cfg.pause)
 					what := fmt.Sprintf("open loop %s at %d/s, round %d", mr.name, rate, round+1)
 					var kept summary // the last try's: measure repeats a noisy one
@@ -371,7 +371,7 @@ func run(ctx context.Context, cfg *config) (*results, error) {
 	// per request off, in either direction, which is as much as the margin
 	// the targets leave.
 	for round := 0; round < cfg.rounds && cfg.phases["closed"]; round++ {
-		for _, mr := range runs {
+		for _, mr := range turns(runs, round) {
 			time.Sleep(cfg.pause)
 			var kept closedResult // the last try's: measure repeats a noisy one
 			err := measure(fmt.Sprintf("closed loop %s, round %d", mr.name, round+1), func() (float64, error) {
@@ -407,6 +407,24 @@ func run(ctx context.Context, cfg *config) (*results, error) {
 	}
 	res.elapsed = time.Since(res.started)
 	return res, nil
+}
+
+// turns is the order in which the modes take their turn in a round: as
+// given in even rounds, reversed in odd ones. A mode that always ran second
+// would always meet the machine a little later than the mode before it, and
+// what the machine does in between (another process's burst, the previous
+// Caddy's garbage collection and closing connections on the same core) would
+// count against it in every round; alternating the order cancels a drift
+// that is steady over a pair of rounds.
+func turns(runs []*modeRun, round int) []*modeRun {
+	if round%2 == 0 {
+		return runs
+	}
+	out := make([]*modeRun, len(runs))
+	for i, mr := range runs {
+		out[len(runs)-1-i] = mr
+	}
+	return out
 }
 
 // pids are the Caddy processes.

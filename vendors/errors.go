@@ -3,7 +3,6 @@ package vendors
 import (
 	"bytes"
 	"net/http"
-	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -64,7 +63,7 @@ func (v *Vendor) Redact(msg string) string {
 	if len(v.key) >= minRedactedKey {
 		msg = strings.ReplaceAll(msg, v.key, redacted)
 		// A vendor echoing a URL would show the key query-escaped.
-		if esc := url.QueryEscape(v.key); esc != v.key {
+		if esc := v.keyEscaped; esc != "" && esc != v.key {
 			msg = strings.ReplaceAll(msg, esc, redacted)
 		}
 	}
@@ -147,7 +146,7 @@ const minRedactedKey = 8
 // Leaks reports whether s contains the vendor's API key, so that a header or
 // body the vendor sent can be kept from the client.
 func (v *Vendor) Leaks(s string) bool {
-	return len(v.key) >= minRedactedKey && (strings.Contains(s, v.key) || strings.Contains(s, url.QueryEscape(v.key)))
+	return len(v.key) >= minRedactedKey && (strings.Contains(s, v.key) || v.keyEscaped != "" && v.keyEscaped != v.key && strings.Contains(s, v.keyEscaped))
 }
 
 // RedactBody replaces the vendor's API key wherever it appears in body (an

@@ -153,3 +153,24 @@ func TestRedact(t *testing.T) {
 	assert.Equal(t, "bad key [redacted] and [redacted]", v.Redact("bad key sk-secret/+key and sk-secret%2F%2Bkey"))
 	assert.Len(t, v.Redact(strings.Repeat("é", 400)), 500)
 }
+
+func TestLeaksFindsTheKeyInEitherForm(t *testing.T) {
+	k, err := New(Config{Kind: "openai_compatible", BaseURL: "http://h", APIKey: "abc/def+ghi="})
+	require.NoError(t, err)
+	assert.True(t, k.Leaks("Bearer abc/def+ghi="))
+	assert.True(t, k.Leaks("https://h/v1?key="+url.QueryEscape("abc/def+ghi=")))
+	assert.False(t, k.Leaks("text/event-stream"))
+	assert.False(t, k.Leaks(""))
+
+	// A key that needs no escaping has one form.
+	plain := newTestVendor(t, "openai")
+	assert.True(t, plain.Leaks("x-"+testKey))
+	assert.False(t, plain.Leaks("application/json"))
+
+	// No key, nothing to leak, whatever the value.
+	none, err := New(Config{Kind: "openai_compatible", BaseURL: "http://h"})
+	require.NoError(t, err)
+	assert.False(t, none.Leaks("anything"))
+	assert.Equal(t, "nothing [redacted] here", plain.Redact("nothing "+testKey+" here"))
+	assert.Equal(t, "nothing to redact", none.Redact("nothing to redact"))
+}

@@ -208,6 +208,9 @@ type Vendor struct {
 	// allocations.
 	paths  [numEndpoints]struct{ path, rawPath string }
 	bearer string
+	// keyEscaped is the key as it appears in a URL query, the other form
+	// Leaks looks for in every response header.
+	keyEscaped string
 	// deploymentInPath selects Azure's classic layout, where the model
 	// (deployment) name is a path segment rather than only a body field.
 	deploymentInPath bool
@@ -297,6 +300,7 @@ func New(c Config) (*Vendor, error) {
 	if v.key != "" {
 		v.bearer = "Bearer " + v.key
 	}
+	v.keyEscaped = url.QueryEscape(v.key)
 	return v, nil
 }
 
