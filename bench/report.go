@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"sort"
@@ -152,6 +153,38 @@ func pairedCPU(b, m *modeResult) []float64 {
 		d[i] = c.cpuPerReqUS - b.closedRounds[i].cpuPerReqUS
 	}
 	return d
+}
+
+// meanCI95 is the mean of xs and the half-width of its 95 % confidence
+// interval (Student's t, as the pairs are few and their spread is estimated
+// from themselves). ok is false for fewer than two values.
+func meanCI95(xs []float64) (mean, half float64, ok bool) {
+	n := len(xs)
+	if n < 2 {
+		return 0, 0, false
+	}
+	for _, x := range xs {
+		mean += x
+	}
+	mean /= float64(n)
+	var ss float64
+	for _, x := range xs {
+		ss += (x - mean) * (x - mean)
+	}
+	sd := math.Sqrt(ss / float64(n-1))
+	return mean, tCritical95(n-1) * sd / math.Sqrt(float64(n)), true
+}
+
+// tCritical95 is the two-sided 95 % critical value of Student's t with df
+// degrees of freedom; past 30, df 30's value, which errs on the wide side.
+func tCritical95(df int) float64 {
+	table := [...]float64{12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+		2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+		2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042}
+	if df < 1 {
+		return math.Inf(1)
+	}
+	return table[min(df, len(table))-1]
 }
 
 func format(v float64, unit string) string {
@@ -321,7 +354,7 @@ func (r *results) markdown() string {
 		}
 		return strings.Join(cpu, ", ") + "; " + strings.Join(rps, ", ")
 	})
-	closed("closed loop, each round: CPU per request minus (b)'s in the same round (µs); their median", func(m *modeResult) string {
+	closed("closed loop, each round: CPU per request minus (b)'s in the same round (µs); their median; their mean ± 95 % confidence", func(m *modeResult) string {
 		d := pairedCPU(r.mode("rp"), m)
 		if d == nil {
 			return "–"
@@ -332,7 +365,11 @@ func (r *results) markdown() string {
 		}
 		sorted := append([]float64(nil), d...)
 		sort.Float64s(sorted)
-		return fmt.Sprintf("%s; %+.1f", strings.Join(parts, ", "), sorted[len(sorted)/2])
+		out := fmt.Sprintf("%s; %+.1f", strings.Join(parts, ", "), sorted[len(sorted)/2])
+		if mean, half, ok := meanCI95(d); ok {
+			out += fmt.Sprintf("; %+.1f ± %.1f", mean, half)
+		}
+		return out
 	})
 	closed("closed loop: Caddy CPU (cores busy)", func(m *modeResult) string {
 		if m.name == "direct" {

@@ -31,3 +31,17 @@ func TestPairedCPU(t *testing.T) {
 	assert.Nil(t, pairedCPU(rp, &modeResult{name: "router", closedRounds: rounds(1)}), "rounds must match")
 	assert.Nil(t, pairedCPU(nil, router))
 }
+
+func TestMeanCI95(t *testing.T) {
+	_, _, ok := meanCI95([]float64{3})
+	assert.False(t, ok, "one value has no spread")
+
+	// Mean 2, sample sd 1, n 3: half-width t(2) × 1/√3.
+	mean, half, ok := meanCI95([]float64{1, 2, 3})
+	assert.True(t, ok)
+	assert.InDelta(t, 2, mean, 1e-12)
+	assert.InDelta(t, 4.303/1.7320508, half, 1e-6)
+
+	assert.InDelta(t, 2.042, tCritical95(100), 1e-12, "past the table, df 30's value")
+	assert.InDelta(t, 12.706, tCritical95(1), 1e-12)
+}
