@@ -5,7 +5,6 @@ import (
 	"math"
 	"os"
 	"runtime"
-	"sort"
 	"strings"
 	"time"
 )
@@ -363,9 +362,7 @@ func (r *results) markdown() string {
 		for i, v := range d {
 			parts[i] = fmt.Sprintf("%+.1f", v)
 		}
-		sorted := append([]float64(nil), d...)
-		sort.Float64s(sorted)
-		out := fmt.Sprintf("%s; %+.1f", strings.Join(parts, ", "), sorted[len(sorted)/2])
+		out := fmt.Sprintf("%s; %+.1f", strings.Join(parts, ", "), upperMedian(append([]float64(nil), d...)))
 		if mean, half, ok := meanCI95(d); ok {
 			out += fmt.Sprintf("; %+.1f ± %.1f", mean, half)
 		}

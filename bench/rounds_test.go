@@ -45,3 +45,8 @@ func TestMeanCI95(t *testing.T) {
 	assert.InDelta(t, 2.042, tCritical95(100), 1e-12, "past the table, df 30's value")
 	assert.InDelta(t, 12.706, tCritical95(1), 1e-12)
 }
+
+func TestUpperMedian(t *testing.T) {
+	assert.Equal(t, 3.0, upperMedian([]float64{5, 1, 3}))
+	assert.Equal(t, 4.0, upperMedian([]float64{4, 1, 9, 2}), "the upper one of an even number")
+}

@@ -599,8 +599,7 @@ func mergeRounds(rounds []closedResult) closedResult {
 		for i, r := range rounds {
 			v[i] = f(r)
 		}
-		sort.Float64s(v)
-		return v[len(v)/2]
+		return upperMedian(v)
 	}
 	out := rounds[0]
 	out.requests, out.errors, out.streams, out.complete = 0, 0, 0, 0
@@ -629,6 +628,13 @@ func mergeRounds(rounds []closedResult) closedResult {
 		out.sys[i] = median(func(r closedResult) float64 { return r.sys[i] })
 	}
 	return out
+}
+
+// upperMedian is the median of xs, the upper one of an even number; xs is
+// sorted in place.
+func upperMedian(xs []float64) float64 {
+	sort.Float64s(xs)
+	return xs[len(xs)/2]
 }
 
 // medianP99Round is the round with the median p99 latency (the upper one of

@@ -63,8 +63,8 @@ func (v *Vendor) Redact(msg string) string {
 	if len(v.key) >= minRedactedKey {
 		msg = strings.ReplaceAll(msg, v.key, redacted)
 		// A vendor echoing a URL would show the key query-escaped.
-		if esc := v.keyEscaped; esc != "" && esc != v.key {
-			msg = strings.ReplaceAll(msg, esc, redacted)
+		if v.keyEscaped != "" {
+			msg = strings.ReplaceAll(msg, v.keyEscaped, redacted)
 		}
 	}
 	return truncateUTF8(msg, maxMessageBytes)
@@ -146,7 +146,7 @@ const minRedactedKey = 8
 // Leaks reports whether s contains the vendor's API key, so that a header or
 // body the vendor sent can be kept from the client.
 func (v *Vendor) Leaks(s string) bool {
-	return len(v.key) >= minRedactedKey && (strings.Contains(s, v.key) || v.keyEscaped != "" && v.keyEscaped != v.key && strings.Contains(s, v.keyEscaped))
+	return len(v.key) >= minRedactedKey && (strings.Contains(s, v.key) || v.keyEscaped != "" && strings.Contains(s, v.keyEscaped))
 }
 
 // RedactBody replaces the vendor's API key wherever it appears in body (an

@@ -209,7 +209,7 @@ type Vendor struct {
 	paths  [numEndpoints]struct{ path, rawPath string }
 	bearer string
 	// keyEscaped is the key as it appears in a URL query, the other form
-	// Leaks looks for in every response header.
+	// Leaks and Redact look for; empty when escaping leaves the key as it is.
 	keyEscaped string
 	// deploymentInPath selects Azure's classic layout, where the model
 	// (deployment) name is a path segment rather than only a body field.
@@ -300,7 +300,9 @@ func New(c Config) (*Vendor, error) {
 	if v.key != "" {
 		v.bearer = "Bearer " + v.key
 	}
-	v.keyEscaped = url.QueryEscape(v.key)
+	if esc := url.QueryEscape(v.key); esc != v.key {
+		v.keyEscaped = esc
+	}
 	return v, nil
 }
 
