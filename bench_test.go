@@ -84,9 +84,15 @@ func BenchmarkHotPath(b *testing.B) {
 				}
 				out := h.attemptRequest(ctx, req)
 				rt := st.ranked[0]
-				if err := rt.vendor.Prepare(out, vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body, Layout: st.layout}); err != nil {
+				tr, err := rt.vendor.Translator(vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel,
+					Body: st.body, Layout: st.layout})
+				if err != nil {
 					b.Fatal(err)
 				}
+				if err := tr.Request(out); err != nil {
+					b.Fatal(err)
+				}
+				tr.Release()
 			}
 		})
 	}
@@ -159,7 +165,8 @@ func BenchmarkCommittedStream(b *testing.B) {
 				resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
 					Body: &eventReader{events: events}}
 				_, cancel := context.WithCancel(ctx)
-				out, err := tr.commit(st, rt, resp, time.Now(), &attemptTimer{}, cancel, ctx)
+				vt := benchTranslator(b, rt, st)
+				out, err := tr.commit(st, rt, vt, resp, time.Now(), &attemptTimer{}, cancel, ctx)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -200,7 +207,8 @@ func BenchmarkFirstEvent(b *testing.B) {
 			resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
 				Body: &eventReader{events: events}}
 			_, cancel := context.WithCancel(ctx)
-			out, err := tr.commit(st, rt, resp, time.Now(), &attemptTimer{}, cancel, ctx)
+			vt := benchTranslator(b, rt, st)
+			out, err := tr.commit(st, rt, vt, resp, time.Now(), &attemptTimer{}, cancel, ctx)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -208,4 +216,15 @@ func BenchmarkFirstEvent(b *testing.B) {
 			out.Body.Close()
 		}
 	})
+}
+
+// benchTranslator is the translator of st's attempt at rt, as the transport
+// makes it.
+func benchTranslator(b *testing.B, rt *route, st *requestState) vendors.Translator {
+	tr, err := rt.vendor.Translator(vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body,
+		Stream: st.stream, ClientWantsUsage: st.clientWantsUsage, PromptTokens: st.promptTokens})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tr
 }

@@ -42,10 +42,11 @@ func (e noCommitError) Error() string {
 // client has seen nothing. A streamed response is read event by event until
 // the first token; a JSON response is read whole and checked. On commit the
 // response goes to the client with what was read so far in front of the rest.
-func (t *attemptTransport) commit(st *requestState, rt *route, resp *http.Response, start time.Time,
-	timer *attemptTimer, cancel context.CancelFunc, clientCtx context.Context) (*http.Response, error) {
+func (t *attemptTransport) commit(st *requestState, rt *route, tr vendors.Translator, resp *http.Response,
+	start time.Time, timer *attemptTimer, cancel context.CancelFunc, clientCtx context.Context) (*http.Response, error) {
 	mb := &meteredBody{
 		body:     resp.Body,
+		tr:       tr,
 		sel:      t.router.selector,
 		st:       st,
 		route:    rt,
@@ -78,7 +79,7 @@ func (t *attemptTransport) commit(st *requestState, rt *route, resp *http.Respon
 		mb.release()
 		return nil, err
 	}
-	if mb.stream != nil {
+	if mb.streaming {
 		timer.startIdle(time.Duration(t.router.StreamIdleTimeout))
 	} else {
 		timer.stop()
@@ -117,6 +118,7 @@ func isEventStream(h http.Header) bool {
 // it, which reverse_proxy does even when the client aborts.
 type meteredBody struct {
 	body     io.ReadCloser
+	tr       vendors.Translator // reads the answer into the client's API, and meters it
 	sel      *selector.Selector
 	st       *requestState
 	route    *route
@@ -125,12 +127,12 @@ type meteredBody struct {
 	cancel   context.CancelFunc
 	clientCx context.Context
 
-	stream  *meter.Stream // nil for a JSON body
-	json    meter.Result  // the JSON body's reading
-	buf     []byte        // vendor read buffer (streams)
-	bufp    *[]byte       // buf's pool handle
-	pending []byte        // bytes ready for the client
-	ttft    time.Duration
+	streaming bool         // an SSE answer, read event by event; else a JSON body, read whole
+	json      meter.Result // the JSON body's reading
+	buf       []byte       // vendor read buffer (streams)
+	bufp      *[]byte      // buf's pool handle
+	pending   []byte       // bytes ready for the client
+	ttft      time.Duration
 
 	vendorDone bool  // the vendor's body ended (EOF or error)
 	vendorErr  error // why, if not EOF
@@ -141,25 +143,21 @@ type meteredBody struct {
 // awaitFirstToken reads the stream until its first content token. Keep-alive
 // comments and the role-only first chunk do not count.
 func (b *meteredBody) awaitFirstToken() error {
-	b.stream = streamPool.Get().(*meter.Stream)
-	b.stream.Reset(meter.StreamOptions{
-		ClientWantsUsage: b.st.clientWantsUsage,
-		PromptEstimate:   b.st.promptTokens,
-	})
+	b.streaming = true
 	b.bufp = readBufPool.Get().(*[]byte)
 	b.buf = *b.bufp
 	vendor := b.route.vendor.ID()
 	for {
 		n, err := b.body.Read(b.buf)
-		if n > 0 {
-			b.stream.Feed(b.buf[:n])
+		if ferr := b.tr.Feed(b.buf[:n], err == io.EOF); ferr != nil {
+			err = ferr
 		}
-		if e := b.stream.Err(); e != nil {
+		if e := b.tr.Err(); e != nil {
 			return noCommitError{vendor, reasonStreamError, b.route.vendor.Redact(vendorErrorText(e))}
 		}
-		if b.stream.Committed() {
+		if b.tr.Committed() {
 			b.ttft = time.Since(b.start)
-			b.pending = b.stream.Output()
+			b.pending = b.tr.Output()
 			if err != nil {
 				b.vendorDone = true
 				if err != io.EOF {
@@ -169,7 +167,7 @@ func (b *meteredBody) awaitFirstToken() error {
 			return nil
 		}
 		if err == io.EOF {
-			if b.stream.Done() {
+			if b.tr.Done() {
 				return noCommitError{vendor, reasonNoTokens, "the stream completed without any content"}
 			}
 			return noCommitError{vendor, reasonStreamBroken, "the stream ended before the first token"}
@@ -197,7 +195,10 @@ func (b *meteredBody) readWhole(contentLength int64) error {
 		return noCommitError{vendor, reasonStreamBroken, "the response failed before it was complete"}
 	}
 	b.ttft = time.Since(b.start)
-	b.json = meter.InspectJSON(body, b.st.promptTokens)
+	body, b.json, err = b.tr.Answer(body)
+	if err != nil {
+		return noCommitError{vendor, reasonStreamBroken, "the response failed before it was complete"}
+	}
 	switch {
 	case b.json.Err != nil && b.json.Err.Type == "invalid_response":
 		return noCommitError{vendor, reasonBadResponse, "the response is not valid JSON"}
@@ -235,13 +236,13 @@ func (b *meteredBody) Read(p []byte) (int, error) {
 		switch {
 		case b.finished:
 			return 0, io.EOF
-		case b.stream == nil:
+		case !b.streaming:
 			b.finished = true
 		case b.vendorDone:
 			b.finished = true
-			b.stream.End()
-			b.pending = b.stream.Output()
-			if !b.stream.Done() && b.stream.Err() == nil && b.clientCx.Err() == nil {
+			b.tr.End()
+			b.pending = b.tr.Output()
+			if !b.tr.Done() && b.tr.Err() == nil && b.clientCx.Err() == nil {
 				// Never a silent clean close: the client must know the
 				// answer is incomplete.
 				msg := fmt.Sprintf("vendor %s stopped the stream before it was complete", b.route.vendor.ID())
@@ -254,9 +255,11 @@ func (b *meteredBody) Read(p []byte) (int, error) {
 			n, err := b.body.Read(b.buf)
 			if n > 0 {
 				b.timer.read()
-				b.stream.Feed(b.buf[:n])
-				b.pending = b.stream.Output()
 			}
+			if ferr := b.tr.Feed(b.buf[:n], err == io.EOF); ferr != nil {
+				err = ferr
+			}
+			b.pending = b.tr.Output()
 			if err != nil {
 				b.vendorDone = true
 				if err != io.EOF {
@@ -272,16 +275,16 @@ func (b *meteredBody) Read(p []byte) (int, error) {
 
 // completed reports whether the vendor finished its answer properly.
 func (b *meteredBody) completed() bool {
-	if b.stream == nil {
+	if !b.streaming {
 		return true
 	}
-	return b.stream.Done() && b.stream.Err() == nil && b.vendorErr == nil
+	return b.tr.Done() && b.tr.Err() == nil && b.vendorErr == nil
 }
 
 // usage is what the attempt consumed, as far as it got.
 func (b *meteredBody) usage() meter.Usage {
-	if b.stream != nil {
-		return b.stream.Usage()
+	if b.streaming {
+		return b.tr.Usage()
 	}
 	return b.json.Usage
 }
@@ -303,7 +306,7 @@ func (b *meteredBody) Close() error {
 	switch {
 	case st.completed:
 		b.sel.ObserveSuccess(b.route.stats, st.bucket, selector.Sample{
-			Stream:           b.stream != nil,
+			Stream:           b.streaming,
 			FirstToken:       b.ttft,
 			Total:            now.Sub(b.start),
 			CompletionTokens: st.usage.CompletionTokens,
@@ -317,19 +320,16 @@ func (b *meteredBody) Close() error {
 	return err
 }
 
-// Streams and read buffers are reused across requests: a stream's buffers
-// grow to fit its events once, then serve request after request.
-var (
-	streamPool  = sync.Pool{New: func() any { return meter.NewStream(meter.StreamOptions{}) }}
-	readBufPool = sync.Pool{New: func() any { b := make([]byte, commitReadBufferSize); return &b }}
-)
+// Read buffers are reused across requests.
+var readBufPool = sync.Pool{New: func() any { b := make([]byte, commitReadBufferSize); return &b }}
 
-// release returns the pooled stream and buffer; b must not be read after.
+// release returns the translator and the pooled buffer; b must not be read
+// after.
 func (b *meteredBody) release() {
 	b.pending = nil // it may be a view of either
-	if b.stream != nil {
-		streamPool.Put(b.stream)
-		b.stream = nil
+	if b.tr != nil {
+		b.tr.Release()
+		b.tr = nil
 	}
 	if b.bufp != nil {
 		readBufPool.Put(b.bufp)

@@ -147,9 +147,14 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 
 	ctx, cancel := context.WithCancel(req.Context())
 	out := t.router.attemptRequest(ctx, req)
-	attempt := vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body, Stream: st.stream,
-		Layout: st.layout}
-	if err := rt.vendor.Prepare(out, attempt); err != nil {
+	tr, err := rt.vendor.Translator(vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body,
+		Stream: st.stream, Layout: st.layout, ClientWantsUsage: st.clientWantsUsage, PromptTokens: st.promptTokens})
+	if err == nil {
+		if err = tr.Request(out); err != nil {
+			tr.Release()
+		}
+	}
+	if err != nil {
 		// The request cannot be said in this vendor's API (n > 1 for
 		// Anthropic, an image URL for Bedrock...): not the vendor's fault,
 		// but another vendor may take it.
@@ -172,6 +177,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	start := time.Now()
 	resp, err := t.inner.RoundTrip(out)
 	if err != nil {
+		tr.Release()
 		timer.stop()
 		cancel()
 		if timer.expired() {
@@ -187,10 +193,11 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	stripVendorHeaders(resp.Header, rt.vendor)
 	if resp.StatusCode >= http.StatusBadRequest {
 		timer.stop()
-		return t.vendorError(st, rt, resp, cancel)
+		defer tr.Release()
+		return t.vendorError(st, rt, tr, resp, cancel)
 	}
-	rt.vendor.TranslateResponse(resp, attempt)
-	return t.commit(st, rt, resp, start, timer, cancel, req.Context())
+	tr.ResponseHeaders(resp)
+	return t.commit(st, rt, tr, resp, start, timer, cancel, req.Context())
 }
 
 // vendorError handles an error status: it keeps the body (bounded) so the
@@ -198,7 +205,8 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 // request should move on. If so, the attempt becomes a vendorFailoverError,
 // which reverse_proxy retries with the next route; if not, the client gets
 // the vendor's answer.
-func (t *attemptTransport) vendorError(st *requestState, rt *route, resp *http.Response, cancel context.CancelFunc) (*http.Response, error) {
+func (t *attemptTransport) vendorError(st *requestState, rt *route, tr vendors.Translator, resp *http.Response,
+	cancel context.CancelFunc) (*http.Response, error) {
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
 	cancel()
@@ -208,11 +216,7 @@ func (t *attemptTransport) vendorError(st *requestState, rt *route, resp *http.R
 	}
 	if !verdict.Failover {
 		st.outcome = outcomeClientError
-		body = rt.vendor.RedactBody(body)
-		if rt.vendor.Native() {
-			body = rt.vendor.TranslateError(resp.StatusCode, body)
-			resp.Header.Set("Content-Type", "application/json")
-		}
+		body = tr.ErrorBody(resp.Header, resp.StatusCode, body)
 	} else {
 		t.recordFailure(st, rt, resp.StatusCode, verdict.Reason, rt.vendor.ErrorMessage(resp.StatusCode, body),
 			selector.Failure{Kind: failureKind(verdict.Reason), RetryAfter: retryAfter(resp.Header, time.Now())})

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 
@@ -16,71 +15,49 @@ import (
 	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
-// anthropicKind is Anthropic's native Messages API (POST /v1/messages), the
-// one Anthropic recommends for production (its OpenAI-compatible endpoint is
+// anthropic is Anthropic's native Messages API (POST /v1/messages), the one
+// Anthropic recommends for production (its OpenAI-compatible endpoint is
 // "for testing and comparison"). Clients keep speaking OpenAI chat
-// completions: the request is translated by anthropicMessagesBody, the answer
-// by anthropicCompletion (JSON) or newAnthropicStream (SSE).
-var anthropicKind = &kind{
-	name:           "anthropic",
-	defaultBaseURL: "https://api.anthropic.com",
-	endpoints:      endpointsOf(ChatCompletions),
-	classify:       anthropicClassify,
-	native: &nativeAPI{
-		prepare: anthropicPrepare,
-		newStream: func(_ *Vendor, a Attempt) streamDecoder {
-			return newAnthropicStream(a.Model)
-		},
-		completion: func(_ *Vendor, a Attempt, body []byte) ([]byte, error) {
-			return anthropicCompletion(a.Model, body)
-		},
-		errorMessage: anthropicErrorMessage,
-	},
+// completions: see openai_anthropic.go.
+func init() {
+	register(&kind{
+		name:           "anthropic",
+		defaultBaseURL: "https://api.anthropic.com",
+		settings:       settingMaxTokens,
+		backend:        newAnthropicBackend,
+	})
 }
 
-// anthropicVersion is the Messages API version every request names. It is
-// the only version there is; the translation below is written against it,
-// so an operator's anthropic-version header is replaced. Operator headers
-// such as anthropic-beta or anthropic-workspace-id are kept.
-const anthropicVersion = "2023-06-01"
+// anthropicBackend is an anthropic vendor.
+type anthropicBackend struct {
+	maxTokens int // max_tokens when the client sends none
+	// path and rawPath are the Messages endpoint's. A base URL that already
+	// ends in /v1 (a common way to write Anthropic's, or a gateway's) gets
+	// only /messages.
+	path, rawPath string
+}
+
+func newAnthropicBackend(v *Vendor, c Config) (backend, *ConfigError) {
+	suffix := "/v1/messages"
+	if strings.HasSuffix(v.basePath, "/v1") {
+		suffix = "/messages"
+	}
+	b := &anthropicBackend{maxTokens: maxTokensOr(c.DefaultMaxTokens)}
+	b.path, b.rawPath = v.below(suffix, suffix)
+	return b, nil
+}
+
+func (b *anthropicBackend) serves(e Endpoint) bool { return e == ChatCompletions }
+
+func (b *anthropicBackend) classify(status int, body []byte) (Verdict, bool) {
+	return anthropicClassify(status, body)
+}
 
 // anthropicPlaceholder is the text of the user turn put in front of a
 // conversation that does not start with one (it starts with an assistant
 // message, or has only system messages): Anthropic requires the first turn
 // to be the user's.
 const anthropicPlaceholder = "..."
-
-// anthropicPrepare builds POST {base}/v1/messages with the translated body,
-// x-api-key and anthropic-version. A base URL that already ends in /v1 (a
-// common way to write Anthropic's, or a gateway's) gets only /messages.
-func anthropicPrepare(v *Vendor, out *http.Request, a Attempt) error {
-	r, err := parseChatRequest(a.Body)
-	if err != nil {
-		return err
-	}
-	body, err := anthropicMessagesBody(r, a.Model, v.defaultMaxTokens, a.Stream)
-	if err != nil {
-		return err
-	}
-
-	suffix := "/v1/messages"
-	if strings.HasSuffix(v.basePath, "/v1") {
-		suffix = "/messages"
-	}
-	u := &url.URL{Scheme: v.base.Scheme, Host: v.base.Host, Path: v.basePath + suffix}
-	u.RawPath = rawPathIfNeeded(u.Path, v.baseRawPath+suffix)
-	out.URL = u
-
-	h := out.Header
-	h.Set("X-Api-Key", v.key)
-	h.Set("Anthropic-Version", anthropicVersion)
-	h.Set("Content-Type", "application/json")
-	// The answer is decoded here, so it must arrive as plain bytes: let the
-	// transport negotiate (and undo) any compression itself.
-	h.Del("Accept-Encoding")
-	setBody(out, body)
-	return nil
-}
 
 // Wire types of the Messages request.
 type anthropicRequest struct {

@@ -31,31 +31,26 @@ import (
 //     AWS_SESSION_TOKEN environment variables, read once at New: SigV4.
 //
 // With none of them New fails on "api_key". The kind is keyOptional so that
-// New lets a key-less config reach awsConfigure, which enforces the rule.
-var awsKind = &kind{
-	name: "aws",
-	// Never used: awsConfigure always builds the regional URL when base_url
-	// is empty. New needs some default to parse before configure runs.
-	defaultBaseURL: "https://bedrock-runtime.region.amazonaws.com",
-	keyOptional:    true,
-	endpoints:      endpointsOf(ChatCompletions),
-	auth:           authBearer,
-	configure:      awsConfigure,
-	classify:       bedrockClassify,
-	native: &nativeAPI{
-		prepare:      awsPrepare,
-		newStream:    func(*Vendor, Attempt) streamDecoder { return newBedrockStream() },
-		completion:   bedrockCompletion,
-		errorMessage: bedrockErrorMessage,
-	},
+// New lets a key-less config reach newBedrockBackend, which enforces the rule.
+func init() {
+	register(&kind{
+		name: "aws",
+		// Never used: newBedrockBackend always builds the regional URL when
+		// base_url is empty. New needs some default to parse first.
+		defaultBaseURL: "https://bedrock-runtime.region.amazonaws.com",
+		keyOptional:    true,
+		settings:       settingRegion | settingAccessKeys | settingMaxTokens,
+		backend:        newBedrockBackend,
+	})
 }
 
 // awsSigningService is SigV4's service name for bedrock-runtime (not
 // "bedrock-runtime"; the AWS SDKs sign with "bedrock").
 const awsSigningService = "bedrock"
 
-// awsState is an aws vendor's own state (Vendor.ext).
-type awsState struct {
+// bedrockBackend is an aws vendor.
+type bedrockBackend struct {
+	maxTokens int // max_tokens when the client sends none
 	// region signs SigV4 requests; "" with an API key and a base_url.
 	region string
 	// creds is nil when the vendor uses a Bedrock API key (Vendor.key).
@@ -67,19 +62,16 @@ type awsState struct {
 // awsRegionPattern keeps a configured region from reshaping the host name.
 var awsRegionPattern = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)+$`)
 
-// awsConfigure checks the aws-specific settings and resolves the credentials.
-func awsConfigure(v *Vendor, c Config) *ConfigError {
-	if strings.TrimSpace(c.APIVersion) != "" {
-		return &ConfigError{"api_version", `is not used by kind "aws" (only azure takes an api_version)`}
-	}
-	st := &awsState{now: time.Now}
+// newBedrockBackend checks the aws settings and resolves the credentials.
+func newBedrockBackend(v *Vendor, c Config) (backend, *ConfigError) {
+	st := &bedrockBackend{maxTokens: maxTokensOr(c.DefaultMaxTokens), now: time.Now}
 
 	// Credentials first: a config with nothing to authenticate with is the
 	// more fundamental mistake.
 	if v.key == "" {
 		creds, cerr := awsCredentials(c)
 		if cerr != nil {
-			return cerr
+			return nil, cerr
 		}
 		st.creds = creds
 		st.signer = v4.NewSigner()
@@ -87,21 +79,26 @@ func awsConfigure(v *Vendor, c Config) *ConfigError {
 
 	region := strings.TrimSpace(c.Region)
 	if region != "" && !awsRegionPattern.MatchString(region) {
-		return &ConfigError{"region", fmt.Sprintf("%q is not an AWS region name such as us-east-1", region)}
+		return nil, &ConfigError{"region", fmt.Sprintf("%q is not an AWS region name such as us-east-1", region)}
 	}
 	if strings.TrimSpace(c.BaseURL) == "" {
 		if region == "" {
-			return &ConfigError{"region", `is required for kind "aws" (it selects https://bedrock-runtime.{region}.amazonaws.com) unless base_url is given`}
+			return nil, &ConfigError{"region", `is required for kind "aws" (it selects https://bedrock-runtime.{region}.amazonaws.com) unless base_url is given`}
 		}
 		v.setBase(&url.URL{Scheme: "https", Host: "bedrock-runtime." + region + ".amazonaws.com"})
 	} else if region == "" && st.creds != nil {
 		if region = awsRegionFromHost(v.base.Hostname()); region == "" {
-			return &ConfigError{"region", "is required to sign requests (SigV4) when base_url does not name the region"}
+			return nil, &ConfigError{"region", "is required to sign requests (SigV4) when base_url does not name the region"}
 		}
 	}
 	st.region = region
-	v.ext = st
-	return nil
+	return st, nil
+}
+
+func (b *bedrockBackend) serves(e Endpoint) bool { return e == ChatCompletions }
+
+func (b *bedrockBackend) classify(status int, body []byte) (Verdict, bool) {
+	return bedrockClassify(status, body)
 }
 
 // awsCredentials returns the SigV4 credentials of a vendor without an API
@@ -152,67 +149,6 @@ func awsRegionFromHost(host string) string {
 		}
 	}
 	return ""
-}
-
-// awsPrepare builds a Converse (or ConverseStream) request on out: the path
-// with the escaped model id, the Converse body, and the auth, signed last.
-//
-// Headers: Content-Type is application/json; the client's Accept is dropped
-// (it was meant for the OpenAI API; the AWS SDKs send none), and so is any
-// X-Amz-* header the operator did not configure, so that a client can
-// neither smuggle in an X-Amz-Security-Token nor break the signature.
-func awsPrepare(v *Vendor, out *http.Request, a Attempt) error {
-	st := v.ext.(*awsState)
-	r, err := parseChatRequest(a.Body)
-	if err != nil {
-		return err
-	}
-	body, err := bedrockConverseBody(r, v.defaultMaxTokens)
-	if err != nil {
-		return err
-	}
-	var creds aws.Credentials
-	if st.creds != nil {
-		if creds, err = st.creds.Retrieve(out.Context()); err != nil {
-			return fmt.Errorf("aws credentials: %w", err)
-		}
-	}
-	// Everything that can fail has been checked; from here on only mutate
-	// (signing a well-formed request does not fail).
-	op := "/converse"
-	if a.Stream {
-		op = "/converse-stream"
-	}
-	u := &url.URL{
-		Scheme:  v.base.Scheme,
-		Host:    awsHost(v.base),
-		Path:    v.basePath + "/model/" + a.Model + op,
-		RawPath: v.baseRawPath + "/model/" + bedrockEscapeModelID(a.Model) + op,
-	}
-	u.RawPath = rawPathIfNeeded(u.Path, u.RawPath)
-
-	h := out.Header
-	if _, configured := v.headers["Accept"]; !configured {
-		h.Del("Accept")
-	}
-	for name := range h {
-		if len(name) > 6 && strings.EqualFold(name[:6], "X-Amz-") {
-			if _, configured := v.headers[name]; !configured {
-				delete(h, name)
-			}
-		}
-	}
-	h.Set("Content-Type", "application/json")
-
-	out.Method = http.MethodPost
-	out.URL = u
-	setBody(out, body)
-	if st.creds == nil {
-		h.Set("Authorization", "Bearer "+v.key)
-		return nil
-	}
-	// Last: the signature covers the exact body bytes just installed.
-	return bedrockSign(out.Context(), st.signer, creds, out, body, awsSigningService, st.region, st.now())
 }
 
 // awsHost is u's host without a default port, which SigV4 signs without it:

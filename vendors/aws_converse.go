@@ -325,14 +325,14 @@ func bedrockMarshal(v any) ([]byte, error) {
 // ---------------------------------------------------------------------------
 // Response
 
-// bedrockCompletion is the completion hook: a Converse answer as an OpenAI
-// chat.completion object.
-func bedrockCompletion(_ *Vendor, a Attempt, body []byte) ([]byte, error) {
+// bedrockCompletion translates a Converse answer into an OpenAI
+// chat.completion object whose model is model.
+func bedrockCompletion(model string, body []byte) ([]byte, error) {
 	c, err := bedrockParseConverse(body)
 	if err != nil {
 		return nil, err
 	}
-	c.Model = a.Model
+	c.Model = model
 	return c.render(), nil
 }
 

@@ -92,7 +92,7 @@ func TestBedrockCompletionGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			body, err := os.ReadFile(in)
 			require.NoError(t, err)
-			got, err := bedrockCompletion(nil, Attempt{Model: "us.anthropic.claude-sonnet-4-20250514-v1:0"}, body)
+			got, err := bedrockCompletion("us.anthropic.claude-sonnet-4-20250514-v1:0", body)
 			require.NoError(t, err)
 			require.True(t, gjson.ValidBytes(got), string(got))
 			assert.True(t, strings.HasPrefix(gjson.GetBytes(got, "id").String(), "chatcmpl-"))
@@ -105,7 +105,7 @@ func TestBedrockCompletionGolden(t *testing.T) {
 
 func TestBedrockCompletionMalformed(t *testing.T) {
 	for _, body := range []string{``, `{"output":`, `{"message":"x"}`, `[]`, `{"output":{"message":"text"}}`} {
-		_, err := bedrockCompletion(nil, Attempt{Model: "m"}, []byte(body))
+		_, err := bedrockCompletion("m", []byte(body))
 		require.ErrorIs(t, err, errNativeStream, body)
 	}
 }

@@ -34,7 +34,7 @@ func newAWSTestVendor(t *testing.T, c Config) *Vendor {
 	awsClearEnv(t)
 	v, err := New(c)
 	require.NoError(t, err)
-	v.ext.(*awsState).now = func() time.Time { return awsSuiteTime }
+	v.backend.(*bedrockBackend).now = func() time.Time { return awsSuiteTime }
 	return v
 }
 
@@ -113,14 +113,14 @@ func TestAWSNew(t *testing.T) {
 			assert.True(t, v.Supports(ChatCompletions))
 			assert.False(t, v.Supports(Embeddings))
 			assert.False(t, v.Supports(Completions))
-			assert.NotNil(t, v.native)
+			assert.True(t, v.Native())
 			base, _ := url.Parse(c.wantBase)
 			wantDial := base.Host
 			if base.Port() == "" {
 				wantDial += map[string]string{"https": ":443", "http": ":80"}[base.Scheme]
 			}
 			assert.Equal(t, wantDial, v.Dial())
-			st := v.ext.(*awsState)
+			st := v.backend.(*bedrockBackend)
 			assert.Equal(t, c.bearer, st.creds == nil)
 			assert.Equal(t, c.region, st.region)
 			if st.creds != nil {

@@ -16,25 +16,28 @@ const azureDefaultAPIVersion = "2024-10-21"
 // no api-version query and the deployment name in the body's model field.
 const azureV1Path = "/openai/v1"
 
-// azureKind is Azure OpenAI (and Azure AI Foundry's OpenAI endpoint). Every
+// azure is Azure OpenAI (and Azure AI Foundry's OpenAI endpoint). Every
 // resource has its own host, so there is no default base URL. It comes in two
-// layouts, chosen by configureAzure:
+// layouts, chosen by azureBackend:
 //
 //   - classic: {base}/openai/deployments/{deployment}/{endpoint}?api-version=V
 //   - v1:      {base}/openai/v1/{endpoint}
-var azureKind = &kind{
-	name:      "azure",
+func init() {
+	register(&kind{name: "azure", settings: settingAPIVersion, backend: azureBackend})
+}
+
+// azureOptions are Azure's as an OpenAI-compatible kind.
+var azureOptions = compatOptions{
 	endpoints: endpointsOf(ChatCompletions, Completions, Embeddings),
 	auth:      authAPIKey,
 	sanitize:  sanitizeOpenAI,
-	configure: configureAzure,
 }
 
-// configureAzure picks the layout. The v1 API is used when the base URL
+// azureBackend picks the layout. The v1 API is used when the base URL
 // already ends in /openai/v1 (how Azure's portal shows it) or when api_version
 // is "v1" (then /openai/v1 is appended to the base path). Anything else is the
 // classic layout with api_version, or its default, in the query.
-func configureAzure(v *Vendor, c Config) *ConfigError {
+func azureBackend(v *Vendor, c Config) (backend, *ConfigError) {
 	version := strings.TrimSpace(c.APIVersion)
 	v1Base := strings.HasSuffix(strings.ToLower(v.basePath), azureV1Path)
 	switch {
@@ -45,20 +48,22 @@ func configureAzure(v *Vendor, c Config) *ConfigError {
 	case v1Base:
 		// The v1 API takes no dated version; sending one to it (or silently
 		// ignoring the operator's setting) would hide a config mistake.
-		return &ConfigError{"api_version", fmt.Sprintf(
+		return nil, &ConfigError{"api_version", fmt.Sprintf(
 			"%q conflicts with a base_url ending in %s (the v1 API takes no dated api-version; leave it empty or use \"v1\")",
 			version, azureV1Path)}
 	default:
 		if version == "" {
 			version = azureDefaultAPIVersion
 		}
-		v.query = url.Values{"api-version": {version}}.Encode()
-		v.deploymentInPath = true
-		return nil
+		b := newCompatBackend(v, azureOptions, "")
+		b.query = url.Values{"api-version": {version}}.Encode()
+		b.deploymentInPath = true
+		return b, nil
 	}
+	b := newCompatBackend(v, azureOptions, "")
 	// The v1 API has no legacy completions route.
-	v.endpoints = endpointsOf(ChatCompletions, Embeddings)
-	return nil
+	b.endpoints = endpointsOf(ChatCompletions, Embeddings)
+	return b, nil
 }
 
 // azureDeploymentPath returns the classic path below the base URL, decoded and

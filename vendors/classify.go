@@ -45,10 +45,8 @@ func (v *Vendor) Classify(status int, body []byte) Verdict {
 	if status < 400 {
 		return Verdict{}
 	}
-	if v.kind.classify != nil {
-		if verdict, ok := v.kind.classify(status, body); ok {
-			return verdict
-		}
+	if verdict, ok := v.backend.classify(status, body); ok {
+		return verdict
 	}
 	return classifyStatus(status, body)
 }

@@ -124,13 +124,17 @@ func fuzzStream(t *testing.T, newDec func() streamDecoder, data []byte, cut uint
 	if split != whole || (errWhole == nil) != (errSplit == nil) {
 		t.Fatalf("the cut at %d changes the outcome:\nwhole %q (%v)\nsplit %q (%v)", cut, whole, errWhole, split, errSplit)
 	}
-	// The same through translatingStream, as the transport reads it.
-	ts := &translatingStream{src: io.NopCloser(&fuzzTwoReads{data: data, cut: int(cut)}), dec: newDec(),
-		w: &chunkWriter{id: "chatcmpl-fuzz", model: "fuzz-model", created: 1700000000}}
+	// The same through the translators' answer (decoder, then meter), as
+	// the transport reads it; the client asked for usage, so the meter
+	// passes every event on.
+	n := &nativeAnswer{a: Attempt{ClientWantsUsage: true}, dec: newDec(),
+		w: chunkWriter{id: "chatcmpl-fuzz", model: "fuzz-model", created: 1700000000}}
+	defer n.Release()
+	ts := &translatedStream{src: io.NopCloser(&fuzzTwoReads{data: data, cut: int(cut)}), tr: n}
 	got, err := io.ReadAll(ts)
 	got = fuzzCallID.ReplaceAllLiteral(got, []byte(`"call_RANDOM`))
 	if (err == nil) != (errWhole == nil) || (err == nil && string(got) != whole) {
-		t.Fatalf("translatingStream differs from feed/end:\n%q (%v)\n%q (%v)", got, err, whole, errWhole)
+		t.Fatalf("the translated stream differs from feed/end:\n%q (%v)\n%q (%v)", got, err, whole, errWhole)
 	}
 }
 
@@ -291,18 +295,18 @@ func FuzzGeminiStream(f *testing.F) {
 	})
 }
 
-// fuzzNativeKinds are the native kinds' completion translators, as
-// TranslateResponse calls them.
+// fuzzNativeKinds are the native translators' completion translations, as
+// their Answer calls them.
 var fuzzNativeKinds = []struct {
 	name       string
-	completion func(v *Vendor, a Attempt, body []byte) ([]byte, error)
+	completion func(model string, body []byte) ([]byte, error)
 	model      string
 }{
-	{"anthropic", anthropicKind.native.completion, "claude-sonnet-4-20250514"},
-	{"aws", awsKind.native.completion, "us.anthropic.claude-sonnet-4-20250514-v1:0"},
-	{"google", googleKind.native.completion, "gemini-2.5-flash"},
-	{"vertex gemini", vertexKind.native.completion, "gemini-2.5-pro"},
-	{"vertex claude", vertexKind.native.completion, "claude-sonnet-4@20250514"},
+	{"anthropic", anthropicCompletion, "claude-sonnet-4-20250514"},
+	{"aws", bedrockCompletion, "us.anthropic.claude-sonnet-4-20250514-v1:0"},
+	{"google", geminiChatCompletion, "gemini-2.5-flash"},
+	{"vertex gemini", geminiChatCompletion, "gemini-2.5-pro"},
+	{"vertex claude", anthropicCompletion, "claude-sonnet-4@20250514"},
 }
 
 // FuzzNativeCompletions translates arbitrary non-streaming answers with
@@ -330,7 +334,7 @@ func FuzzNativeCompletions(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte, kindN uint8) {
 		k := fuzzNativeKinds[int(kindN)%len(fuzzNativeKinds)]
-		out, err := k.completion(nil, Attempt{Endpoint: ChatCompletions, Model: k.model}, body)
+		out, err := k.completion(k.model, body)
 		if err != nil {
 			return
 		}

@@ -35,8 +35,7 @@ func TestGeminiCompletionGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			in, err := os.ReadFile(f)
 			require.NoError(t, err)
-			v := newTestVendor(t, "google")
-			got, err := v.native.completion(v, Attempt{Endpoint: ChatCompletions, Model: "gemini-x"}, in)
+			got, err := geminiChatCompletion("gemini-x", in)
 			require.NoError(t, err)
 			require.True(t, gjson.ValidBytes(got), "%s", got)
 			geminiGoldenJSON(t, "testdata/google/responses/"+name+".openai.json", []byte(geminiNormalize(string(got))))

@@ -3,7 +3,6 @@ package vendors
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -33,131 +32,62 @@ const (
 	googleOpenAIPath = "/v1beta/openai"
 )
 
-// googleKind is the Gemini API, native by default.
-var googleKind = &kind{
-	name:           "google",
-	defaultBaseURL: googleNativeBaseURL,
-	endpoints:      endpointsOf(ChatCompletions, Embeddings),
-	auth:           authBearer,
-	configure:      googleConfigure,
-	classify:       classifyGoogle,
-	native: &nativeAPI{
-		prepare:      googlePrepare,
-		newStream:    func(_ *Vendor, a Attempt) streamDecoder { return newGeminiStream(a.Model) },
-		completion:   googleCompletion,
-		errorMessage: geminiErrorMessage,
-	},
+// google is the Gemini API, native by default.
+func init() {
+	register(&kind{
+		name:           "google",
+		defaultBaseURL: googleNativeBaseURL,
+		settings:       settingAPI,
+		backend:        googleBackend,
+	})
 }
 
-// googleOpenAIKind is a google vendor configured with api "openai": the same
-// kind name and error rules, but no translation. Such a vendor points its
-// kind here (rather than only clearing Vendor.native) so that everything
-// consulting the kind's native hooks, TranslateResponse and TranslateError
-// included, sees an OpenAI-compatible vendor.
-var googleOpenAIKind = &kind{
-	name:           "google",
-	defaultBaseURL: googleOpenAIBaseURL,
-	endpoints:      endpointsOf(ChatCompletions, Embeddings),
-	auth:           authBearer,
-	sanitize:       sanitizeNonOpenAI,
-	classify:       classifyGoogle,
+// googleOpenAIOptions are the Gemini API's OpenAI-compatible endpoint's.
+var googleOpenAIOptions = compatOptions{
+	endpoints: endpointsOf(ChatCompletions, Embeddings),
+	auth:      authBearer,
+	sanitize:  sanitizeNonOpenAI,
+	classify:  classifyGoogle,
 }
 
-// googleConfigure applies Config.API and rejects what the kind cannot use.
-func googleConfigure(v *Vendor, c Config) *ConfigError {
-	if strings.TrimSpace(c.APIVersion) != "" {
-		return &ConfigError{"api_version", `is not used by kind "google" (only azure takes an api_version)`}
-	}
+// geminiBackend is a google vendor on the native API.
+type geminiBackend struct {
+	// embeddings is the OpenAI-compatible endpoint below the native base,
+	// where embeddings go untranslated.
+	embeddings *compatBackend
+}
+
+func (b *geminiBackend) serves(e Endpoint) bool { return b.embeddings.serves(e) }
+
+func (b *geminiBackend) classify(status int, body []byte) (Verdict, bool) {
+	return classifyGoogle(status, body)
+}
+
+// googleBackend applies Config.API: the native API, or the OpenAI-compatible
+// endpoint (with its own default base URL).
+func googleBackend(v *Vendor, c Config) (backend, *ConfigError) {
 	switch strings.TrimSpace(c.API) {
 	case "", "native":
 		if strings.HasSuffix(v.basePath, googleOpenAIPath) {
-			return &ConfigError{"base_url", `ends in /v1beta/openai, the OpenAI-compatible endpoint: ` +
+			return nil, &ConfigError{"base_url", `ends in /v1beta/openai, the OpenAI-compatible endpoint: ` +
 				`set api "openai" to use it, or drop the path for the native API`}
 		}
 		if strings.HasSuffix(v.basePath, "/v1beta") {
-			return &ConfigError{"base_url", `ends in /v1beta, which the native API adds itself: drop it`}
+			return nil, &ConfigError{"base_url", `ends in /v1beta, which the native API adds itself: drop it`}
 		}
-		return nil
+		return &geminiBackend{embeddings: newCompatBackend(v, googleOpenAIOptions, googleOpenAIPath)}, nil
 	case "openai":
-		v.kind = googleOpenAIKind
-		v.native = nil
-		v.endpoints = googleOpenAIKind.endpoints
 		if strings.TrimSpace(c.BaseURL) == "" {
 			u, cerr := parseBaseURL(googleOpenAIBaseURL)
 			if cerr != nil {
-				return cerr
+				return nil, cerr
 			}
 			v.setBase(u)
 		}
-		return nil
+		return newCompatBackend(v, googleOpenAIOptions, ""), nil
 	default:
-		return &ConfigError{"api", fmt.Sprintf(`must be "native" or "openai", not %q`, c.API)}
+		return nil, &ConfigError{"api", fmt.Sprintf(`must be "native" or "openai", not %q`, c.API)}
 	}
-}
-
-// googlePrepare builds a native Gemini API request: generateContent for chat,
-// the OpenAI-compatible endpoint for embeddings.
-func googlePrepare(v *Vendor, out *http.Request, a Attempt) error {
-	if a.Endpoint == Embeddings {
-		return googlePrepareEmbeddings(v, out, a)
-	}
-	body, err := geminiAttemptBody(a)
-	if err != nil {
-		return err
-	}
-	model := geminiModelName(a.Model)
-	method, query := geminiMethod(a.Stream)
-	googleSetURL(v, out, "/v1beta/models/"+model+":"+method,
-		"/v1beta/models/"+url.PathEscape(model)+":"+method, query)
-	out.Header.Set("X-Goog-Api-Key", v.key)
-	out.Header.Set("Content-Type", "application/json")
-	// The answer is translated here, so it must arrive as plain bytes: the
-	// transport negotiates (and undoes) compression itself.
-	out.Header.Del("Accept-Encoding")
-	setBody(out, body)
-	return nil
-}
-
-// googlePrepareEmbeddings sends an embeddings request as it is (with the
-// model set) to the OpenAI-compatible endpoint below the native base.
-func googlePrepareEmbeddings(v *Vendor, out *http.Request, a Attempt) error {
-	body, err := v.shapeOpenAIBody(a)
-	if err != nil {
-		return err
-	}
-	rel := googleOpenAIPath + "/" + Embeddings.String()
-	googleSetURL(v, out, rel, rel, "")
-	out.Header.Set("Authorization", "Bearer "+v.key)
-	out.Header.Set("Content-Type", "application/json")
-	out.Header.Del("Accept-Encoding") // TranslateResponse passes it through as plain bytes
-	setBody(out, body)
-	return nil
-}
-
-// googleCompletion translates a native answer; embeddings come from the
-// OpenAI-compatible endpoint and pass through.
-func googleCompletion(_ *Vendor, a Attempt, body []byte) ([]byte, error) {
-	if a.Endpoint != ChatCompletions {
-		return body, nil
-	}
-	c, err := geminiCompletion(a.Model, body)
-	if err != nil {
-		return nil, err
-	}
-	return c.render(), nil
-}
-
-// googleSetURL points out at the vendor's base plus suffix: path is decoded,
-// rawPath the same path with the model segment escaped.
-func googleSetURL(v *Vendor, out *http.Request, path, rawPath, query string) {
-	u := &url.URL{
-		Scheme:   v.base.Scheme,
-		Host:     v.base.Host,
-		Path:     v.basePath + path,
-		RawQuery: query,
-	}
-	u.RawPath = rawPathIfNeeded(u.Path, v.baseRawPath+rawPath)
-	out.URL = u
 }
 
 // geminiMethod returns the generateContent method and query for a stream or

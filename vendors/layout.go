@@ -3,10 +3,6 @@ package vendors
 import (
 	"bytes"
 	"fmt"
-	"unsafe"
-
-	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 
 	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
@@ -87,83 +83,6 @@ func splice(body []byte, edits ...edit) []byte {
 		last = e.at.End
 	}
 	return append(out, body[last:]...)
-}
-
-// shapeOpenAIBody returns the body an OpenAI-compatible attempt sends: the
-// client's with "model" set to a.Model and, for a stream, stream_options
-// adjusted to the kind (see withStreamUsage). When nothing changes, it is the
-// client's body itself, not a copy; otherwise it is a new slice built with one
-// copy. The client's body, which the next attempt reuses, is never touched.
-func (v *Vendor) shapeOpenAIBody(a Attempt) ([]byte, error) {
-	l := a.Layout
-	if !l.Known {
-		var err error
-		if l, err = LayoutOf(a.Body); err != nil {
-			return nil, err
-		}
-	}
-	var ins []byte // members inserted after '{', each followed by a comma
-	var edits [3]edit
-	n := 0
-	switch {
-	case l.ModelCount == 0:
-		ins = append(appendJSONString(append(ins, `"model":`...), a.Model), ',')
-	case l.ModelCount > 1:
-		return v.slowOpenAIBody(a) // normalised to one "model", see withModel
-	case !isJSONString(a.Body[l.Model.Start:l.Model.End], a.Model):
-		edits[n] = edit{at: l.Model, with: appendJSONString(nil, a.Model)}
-		n++
-	}
-	if a.Stream {
-		switch v.kind.streamUsage {
-		case usageRequested:
-			opts := a.Body[l.StreamOptions.Start:l.StreamOptions.End]
-			switch {
-			case l.StreamOptionsCount == 0:
-				ins = append(ins, `"stream_options":{"include_usage":true},`...)
-			case l.StreamOptionsCount > 1 || !gjson.ParseBytes(opts).IsObject():
-				return v.slowOpenAIBody(a)
-			case gjson.Get(unsafe.String(unsafe.SliceData(opts), len(opts)), "include_usage").Type != gjson.True:
-				updated, err := sjson.SetBytes(opts, "include_usage", true)
-				if err != nil {
-					return nil, fmt.Errorf("setting stream_options.include_usage: %w", err)
-				}
-				edits[n] = edit{at: l.StreamOptions, with: updated}
-				n++
-			}
-		case usageRejected:
-			if l.StreamOptionsCount > 0 {
-				return v.slowOpenAIBody(a)
-			}
-		}
-	}
-	if ins != nil {
-		if l.Members == 0 {
-			ins = ins[:len(ins)-1]
-		}
-		// Every member starts after '{', so the insertion comes first.
-		copy(edits[1:], edits[:n])
-		edits[0] = edit{at: Span{l.Open + 1, l.Open + 1}, with: ins}
-		n++
-	}
-	if n == 2 && edits[1].at.Start < edits[0].at.Start {
-		edits[0], edits[1] = edits[1], edits[0]
-	}
-	if n == 0 {
-		return a.Body, nil
-	}
-	return splice(a.Body, edits[:n]...), nil
-}
-
-// slowOpenAIBody is shapeOpenAIBody for the bodies its splicing does not
-// cover (duplicate members, a stream_options to remove): whole-body sjson
-// rewrites.
-func (v *Vendor) slowOpenAIBody(a Attempt) ([]byte, error) {
-	body, err := withModel(a.Body, a.Model)
-	if err == nil && a.Stream {
-		body, err = v.withStreamUsage(body)
-	}
-	return body, err
 }
 
 // isJSONString tells whether raw is the JSON string s written without

@@ -42,8 +42,8 @@ func TestShapeOpenAIBodyMatchesSlowPath(t *testing.T) {
 			for _, stream := range []bool{false, true} {
 				for _, model := range []string{"gpt-4o", `we"ird`} {
 					a := Attempt{Model: model, Body: []byte(body), Stream: stream}
-					want, wantErr := v.slowOpenAIBody(a)
-					got, err := v.shapeOpenAIBody(a)
+					want, wantErr := v.backend.(*compatBackend).slowBody(a)
+					got, err := v.backend.(*compatBackend).shapeBody(a)
 					require.Equal(t, wantErr == nil, err == nil, "%s %s stream=%v: %v / %v", kindName, body, stream, err, wantErr)
 					if err != nil {
 						continue
@@ -54,7 +54,7 @@ func TestShapeOpenAIBodyMatchesSlowPath(t *testing.T) {
 					layout, err := LayoutOf(a.Body)
 					require.NoError(t, err)
 					a.Layout = layout
-					again, err := v.shapeOpenAIBody(a)
+					again, err := v.backend.(*compatBackend).shapeBody(a)
 					require.NoError(t, err)
 					assert.Equal(t, string(got), string(again))
 					assert.Equal(t, body, string(a.Body), "the client's body is never modified")
@@ -72,7 +72,7 @@ func TestShapeOpenAIBodyKeepsUnchangedBody(t *testing.T) {
 	body := []byte(`{"model":"gpt-4o","stream":true,"stream_options":{"include_usage":true},"messages":[]}`)
 	layout, err := LayoutOf(body)
 	require.NoError(t, err)
-	got, err := v.shapeOpenAIBody(Attempt{Model: "gpt-4o", Body: body, Stream: true, Layout: layout})
+	got, err := v.backend.(*compatBackend).shapeBody(Attempt{Model: "gpt-4o", Body: body, Stream: true, Layout: layout})
 	require.NoError(t, err)
 	assert.Same(t, &body[0], &got[0])
 }

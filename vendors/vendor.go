@@ -1,29 +1,34 @@
-// Package vendors knows each kind of LLM vendor the router can send an
-// OpenAI-style request to: its default base URL, how its paths are laid out,
-// how it authenticates, where the model name goes, and how to read its errors.
+// Package vendors knows each kind of LLM vendor the router can send a
+// client's request to: its default base URL, how its paths are laid out, how
+// it authenticates, which settings it takes, how its API differs from the
+// client's, and how to read its errors.
 //
 // The package is deliberately free of Caddy imports so that it can be tested
-// (and reused) as plain Go: the router turns a [Config] into a [Vendor] once,
-// at provision time, and then calls [Vendor.Prepare] on every attempt and
-// [Vendor.Classify] / [Vendor.ErrorMessage] on every error response.
+// (and reused) as plain Go. The router turns a [Config] into a [Vendor] once,
+// at provision time. Per attempt it asks the vendor for a [Translator]
+// ([Vendor.Translator]), which writes the request in the vendor's API and
+// reads the answer back into the client's; on an error answer it asks the
+// vendor what the error means ([Vendor.Classify], [Vendor.ErrorMessage]).
+//
+// Layout: vendor.go (Config, Vendor), kind.go (the kinds and their settings),
+// one file per kind (openai.go, azure.go, anthropic.go, aws.go...) that
+// registers it and holds its backend, translator.go (the Translator contract
+// and the one place that picks an implementation), prepare.go (the one path
+// every attempt's request takes), and one file per pair of client API and
+// vendor API (openai_compat.go, openai_anthropic.go, openai_bedrock.go,
+// openai_gemini.go, openai_vertex.go), with the translation helpers of each
+// vendor API beside it (anthropic_*.go, aws_*.go, gemini_*.go).
 package vendors
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
-	"unsafe"
-
-	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 )
 
 // Endpoint is the OpenAI API operation a request targets.
@@ -74,7 +79,8 @@ type Config struct {
 	APIVersion string      // azure only
 	Headers    http.Header // extra headers sent to this vendor on every attempt
 
-	// Native kinds (anthropic, aws, google, vertex) take more:
+	// Settings some kinds take; a kind that does not use a setting refuses
+	// it (see kind.go):
 	Region           string // aws: the Bedrock region (us-east-1...); vertex: the location (us-central1, global)
 	AccessKeyID      string // aws SigV4 credentials; empty: the standard AWS environment variables
 	SecretAccessKey  string
@@ -96,92 +102,6 @@ type ConfigError struct {
 // Error returns "<field>: <message>"; the caller prefixes `vendor "<id>": `.
 func (e *ConfigError) Error() string { return e.Field + ": " + e.Message }
 
-// authScheme is how a kind presents the API key.
-type authScheme uint8
-
-const (
-	authBearer authScheme = iota // Authorization: Bearer <key>
-	authAPIKey                   // api-key: <key> (Azure)
-)
-
-// streamUsage is how a kind handles OpenAI's stream_options.
-type streamUsage uint8
-
-const (
-	// usageRequested: the kind accepts stream_options, so the router asks for
-	// the usage chunk on every streamed request.
-	usageRequested streamUsage = iota
-	// usagePassThrough: the kind's support is unknown (any OpenAI-shaped
-	// server): the client's stream_options go as they are, nothing is added.
-	usagePassThrough
-	// usageRejected: the kind refuses stream_options (Mistral: 422
-	// extra_forbidden) but reports usage on its last chunk anyway, so the
-	// field is removed.
-	usageRejected
-)
-
-// credentialHeaders are every header any vendor (or client SDK) uses for a
-// credential. Prepare clears them all so that a client's credential can never
-// reach a vendor and a vendor never sees two competing credentials.
-var credentialHeaders = []string{"Authorization", "Api-Key", "X-Api-Key", "X-Goog-Api-Key"}
-
-// kind describes everything that is the same for every vendor of one kind.
-// Each kind lives in its own file.
-type kind struct {
-	name           string
-	defaultBaseURL string // "" when every deployment has its own URL (azure, openai_compatible)
-	keyOptional    bool   // only self-hosted servers may run without auth
-	endpoints      endpointSet
-	auth           authScheme
-	// streamUsage is how the kind takes stream_options.include_usage, which
-	// the router needs to meter streamed requests.
-	streamUsage streamUsage
-	// configure applies kind-specific settings (api_version) to a vendor being
-	// built. nil means the kind takes no api_version.
-	configure func(v *Vendor, c Config) *ConfigError
-	// classify lets a kind recognise vendor-specific error bodies (for example
-	// an auth failure reported as a 400). ok=false keeps the generic verdict.
-	classify func(status int, body []byte) (verdict Verdict, ok bool)
-	// native is set for kinds that speak their own API rather than OpenAI's
-	// chat completions; see translate.go.
-	native *nativeAPI
-	// sanitize fixes, for OpenAI-compatible kinds, what the kind's API would
-	// reject in a body written for OpenAI (see sanitize.go). nil: leave the
-	// body as it is (OpenAI itself, Azure, unknown compatible servers).
-	sanitize func(body []byte, a Attempt) ([]byte, error)
-}
-
-// registry maps kind names to kinds.
-var registry = func() map[string]*kind {
-	m := make(map[string]*kind)
-	for _, k := range []*kind{
-		openaiKind, azureKind, mistralKind, deepseekKind,
-		volcengineKind, xKind, googleKind, compatibleKind, anthropicKind, awsKind, vertexKind,
-	} {
-		m[k.name] = k
-	}
-	return m
-}()
-
-var kindNames = func() []string {
-	names := make([]string, 0, len(registry))
-	for name := range registry {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	return names
-}()
-
-// Kinds lists the known kind names, sorted.
-func Kinds() []string { return slices.Clone(kindNames) }
-
-// IsKind reports whether name is a known kind. Names are case-sensitive, like
-// every other config keyword.
-func IsKind(name string) bool {
-	_, ok := registry[name]
-	return ok
-}
-
 // Vendor is a validated, ready vendor. It is immutable after New and
 // therefore safe for concurrent use.
 type Vendor struct {
@@ -189,38 +109,22 @@ type Vendor struct {
 	kind *kind
 	key  string
 
-	// base is the effective base URL (azure may extend the configured path).
+	// base is the effective base URL (a kind may extend the configured path).
 	base url.URL
 	// basePath and baseRawPath are base's decoded and escaped paths without
-	// trailing slashes, ready for "/" + endpoint path to be appended.
+	// trailing slashes, ready for "/" + a path below it to be appended.
 	basePath    string
 	baseRawPath string
 	dial        string
 
-	headers   http.Header // canonical keys, owned by the Vendor
-	endpoints endpointSet
-
-	// query is the RawQuery every request carries (azure classic api-version).
-	query string
-	// paths are each endpoint's URL path and raw path, worked out once
-	// (Azure classic puts the deployment in the path instead); bearer is
-	// the Authorization value. Building them per attempt cost three
-	// allocations.
-	paths  [numEndpoints]struct{ path, rawPath string }
-	bearer string
+	headers http.Header // canonical keys, owned by the Vendor
 	// keyEscaped is the key as it appears in a URL query, the other form
 	// Leaks and Redact look for; empty when escaping leaves the key as it is.
 	keyEscaped string
-	// deploymentInPath selects Azure's classic layout, where the model
-	// (deployment) name is a path segment rather than only a body field.
-	deploymentInPath bool
 
-	// native is the kind's translation, possibly replaced per vendor by
-	// configure (google's "openai" API turns it off); ext holds a native
-	// kind's own state (credentials, token source...).
-	native           *nativeAPI
-	ext              any
-	defaultMaxTokens int
+	// backend is the kind's own part: paths and auth, credentials, error
+	// rules (see backend).
+	backend backend
 }
 
 // New validates c and returns the vendor. Errors are *ConfigError naming the
@@ -228,10 +132,13 @@ type Vendor struct {
 // key where the kind needs one ("api_key"), an api_version the kind cannot use
 // ("api_version") and malformed extra headers ("headers").
 func New(c Config) (*Vendor, error) {
-	k, ok := registry[c.Kind]
+	k, ok := kinds[c.Kind]
 	if !ok {
 		return nil, &ConfigError{"kind", fmt.Sprintf("unknown kind %q (known kinds: %s)",
-			c.Kind, strings.Join(kindNames, ", "))}
+			c.Kind, strings.Join(Kinds(), ", "))}
+	}
+	if cerr := k.checkSettings(c); cerr != nil {
+		return nil, cerr
 	}
 
 	raw := strings.TrimSpace(c.BaseURL)
@@ -262,28 +169,16 @@ func New(c Config) (*Vendor, error) {
 		return nil, cerr
 	}
 
-	v := &Vendor{
-		id:               c.ID,
-		kind:             k,
-		key:              key,
-		headers:          headers,
-		endpoints:        k.endpoints,
-		native:           k.native,
-		defaultMaxTokens: c.DefaultMaxTokens,
-	}
-	if v.defaultMaxTokens <= 0 {
-		v.defaultMaxTokens = DefaultMaxTokens
-	}
+	v := &Vendor{id: c.ID, kind: k, key: key, headers: headers}
 	v.setBase(base)
-
-	if k.configure != nil {
-		if cerr := k.configure(v, c); cerr != nil {
-			return nil, cerr
-		}
-	} else if strings.TrimSpace(c.APIVersion) != "" {
-		return nil, &ConfigError{"api_version", fmt.Sprintf("is not used by kind %q (only azure takes an api_version)", k.name)}
+	if esc := url.QueryEscape(v.key); esc != v.key {
+		v.keyEscaped = esc
+	}
+	if v.backend, cerr = k.backend(v, c); cerr != nil {
+		return nil, cerr
 	}
 
+	// After the backend, which may have set the base URL (aws, vertex).
 	port := v.base.Port()
 	if port == "" {
 		port = "443"
@@ -292,17 +187,6 @@ func New(c Config) (*Vendor, error) {
 		}
 	}
 	v.dial = net.JoinHostPort(v.base.Hostname(), port)
-	for e := range numEndpoints {
-		rel := e.String()
-		v.paths[e].path = v.basePath + "/" + rel
-		v.paths[e].rawPath = rawPathIfNeeded(v.paths[e].path, v.baseRawPath+"/"+rel)
-	}
-	if v.key != "" {
-		v.bearer = "Bearer " + v.key
-	}
-	if esc := url.QueryEscape(v.key); esc != v.key {
-		v.keyEscaped = esc
-	}
 	return v, nil
 }
 
@@ -364,8 +248,8 @@ func (v *Vendor) appendBasePath(suffix string) {
 	v.base.RawPath = rawPathIfNeeded(v.basePath, v.baseRawPath)
 }
 
-// headersManagedByPrepare may not appear in Config.Headers: Prepare (or Go's
-// transport) owns them, so an operator value would be silently replaced.
+// headersManagedByPrepare may not appear in Config.Headers: the router (or
+// Go's transport) owns them, so an operator value would be silently replaced.
 var headersManagedByPrepare = []string{"Host", "Content-Length", "Content-Type", "Transfer-Encoding"}
 
 // cleanHeaders validates the operator's extra headers and returns a
@@ -430,7 +314,7 @@ func (v *Vendor) BaseURL() *url.URL {
 func (v *Vendor) Dial() string { return v.dial }
 
 // Supports reports whether the vendor serves endpoint e.
-func (v *Vendor) Supports(e Endpoint) bool { return v.endpoints.has(e) }
+func (v *Vendor) Supports(e Endpoint) bool { return v.backend.serves(e) }
 
 // String identifies the vendor for logs. It exists so that printing a Vendor
 // with %v can never print its key.
@@ -440,206 +324,3 @@ func (v *Vendor) String() string {
 
 // GoString is String for %#v, for the same reason.
 func (v *Vendor) GoString() string { return v.String() }
-
-// Attempt is what one try of a request at this vendor needs.
-type Attempt struct {
-	Endpoint Endpoint
-	Model    string // the vendor-side model (or Azure deployment) name
-	Body     []byte // the client's JSON body, already without router-only fields; NEVER modified in place
-	Stream   bool   // the client asked for a stream: stream_options are adjusted to the kind (see Prepare)
-	// Layout, when known, says that the caller validated Body as a JSON
-	// object and where its "model" and "stream_options" are, which spares
-	// Prepare a scan of it (see Layout). Zero: Prepare validates Body itself.
-	Layout Layout
-}
-
-// Prepare shapes out, a request clone the caller owns, for this vendor:
-//
-//   - out.URL is replaced: the vendor's scheme and host, base path + "/" +
-//     endpoint path (Azure classic: /openai/deployments/{deployment}/...), and
-//     only the query the vendor needs (the client's query is dropped);
-//   - out.Host is cleared so Go sends URL.Host;
-//   - every credential header is removed, then the operator's extra headers
-//     and this vendor's auth header are set (the key wins over an extra header
-//     of the same name), plus Content-Type: application/json;
-//   - the body gets "model" = a.Model, and out.Body, out.GetBody and
-//     out.ContentLength describe the new body; the Content-Length header and
-//     any Transfer-Encoding are dropped because they described the old body.
-//
-// a.Body is never modified. On error out is left untouched.
-func (v *Vendor) Prepare(out *http.Request, a Attempt) error {
-	if out == nil {
-		return fmt.Errorf("vendor %q: Prepare needs a request", v.id)
-	}
-	if !v.endpoints.has(a.Endpoint) {
-		return fmt.Errorf("vendor %q: kind %s does not serve %s", v.id, v.kind.name, a.Endpoint)
-	}
-	if a.Model == "" {
-		return fmt.Errorf("vendor %q: no model to send", v.id)
-	}
-
-	if v.native != nil {
-		return v.prepareNative(out, a)
-	}
-
-	path, rawPath := v.paths[a.Endpoint].path, v.paths[a.Endpoint].rawPath
-	if v.deploymentInPath {
-		rel, relRaw, err := azureDeploymentPath(a.Endpoint, a.Model)
-		if err != nil {
-			return fmt.Errorf("vendor %q: %w", v.id, err)
-		}
-		path = v.basePath + "/" + rel
-		rawPath = rawPathIfNeeded(path, v.baseRawPath+"/"+relRaw)
-	}
-
-	body, err := v.shapeOpenAIBody(a)
-	if err == nil && v.kind.sanitize != nil && a.Endpoint == ChatCompletions {
-		body, err = v.kind.sanitize(body, a)
-	}
-	if err != nil {
-		return fmt.Errorf("vendor %q: %w", v.id, err)
-	}
-
-	// Everything that can fail has been checked; from here on only mutate.
-	out.URL = &url.URL{
-		Scheme:   v.base.Scheme,
-		Host:     v.base.Host,
-		Path:     path,
-		RawPath:  rawPath,
-		RawQuery: v.query,
-	}
-	out.Host = ""
-
-	if out.Header == nil {
-		out.Header = make(http.Header)
-	}
-	h := out.Header
-	for _, name := range credentialHeaders {
-		h.Del(name)
-	}
-	for name, values := range v.headers {
-		// Clone so that a caller appending to out.Header cannot reach the
-		// Vendor's shared copy.
-		h[name] = slices.Clone(values)
-	}
-	if v.key != "" {
-		switch v.kind.auth {
-		case authAPIKey:
-			h.Set("Api-Key", v.key)
-		default:
-			h.Set("Authorization", v.bearer)
-		}
-	}
-	h.Set("Content-Type", "application/json")
-	h.Del("Content-Length")
-
-	out.Body = io.NopCloser(bytes.NewReader(body))
-	out.GetBody = func() (io.ReadCloser, error) {
-		return io.NopCloser(bytes.NewReader(body)), nil
-	}
-	out.ContentLength = int64(len(body))
-	out.TransferEncoding = nil
-	return nil
-}
-
-// rawPathIfNeeded returns raw when Go's default encoding of path would differ
-// from it (e.g. an escaped "/" inside a segment), else "", as url.URL expects.
-func rawPathIfNeeded(path, raw string) string {
-	if (&url.URL{Path: path}).EscapedPath() == raw {
-		return ""
-	}
-	return raw
-}
-
-// withModel returns a copy of body with the top-level "model" set to model.
-//
-// sjson.SetBytes and DeleteBytes without ReplaceInPlace never write into
-// their input (they build a new slice), so the caller's body, which the next
-// attempt reuses, is never touched.
-//
-// A body with several top-level "model" keys is normalised to one: sjson would
-// replace only the first while many JSON decoders keep the last, which would
-// let a client choose the model the vendor actually runs (and bills for).
-// body must be a valid JSON object.
-func withModel(body []byte, model string) ([]byte, error) {
-	// A read-only view: gjson.ParseBytes would copy the whole body.
-	root := gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body)))
-	if !root.IsObject() {
-		return nil, errors.New("request body is not a JSON object")
-	}
-	n := 0
-	root.ForEach(func(k, _ gjson.Result) bool {
-		if k.String() == "model" {
-			n++
-		}
-		return true
-	})
-	out := body
-	if n > 1 {
-		for range n {
-			var err error
-			if out, err = sjson.DeleteBytes(out, "model"); err != nil {
-				return nil, fmt.Errorf("removing duplicate model fields: %w", err)
-			}
-		}
-	}
-	out, err := sjson.SetBytes(out, "model", model)
-	if err != nil {
-		return nil, fmt.Errorf("setting model: %w", err)
-	}
-	return out, nil
-}
-
-// withStreamUsage adjusts a streamed request's stream_options to the kind:
-// asks for the usage chunk where the kind accepts it (the router strips it
-// again if the client did not ask), removes the field where the kind refuses
-// it. body is already the attempt's own copy.
-func (v *Vendor) withStreamUsage(body []byte) ([]byte, error) {
-	switch v.kind.streamUsage {
-	case usageRequested:
-		if gjson.GetBytes(body, "stream_options.include_usage").Type == gjson.True {
-			return body, nil
-		}
-		return sjson.SetBytes(body, "stream_options.include_usage", true)
-	case usageRejected:
-		if !gjson.GetBytes(body, "stream_options").Exists() {
-			return body, nil
-		}
-		return sjson.DeleteBytes(body, "stream_options")
-	}
-	return body, nil
-}
-
-// DefaultMaxTokens is the max_tokens the router sends to vendors that require
-// one (Anthropic, Bedrock) when the client gives none.
-const DefaultMaxTokens = 4096
-
-// prepareNative shapes an attempt for a native kind: client credentials
-// removed, the operator's headers set, then the kind builds the request.
-func (v *Vendor) prepareNative(out *http.Request, a Attempt) error {
-	if out.Header == nil {
-		out.Header = make(http.Header)
-	}
-	saved := out.Header.Clone()
-	for _, name := range credentialHeaders {
-		out.Header.Del(name)
-	}
-	for name, values := range v.headers {
-		out.Header[name] = slices.Clone(values)
-	}
-	out.Header.Del("Content-Length")
-	if err := v.native.prepare(v, out, a); err != nil {
-		out.Header = saved
-		return fmt.Errorf("vendor %q: %w", v.id, err)
-	}
-	out.Host = ""
-	out.TransferEncoding = nil
-	return nil
-}
-
-// setBody installs body on out, with a consistent length and GetBody.
-func setBody(out *http.Request, body []byte) {
-	out.Body = io.NopCloser(bytes.NewReader(body))
-	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
-	out.ContentLength = int64(len(body))
-}

@@ -36,19 +36,15 @@ import (
 // GOOGLE_APPLICATION_CREDENTIALS, read once at New), obtained with the
 // JWT-bearer grant at the key's token_uri, cached and refreshed
 // vertexEarlyRefresh before it expires. api_key is not used.
-var vertexKind = &kind{
-	name:           "vertex",
-	defaultBaseURL: "https://aiplatform.googleapis.com", // replaced by configure unless base_url is set
-	keyOptional:    true,
-	endpoints:      endpointsOf(ChatCompletions),
-	auth:           authBearer,
-	configure:      vertexConfigure,
-	native: &nativeAPI{
-		prepare:      vertexPrepare,
-		newStream:    vertexNewStream,
-		completion:   vertexCompletion,
-		errorMessage: geminiErrorMessage,
-	},
+func init() {
+	register(&kind{
+		name:           "vertex",
+		defaultBaseURL: "https://aiplatform.googleapis.com", // replaced by newVertexBackend unless base_url is set
+		keyOptional:    true,
+		noAPIKey:       true,
+		settings:       settingRegion | settingProject | settingCredentials | settingMaxTokens,
+		backend:        newVertexBackend,
+	})
 }
 
 // vertexScope is the OAuth2 scope Vertex AI needs.
@@ -68,11 +64,12 @@ const (
 	vertexTokenTimeout = 30 * time.Second
 )
 
-// vertexState is a vertex vendor's own configuration (Vendor.ext).
-type vertexState struct {
-	project  string
-	location string
-	tokens   oauth2.TokenSource // a ReuseTokenSource: caches, refreshes, safe for concurrent use
+// vertexBackend is a vertex vendor.
+type vertexBackend struct {
+	maxTokens int // Claude: max_tokens when the client sends none
+	project   string
+	location  string
+	tokens    oauth2.TokenSource // a ReuseTokenSource: caches, refreshes, safe for concurrent use
 	// current is the last token fetched, for the fast path that needs no
 	// lock and no goroutine; refreshing is set while a background refresh
 	// runs.
@@ -80,31 +77,22 @@ type vertexState struct {
 	refreshing atomic.Bool
 }
 
-// vertexConfigure reads project, location and credentials, and sets the
+// newVertexBackend reads project, location and credentials, and sets the
 // regional host.
-func vertexConfigure(v *Vendor, c Config) *ConfigError {
-	if strings.TrimSpace(c.APIVersion) != "" {
-		return &ConfigError{"api_version", `is not used by kind "vertex" (only azure takes an api_version)`}
-	}
-	if strings.TrimSpace(c.API) != "" {
-		return &ConfigError{"api", `is not used by kind "vertex" (only google takes an api)`}
-	}
-	if v.key != "" {
-		return &ConfigError{"api_key", `is not used by kind "vertex": it authenticates with a service account (credentials)`}
-	}
+func newVertexBackend(v *Vendor, c Config) (backend, *ConfigError) {
 	project := strings.TrimSpace(c.Project)
 	if project == "" {
-		return &ConfigError{"project", `is required for kind "vertex" (the Google Cloud project id)`}
+		return nil, &ConfigError{"project", `is required for kind "vertex" (the Google Cloud project id)`}
 	}
 	if strings.ContainsAny(project, "/?#%") || strings.IndexFunc(project, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
-		return &ConfigError{"project", "is not a valid Google Cloud project id"}
+		return nil, &ConfigError{"project", "is not a valid Google Cloud project id"}
 	}
 	location := strings.TrimSpace(c.Region)
 	if location == "" {
-		return &ConfigError{"region", `is required for kind "vertex" (the location: us-central1, europe-west4, global...)`}
+		return nil, &ConfigError{"region", `is required for kind "vertex" (the location: us-central1, europe-west4, global...)`}
 	}
 	if !vertexValidLocation(location) {
-		return &ConfigError{"region", fmt.Sprintf("%q is not a Vertex AI location (lower-case letters, digits and dashes, e.g. us-central1 or global)", location)}
+		return nil, &ConfigError{"region", fmt.Sprintf("%q is not a Vertex AI location (lower-case letters, digits and dashes, e.g. us-central1 or global)", location)}
 	}
 	if strings.TrimSpace(c.BaseURL) == "" {
 		host := location + "-aiplatform.googleapis.com"
@@ -118,20 +106,25 @@ func vertexConfigure(v *Vendor, c Config) *ConfigError {
 	if len(strings.TrimSpace(string(key))) == 0 {
 		path := strings.TrimSpace(os.Getenv("GOOGLE_APPLICATION_CREDENTIALS"))
 		if path == "" {
-			return &ConfigError{"credentials", `are required for kind "vertex": a service account key (JSON), or GOOGLE_APPLICATION_CREDENTIALS naming its file`}
+			return nil, &ConfigError{"credentials", `are required for kind "vertex": a service account key (JSON), or GOOGLE_APPLICATION_CREDENTIALS naming its file`}
 		}
 		var err error
 		if key, err = os.ReadFile(path); err != nil {
-			return &ConfigError{"credentials", fmt.Sprintf("reading GOOGLE_APPLICATION_CREDENTIALS: %v", err)}
+			return nil, &ConfigError{"credentials", fmt.Sprintf("reading GOOGLE_APPLICATION_CREDENTIALS: %v", err)}
 		}
 	}
 	ts, cerr := vertexTokenSource(key)
 	if cerr != nil {
-		return cerr
+		return nil, cerr
 	}
-	v.ext = &vertexState{project: project, location: location, tokens: ts}
-	return nil
+	return &vertexBackend{maxTokens: maxTokensOr(c.DefaultMaxTokens), project: project, location: location, tokens: ts}, nil
 }
+
+func (b *vertexBackend) serves(e Endpoint) bool { return e == ChatCompletions }
+
+// classify: Gemini and Claude on Vertex both report errors Google's way or
+// with plain statuses; the generic rules cover them.
+func (b *vertexBackend) classify(int, []byte) (Verdict, bool) { return Verdict{}, false }
 
 // vertexValidLocation accepts location names as Google writes them
 // (us-central1, europe-west4, global): they become part of a host name.
@@ -203,7 +196,7 @@ func vertexCheckPrivateKey(key []byte) error {
 //     waits for: concurrent callers share it (the token source serializes
 //     them and reuses the result), and a caller whose ctx ends stops waiting
 //     while the fetch goes on for the others.
-func (s *vertexState) token(ctx context.Context) (string, error) {
+func (s *vertexBackend) token(ctx context.Context) (string, error) {
 	if t := s.current.Load(); t != nil {
 		left := time.Until(t.Expiry)
 		if left > vertexEarlyRefresh {
@@ -238,7 +231,7 @@ func (s *vertexState) token(ctx context.Context) (string, error) {
 
 // fetch gets a token from the token source (which refreshes it when it is
 // within vertexEarlyRefresh of its expiry) and caches it.
-func (s *vertexState) fetch() (string, error) {
+func (s *vertexBackend) fetch() (string, error) {
 	t, err := s.tokens.Token()
 	if err != nil {
 		return "", fmt.Errorf("vertex: getting an access token: %w", err)
@@ -253,67 +246,4 @@ func (s *vertexState) fetch() (string, error) {
 // vertexIsClaude reports whether a model is Anthropic's (Claude on Vertex).
 func vertexIsClaude(model string) bool {
 	return strings.HasPrefix(model, "claude")
-}
-
-// vertexPrepare builds the Vertex request for a Gemini or a Claude model.
-func vertexPrepare(v *Vendor, out *http.Request, a Attempt) error {
-	st := v.ext.(*vertexState)
-	publisher, method, query := "google", "", ""
-	var body []byte
-	var err error
-	if vertexIsClaude(a.Model) {
-		publisher = "anthropic"
-		body, err = vertexClaudeBody(v, a)
-		method = "rawPredict"
-		if a.Stream {
-			method = "streamRawPredict"
-		}
-	} else {
-		body, err = geminiAttemptBody(a)
-		method, query = geminiMethod(a.Stream)
-	}
-	if err != nil {
-		return err
-	}
-	ctx := out.Context()
-	tok, err := st.token(ctx)
-	if err != nil {
-		return err
-	}
-
-	model := a.Model
-	if publisher == "google" {
-		model = geminiModelName(model)
-	}
-	prefix := "/v1/projects/" + st.project + "/locations/" + st.location + "/publishers/" + publisher + "/models/"
-	rawPrefix := "/v1/projects/" + url.PathEscape(st.project) + "/locations/" + st.location + "/publishers/" + publisher + "/models/"
-	googleSetURL(v, out, prefix+model+":"+method, rawPrefix+url.PathEscape(model)+":"+method, query)
-	h := out.Header
-	h.Set("Authorization", "Bearer "+tok)
-	h.Set("Content-Type", "application/json")
-	// The answer is translated here, so it must arrive as plain bytes: the
-	// transport negotiates (and undoes) compression itself.
-	h.Del("Accept-Encoding")
-	setBody(out, body)
-	return nil
-}
-
-// vertexNewStream picks the stream decoder by publisher.
-func vertexNewStream(_ *Vendor, a Attempt) streamDecoder {
-	if vertexIsClaude(a.Model) {
-		return vertexClaudeStream(a.Model)
-	}
-	return newGeminiStream(a.Model)
-}
-
-// vertexCompletion translates a non-streaming answer by publisher.
-func vertexCompletion(_ *Vendor, a Attempt, body []byte) ([]byte, error) {
-	if vertexIsClaude(a.Model) {
-		return vertexClaudeCompletion(a.Model, body)
-	}
-	c, err := geminiCompletion(a.Model, body)
-	if err != nil {
-		return nil, err
-	}
-	return c.render(), nil
 }

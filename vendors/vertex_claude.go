@@ -11,13 +11,14 @@ import "github.com/tidwall/sjson"
 // vertexAnthropicVersion is the anthropic_version Vertex AI requires in the body.
 const vertexAnthropicVersion = "vertex-2023-10-16"
 
-// vertexClaudeBody translates an attempt into a Claude-on-Vertex body.
-func vertexClaudeBody(v *Vendor, a Attempt) ([]byte, error) {
+// vertexClaudeBody translates an attempt into a Claude-on-Vertex body;
+// maxTokens is max_tokens when the client sends none.
+func vertexClaudeBody(maxTokens int, a Attempt) ([]byte, error) {
 	r, err := parseChatRequest(a.Body)
 	if err != nil {
 		return nil, err
 	}
-	body, err := anthropicMessagesBody(r, "", v.defaultMaxTokens, a.Stream)
+	body, err := anthropicMessagesBody(r, "", maxTokens, a.Stream)
 	if err != nil {
 		return nil, err
 	}
@@ -25,15 +26,4 @@ func vertexClaudeBody(v *Vendor, a Attempt) ([]byte, error) {
 		return nil, err
 	}
 	return sjson.SetBytes(body, "anthropic_version", vertexAnthropicVersion)
-}
-
-// vertexClaudeStream decodes :streamRawPredict (Anthropic SSE).
-func vertexClaudeStream(model string) streamDecoder {
-	return newAnthropicStream(model)
-}
-
-// vertexClaudeCompletion translates a :rawPredict answer (an Anthropic
-// message).
-func vertexClaudeCompletion(model string, body []byte) ([]byte, error) {
-	return anthropicCompletion(model, body)
 }

@@ -1,16 +1,20 @@
 package vendors
 
-// volcengineKind is Volcano Engine Ark (Doubao, and DeepSeek/Kimi/GLM hosted
-// in China). The body model is a model ID or an inference endpoint ID
+// volcengine is Volcano Engine Ark (Doubao, and DeepSeek/Kimi/GLM hosted in
+// China). The body model is a model ID or an inference endpoint ID
 // ("ep-..."). Keys are region-bound, so the BytePlus international host is
 // configured with base_url.
-var volcengineKind = &kind{
-	name:           "volcengine",
-	defaultBaseURL: "https://ark.cn-beijing.volces.com/api/v3",
-	endpoints:      endpointsOf(ChatCompletions, Embeddings),
-	auth:           authBearer,
-	sanitize:       sanitizeNonOpenAI,
-	classify:       classifyVolcengine,
+func init() {
+	register(&kind{
+		name:           "volcengine",
+		defaultBaseURL: "https://ark.cn-beijing.volces.com/api/v3",
+		backend: compatKind(compatOptions{
+			endpoints: endpointsOf(ChatCompletions, Embeddings),
+			auth:      authBearer,
+			sanitize:  sanitizeNonOpenAI,
+			classify:  classifyVolcengine,
+		}),
+	})
 }
 
 // classifyVolcengine reads Ark's error.code, which is more precise than its

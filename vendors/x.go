@@ -5,14 +5,18 @@ import (
 	"strings"
 )
 
-// xKind is xAI's API (Grok).
-var xKind = &kind{
-	name:           "x",
-	defaultBaseURL: "https://api.x.ai/v1",
-	endpoints:      endpointsOf(ChatCompletions),
-	auth:           authBearer,
-	sanitize:       sanitizeX,
-	classify:       classifyX,
+// x is xAI's API (Grok).
+func init() {
+	register(&kind{
+		name:           "x",
+		defaultBaseURL: "https://api.x.ai/v1",
+		backend: compatKind(compatOptions{
+			endpoints: endpointsOf(ChatCompletions),
+			auth:      authBearer,
+			sanitize:  sanitizeX,
+			classify:  classifyX,
+		}),
+	})
 }
 
 // classifyX recognises xAI's bad-key error, which is a 400

@@ -224,7 +224,7 @@ func TestBedrockEndToEnd(t *testing.T) {
 				in.Header.Set("X-Client-Header", "passes unsigned")
 				out := in.Clone(context.Background())
 				a := vendors.Attempt{Endpoint: vendors.ChatCompletions, Model: bedrockModel, Body: []byte(body), Stream: stream}
-				require.NoError(t, v.Prepare(out, a))
+				require.NoError(t, prepare(v, out, a))
 				out.Header.Set("Via", "1.1 egress-proxy") // a hop adding a header must not break the signature
 				resp, err := http.DefaultClient.Do(out)
 				require.NoError(t, err)
@@ -233,8 +233,7 @@ func TestBedrockEndToEnd(t *testing.T) {
 					b, _ := io.ReadAll(resp.Body)
 					t.Fatalf("status %d: %s", resp.StatusCode, b)
 				}
-				v.TranslateResponse(resp, a)
-				got, err := io.ReadAll(resp.Body)
+				got, err := translate(v, resp, a)
 				require.NoError(t, err)
 				if stream {
 					assert.Contains(t, string(got), `"delta":{"content":" the"}`)
@@ -264,7 +263,7 @@ func TestBedrockSigV4Rejections(t *testing.T) {
 	prepare := func() *http.Request {
 		in, _ := http.NewRequest(http.MethodPost, "http://router.example/v1/chat/completions", bytes.NewReader(body))
 		out := in.Clone(context.Background())
-		require.NoError(t, v.Prepare(out, vendors.Attempt{Endpoint: vendors.ChatCompletions, Model: bedrockModel, Body: body}))
+		require.NoError(t, prepare(v, out, vendors.Attempt{Endpoint: vendors.ChatCompletions, Model: bedrockModel, Body: body}))
 		return out
 	}
 	do := func(r *http.Request) int {

@@ -241,13 +241,12 @@ func TestGeminiWithVendors(t *testing.T) {
 		t.Helper()
 		req, err := http.NewRequest(http.MethodPost, "http://router.invalid/v1/chat/completions", bytes.NewReader(a.Body))
 		require.NoError(t, err)
-		require.NoError(t, v.Prepare(req, a))
+		require.NoError(t, prepare(v, req, a))
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		defer resp.Body.Close()
 		require.Equal(t, http.StatusOK, resp.StatusCode)
-		v.TranslateResponse(resp, a)
-		out, err := io.ReadAll(resp.Body)
+		out, err := translate(v, resp, a)
 		require.NoError(t, err)
 		return out
 	}
@@ -289,14 +288,14 @@ func TestGeminiWithVendors(t *testing.T) {
 		require.NoError(t, err)
 		req, _ := http.NewRequest(http.MethodPost, "http://router.invalid/", nil)
 		a := vendors.Attempt{Endpoint: vendors.ChatCompletions, Model: "gemini-2.5-flash", Body: clientBody}
-		require.NoError(t, bad.Prepare(req, a))
+		require.NoError(t, prepare(bad, req, a))
 		resp, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		assert.Equal(t, 400, resp.StatusCode)
 		assert.Equal(t, vendors.Verdict{Failover: true, Reason: vendors.ReasonAuth}, bad.Classify(400, body))
-		assert.Equal(t, "INVALID_ARGUMENT", gjson.GetBytes(bad.TranslateError(400, body), "error.type").String())
+		assert.Equal(t, "INVALID_ARGUMENT", gjson.GetBytes(errorBody(bad, 400, body), "error.type").String())
 	})
 
 	t.Run("vertex", func(t *testing.T) {

@@ -2,35 +2,14 @@ package vendors
 
 import (
 	"bytes"
-	"errors"
-	"io"
-	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/tidwall/gjson"
 )
 
-// nativeAPI is what a kind that does not speak OpenAI's chat completions API
-// (Anthropic Messages, Bedrock Converse, Gemini generateContent) provides to
-// translate both ways. Clients keep speaking OpenAI; the router speaks each
-// vendor's production API.
-type nativeAPI struct {
-	// prepare builds the native request on out: URL (scheme, host, path,
-	// query), body, Content-Type and the kind's own headers, and its auth
-	// (a header, or a signature computed last over the final body). The
-	// caller has already removed client credentials and set the operator's
-	// extra headers.
-	prepare func(v *Vendor, out *http.Request, a Attempt) error
-	// newStream returns a decoder for one attempt's native stream.
-	newStream func(v *Vendor, a Attempt) streamDecoder
-	// completion turns a native non-streaming answer into an OpenAI
-	// chat.completion object.
-	completion func(v *Vendor, a Attempt, body []byte) ([]byte, error)
-	// errorMessage extracts type and message from a native error body; nil
-	// means the generic extraction (ErrorMessage) is enough.
-	errorMessage func(body []byte) (errType, message string)
-}
+// This file renders OpenAI chat completions, whole and as stream chunks, for
+// the translations from vendor APIs of their own (see nativeAnswer).
 
 // streamDecoder turns a native stream into OpenAI chat.completion.chunk
 // events. It lives for one attempt, so it keeps its state (tool call
@@ -45,155 +24,8 @@ type streamDecoder interface {
 	end(w *chunkWriter) error
 }
 
-// errNativeStream is returned by decoders for framing they cannot read.
-var errNativeStream = errors.New("malformed vendor stream")
-
-// Native reports whether the vendor speaks its own API rather than OpenAI's,
-// so that its answers and errors are translated.
-func (v *Vendor) Native() bool { return v.native != nil }
-
-// TranslateResponse makes a successful (2xx) response of a native kind read
-// as OpenAI: a stream becomes OpenAI SSE chunks (usage chunk included, so the
-// router can meter it), a JSON answer becomes a chat.completion object.
-// Headers are fixed to match. For OpenAI-compatible kinds it does nothing.
-func (v *Vendor) TranslateResponse(resp *http.Response, a Attempt) {
-	n := v.native
-	if n == nil {
-		return
-	}
-	resp.Header.Del("Content-Length")
-	resp.Header.Del("Content-Encoding")
-	resp.ContentLength = -1
-	if a.Stream {
-		resp.Header.Set("Content-Type", "text/event-stream")
-		resp.Body = &translatingStream{src: resp.Body, dec: n.newStream(v, a), w: newChunkWriter(a.Model)}
-		return
-	}
-	resp.Header.Set("Content-Type", "application/json")
-	resp.Body = &translatingJSON{src: resp.Body, v: v, a: a}
-}
-
-// TranslateError turns a native kind's error body into OpenAI's error shape,
-// {"error":{"message","type","param","code"}}, so that a vendor error the
-// client gets as is (a 400 about its request) reads like every other. The
-// message is redacted of the vendor's key. For OpenAI-compatible kinds it
-// returns body unchanged.
-func (v *Vendor) TranslateError(status int, body []byte) []byte {
-	n := v.native
-	if n == nil {
-		return body
-	}
-	errType, msg := "", ErrorMessage(body)
-	if n.errorMessage != nil {
-		errType, msg = n.errorMessage(body)
-	}
-	if errType == "" {
-		errType = "invalid_request_error"
-		if status >= 500 {
-			errType = "server_error"
-		}
-	}
-	if msg == "" {
-		msg = http.StatusText(status)
-	}
-	if msg == "" {
-		msg = "the vendor answered HTTP " + strconv.Itoa(status)
-	}
-	out := []byte(`{"error":{"message":`)
-	out = gjson.AppendJSONString(out, v.Redact(msg))
-	out = append(out, `,"type":`...)
-	out = gjson.AppendJSONString(out, errType)
-	out = append(out, `,"param":null,"code":null}}`...)
-	return out
-}
-
-// maxNativeJSON bounds a native non-streaming answer the translator reads.
+// maxNativeJSON bounds one native event or answer a translation holds.
 const maxNativeJSON = 64 << 20
-
-// translatingJSON reads a native JSON answer whole on first Read and hands
-// out its OpenAI translation.
-type translatingJSON struct {
-	src  io.ReadCloser
-	v    *Vendor
-	a    Attempt
-	out  []byte
-	err  error
-	done bool
-}
-
-func (t *translatingJSON) Read(p []byte) (int, error) {
-	if !t.done {
-		t.done = true
-		body, err := io.ReadAll(io.LimitReader(t.src, maxNativeJSON))
-		if err != nil {
-			t.err = err
-		} else {
-			t.out, t.err = t.v.native.completion(t.v, t.a, body)
-		}
-	}
-	if len(t.out) > 0 {
-		n := copy(p, t.out)
-		t.out = t.out[n:]
-		return n, nil
-	}
-	if t.err != nil {
-		return 0, t.err
-	}
-	return 0, io.EOF
-}
-
-func (t *translatingJSON) Close() error { return t.src.Close() }
-
-// translatingStream reads a native stream and hands out OpenAI SSE events.
-type translatingStream struct {
-	src  io.ReadCloser
-	dec  streamDecoder
-	w    *chunkWriter
-	buf  []byte
-	out  []byte
-	err  error // sticky: the vendor's read error, or a decoding error
-	eof  bool
-	sent bool // the decoder's end has run
-}
-
-func (t *translatingStream) Read(p []byte) (int, error) {
-	for len(t.out) == 0 {
-		if t.sent {
-			if t.err != nil {
-				return 0, t.err
-			}
-			return 0, io.EOF
-		}
-		if t.eof || t.err != nil {
-			if t.err == nil {
-				t.err = t.dec.end(t.w)
-			}
-			t.sent = true
-			t.out = t.w.take()
-			continue
-		}
-		if t.buf == nil {
-			t.buf = make([]byte, 32<<10)
-		}
-		n, err := t.src.Read(t.buf)
-		if n > 0 {
-			if derr := t.dec.feed(t.buf[:n], t.w); derr != nil {
-				t.err = derr
-			}
-			t.out = t.w.take()
-		}
-		if err == io.EOF {
-			t.eof = true
-		} else if err != nil && t.err == nil {
-			t.err = err
-		}
-	}
-	n := copy(p, t.out)
-	t.out = t.out[n:]
-	return n, nil
-}
-
-func (t *translatingStream) Close() error { return t.src.Close() }
 
 // Usage is a translated answer's token usage, in OpenAI's terms.
 type Usage struct {
@@ -213,9 +45,10 @@ type chunkWriter struct {
 	started bool // the role chunk was written
 }
 
-func newChunkWriter(model string) *chunkWriter {
-	return &chunkWriter{id: "chatcmpl-" + strconv.FormatInt(time.Now().UnixNano(), 36), model: model,
-		created: time.Now().Unix()}
+// init starts w for a stream of model's chunks.
+func (w *chunkWriter) init(model string) {
+	now := time.Now()
+	*w = chunkWriter{id: "chatcmpl-" + strconv.FormatInt(now.UnixNano(), 36), model: model, created: now.Unix()}
 }
 
 // setID adopts the vendor's message id, when it has one, before the first chunk.
@@ -223,13 +56,6 @@ func (w *chunkWriter) setID(id string) {
 	if id != "" && !w.started {
 		w.id = id
 	}
-}
-
-// take returns the rendered bytes and empties the buffer.
-func (w *chunkWriter) take() []byte {
-	out := w.buf
-	w.buf = nil
-	return out
 }
 
 // open starts a chunk up to its "choices" array.

@@ -1,0 +1,133 @@
+package vendors
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// kind is what every vendor of one kind has in common. Each kind lives in
+// its own file, which registers it in init: its name, default base URL,
+// the settings it takes, and how to build a vendor's backend.
+type kind struct {
+	name           string
+	defaultBaseURL string // "" when every deployment has its own URL (azure, openai_compatible)
+	keyOptional    bool   // api_key may be empty (self-hosted servers; kinds with credentials of their own)
+	// settings are the optional settings the kind uses besides base_url,
+	// api_key and headers, which every kind takes. A vendor that sets any
+	// other one is a configuration error naming it (checkSettings).
+	settings setting
+	// noAPIKey marks kinds that authenticate another way and refuse an
+	// api_key (vertex: service accounts).
+	noAPIKey bool
+	// backend builds a vendor's backend from its config, after the base URL,
+	// key and headers are validated; it may adjust v (base URL, endpoints).
+	backend func(v *Vendor, c Config) (backend, *ConfigError)
+}
+
+// kinds maps kind names to kinds; each kind's file registers itself.
+var kinds = map[string]*kind{}
+
+// register adds k to the known kinds; it is called from init functions.
+func register(k *kind) {
+	if _, dup := kinds[k.name]; dup {
+		panic("vendors: kind registered twice: " + k.name)
+	}
+	kinds[k.name] = k
+}
+
+// Kinds lists the known kind names, sorted.
+func Kinds() []string {
+	names := make([]string, 0, len(kinds))
+	for name := range kinds {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// IsKind reports whether name is a known kind. Names are case-sensitive, like
+// every other config keyword.
+func IsKind(name string) bool {
+	_, ok := kinds[name]
+	return ok
+}
+
+// setting is one optional vendor setting, or a set of them (a bit mask).
+type setting uint16
+
+// The optional settings. base_url, api_key and headers are not among them:
+// every kind takes those (vertex refuses api_key through noAPIKey).
+const (
+	settingAPIVersion setting = 1 << iota
+	settingRegion
+	settingAccessKeys // access_key_id, secret_access_key, session_token
+	settingProject
+	settingCredentials
+	settingMaxTokens
+	settingAPI
+)
+
+// settingNames are the operator-facing names of each setting, in the order
+// checkSettings reports them.
+var settingNames = []struct {
+	s     setting
+	field string
+}{
+	{settingAPIVersion, "api_version"},
+	{settingRegion, "region"},
+	{settingAccessKeys, "access_key_id"},
+	{settingAccessKeys, "secret_access_key"},
+	{settingAccessKeys, "session_token"},
+	{settingProject, "project"},
+	{settingCredentials, "credentials_file"},
+	{settingMaxTokens, "max_tokens"},
+	{settingAPI, "api"},
+}
+
+// settingsIn returns the optional settings c sets, by field name.
+func settingsIn(c Config) map[string]bool {
+	set := func(s string) bool { return strings.TrimSpace(s) != "" }
+	return map[string]bool{
+		"api_version":       set(c.APIVersion),
+		"region":            set(c.Region),
+		"access_key_id":     set(c.AccessKeyID),
+		"secret_access_key": set(c.SecretAccessKey),
+		"session_token":     set(c.SessionToken),
+		"project":           set(c.Project),
+		"credentials_file":  len(c.CredentialsJSON) > 0,
+		"max_tokens":        c.DefaultMaxTokens != 0,
+		"api":               set(c.API),
+	}
+}
+
+// checkSettings refuses a setting k does not use: silently ignoring it would
+// hide a mistake (a region on an openai vendor, an api on mistral). The
+// message names the kinds that do use it.
+func (k *kind) checkSettings(c Config) *ConfigError {
+	if k.noAPIKey && strings.TrimSpace(c.APIKey) != "" {
+		return &ConfigError{"api_key", fmt.Sprintf("is not used by kind %q, which authenticates another way", k.name)}
+	}
+	in := settingsIn(c)
+	for _, s := range settingNames {
+		if !in[s.field] || k.settings&s.s != 0 {
+			continue
+		}
+		return &ConfigError{s.field, fmt.Sprintf("is not used by kind %q (kinds that use it: %s)",
+			k.name, strings.Join(kindsWith(s.s), ", "))}
+	}
+	return nil
+}
+
+// kindsWith lists the kinds that use setting s, sorted.
+func kindsWith(s setting) []string {
+	var names []string
+	for name, k := range kinds {
+		if k.settings&s != 0 {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
