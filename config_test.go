@@ -105,3 +105,22 @@ func TestInvalidConfigIsRefused(t *testing.T) {
 	}
 }`, "caddyfile", `vendor \"acme\": kind: required because \"acme\" is not a known kind`)
 }
+
+// A setting the vendor's kind does not use is a config error naming the
+// vendor and the setting, not something silently ignored.
+func TestUnusedVendorSettingIsRefused(t *testing.T) {
+	caddytest.AssertLoadError(t, `{
+	skip_install_trust
+	admin localhost:2999
+	http_port 9080
+}
+:9080 {
+	llm_router {
+		vendor openai {
+			api_key sk-test
+			region us-east-1
+			model m
+		}
+	}
+}`, "caddyfile", `vendor \"openai\": region: is not used by kind \"openai\" (kinds that use it: aws, vertex)`)
+}

@@ -279,9 +279,9 @@ var isClientOnlyHeader = func() map[string]bool {
 // loop's request, with ctx and its own copy of the header, without the
 // client's credentials and controls (clientOnlyHeaders, the vendor header)
 // and AWS signing headers, which are the router's to set for Bedrock. The
-// URL and body are shared; vendors.Prepare replaces both.
+// URL and body are shared; the attempt's translator replaces both.
 //
-// It is http.Request.Clone minus the copies Prepare makes pointless (the URL,
+// It is http.Request.Clone minus the copies the translator makes pointless (the URL,
 // the header values it deletes next) in one pass over the header.
 func (h *LLMRouter) attemptRequest(ctx context.Context, req *http.Request) *http.Request {
 	out := req.WithContext(ctx)

@@ -31,7 +31,7 @@ func fuzzDecode(dec streamDecoder, data []byte, cut int) (string, error) {
 			continue
 		}
 		// A scratch copy, clobbered after feed: the decoder must not keep
-		// the caller's buffer (translatingStream reuses it).
+		// the caller's buffer (the transport reuses its read buffer).
 		buf := append([]byte(nil), part...)
 		err := dec.feed(buf, w)
 		for i := range buf {

@@ -174,14 +174,9 @@ func geminiAttemptBody(a Attempt) ([]byte, error) {
 	return geminiBody(r, geminiExtrasOf(a.Body))
 }
 
-// geminiRequestBody translates a parsed chat request into a Gemini
-// GenerateContentRequest body (no model: it belongs in the URL). Errors are
-// meant for the client.
-func geminiRequestBody(r chatRequest) ([]byte, error) {
-	return geminiBody(r, geminiExtras{})
-}
-
-// geminiBody is geminiRequestBody with the extras.
+// geminiBody translates a parsed chat request, with the extras, into a
+// Gemini GenerateContentRequest body (no model: it belongs in the URL).
+// Errors are meant for the client.
 func geminiBody(r chatRequest, x geminiExtras) ([]byte, error) {
 	if r.N > 1 {
 		return nil, errors.New("n > 1 is not supported by this vendor")

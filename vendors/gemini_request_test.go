@@ -67,7 +67,7 @@ func geminiBodyOf(t *testing.T, body string) (string, error) {
 	t.Helper()
 	r, err := parseChatRequest([]byte(body))
 	require.NoError(t, err)
-	out, err := geminiRequestBody(r)
+	out, err := geminiBody(r, geminiExtras{})
 	return string(out), err
 }
 

@@ -92,23 +92,3 @@ func TestGeminiFinishReason(t *testing.T) {
 		assert.Equal(t, c.want, geminiFinishReason(c.in, c.tools), "%s tools=%v", c.in, c.tools)
 	}
 }
-
-func TestGeminiErrorTranslation(t *testing.T) {
-	v := newTestVendor(t, "google")
-	body := `{"error":{"code":429,"message":"Resource has been exhausted (e.g. check quota).","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.QuotaFailure"}]}}`
-	got := v.TranslateError(429, []byte(body))
-	assert.JSONEq(t, `{"error":{"message":"Resource has been exhausted (e.g. check quota).","type":"RESOURCE_EXHAUSTED","param":null,"code":null}}`, string(got))
-
-	// The array wrapper, and the key redacted from the message.
-	got = v.TranslateError(400, []byte(`[{"error":{"code":400,"message":"bad key `+testKey+`","status":"INVALID_ARGUMENT"}}]`))
-	assert.Equal(t, "INVALID_ARGUMENT", gjson.GetBytes(got, "error.type").String())
-	assert.Equal(t, "bad key [redacted]", gjson.GetBytes(got, "error.message").String())
-
-	// Not Google's shape: the generic message and type.
-	got = v.TranslateError(502, []byte(`<html>Bad Gateway</html>`))
-	assert.JSONEq(t, `{"error":{"message":"Bad Gateway","type":"server_error","param":null,"code":null}}`, string(got))
-
-	typ, msg := geminiErrorMessage([]byte(`{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`))
-	assert.Equal(t, "overloaded_error", typ)
-	assert.Equal(t, "Overloaded", msg)
-}

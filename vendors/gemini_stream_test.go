@@ -2,13 +2,10 @@ package vendors
 
 import (
 	"bytes"
-	"io"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"testing/iotest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -134,38 +131,6 @@ func TestGeminiStreamErrors(t *testing.T) {
 		}
 		require.Less(t, i, geminiMaxEvent>>20+2, "never refused")
 	}
-}
-
-// TranslateResponse wires the decoder in, whatever the read sizes.
-func TestGeminiTranslateResponseStream(t *testing.T) {
-	in, err := os.ReadFile("testdata/google/streams/text.sse")
-	require.NoError(t, err)
-	v := newTestVendor(t, "google")
-	resp := &http.Response{StatusCode: 200, Header: http.Header{
-		"Content-Type": {"text/event-stream"}, "Content-Length": {"999"}, "Content-Encoding": {"identity"}},
-		Body: io.NopCloser(iotest.OneByteReader(bytes.NewReader(in)))}
-	v.TranslateResponse(resp, Attempt{Endpoint: ChatCompletions, Model: "gemini-x", Stream: true})
-	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
-	assert.Empty(t, resp.Header.Get("Content-Length"))
-	assert.Empty(t, resp.Header.Get("Content-Encoding"))
-	got, err := io.ReadAll(iotest.OneByteReader(resp.Body))
-	require.NoError(t, err)
-	want, err := os.ReadFile("testdata/google/streams/text.openai.txt")
-	require.NoError(t, err)
-	assert.Equal(t, string(want), geminiNormalize(string(got)))
-	assert.Contains(t, string(got), `"model":"gemini-x"`)
-	assert.Contains(t, string(got), `"id":"resp-s1"`)
-
-	// Non-streaming answers become a chat.completion.
-	body, err := os.ReadFile("testdata/google/responses/text.gemini.json")
-	require.NoError(t, err)
-	resp = &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json; charset=UTF-8"}},
-		Body: io.NopCloser(bytes.NewReader(body))}
-	v.TranslateResponse(resp, Attempt{Endpoint: ChatCompletions, Model: "gemini-2.5-flash"})
-	got, err = io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	assert.Equal(t, "Hello, world <3", gjson.GetBytes(got, "choices.0.message.content").String())
-	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
 }
 
 func BenchmarkGeminiStream(b *testing.B) {

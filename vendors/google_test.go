@@ -2,16 +2,13 @@ package vendors
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"github.com/tidwall/gjson"
 )
 
 // The OpenAI-compatible mode (api "openai") is the kind as it was before
@@ -86,96 +83,6 @@ func TestGoogleOpenAIModeIsNotNative(t *testing.T) {
 	assert.True(t, n.Native())
 }
 
-func TestGoogleNativePrepare(t *testing.T) {
-	in, err := os.ReadFile("testdata/google/requests/tools.openai.json")
-	require.NoError(t, err)
-	want, err := os.ReadFile("testdata/google/requests/tools.gemini.json")
-	require.NoError(t, err)
-
-	cases := []struct {
-		name     string
-		cfg      Config
-		model    string
-		stream   bool
-		wantURL  string
-		wantPath string
-		wantRaw  string
-	}{
-		{"generateContent", Config{ID: "g", Kind: "google", APIKey: " AIza-key\n"}, "gemini-2.5-flash", false,
-			"https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-flash:generateContent",
-			"/v1beta/models/gemini-2.5-flash:generateContent", ""},
-		{"stream", Config{ID: "g", Kind: "google", APIKey: "AIza-key", API: "native"}, "gemini-2.5-pro", true,
-			"https://generativelanguage.googleapis.com/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse",
-			"/v1beta/models/gemini-2.5-pro:streamGenerateContent", ""},
-		{"models/ prefix", Config{ID: "g", Kind: "google", APIKey: "AIza-key"}, "models/gemini-2.0-flash", false,
-			"https://generativelanguage.googleapis.com/v1beta/models/gemini-2.0-flash:generateContent",
-			"/v1beta/models/gemini-2.0-flash:generateContent", ""},
-		{"proxy base", Config{ID: "g", Kind: "google", APIKey: "AIza-key", BaseURL: "http://127.0.0.1:9000/gemini/"}, "gemini-2.5-flash", true,
-			"http://127.0.0.1:9000/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse",
-			"/gemini/v1beta/models/gemini-2.5-flash:streamGenerateContent", ""},
-		{"model with a slash stays one segment", Config{ID: "g", Kind: "google", APIKey: "AIza-key"}, "tuned/../../x", false,
-			"https://generativelanguage.googleapis.com/v1beta/models/tuned%2F..%2F..%2Fx:generateContent",
-			"/v1beta/models/tuned/../../x:generateContent", "/v1beta/models/tuned%2F..%2F..%2Fx:generateContent"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			c.cfg.Headers = http.Header{"X-Operator": {"yes"}}
-			v, err := New(c.cfg)
-			require.NoError(t, err)
-			body := bytes.Clone(in)
-			r := httptest.NewRequest(http.MethodPost, "http://router.example/v1/chat/completions?client=secret", bytes.NewReader(body))
-			r.Header.Set("Authorization", "Bearer client-key")
-			r.Header.Set("X-Goog-Api-Key", "client-key")
-			r.Header.Set("Accept-Encoding", "gzip")
-			r.Header.Set("Content-Length", "123")
-			r.Header.Set("X-Client", "kept")
-			out := r.Clone(context.Background())
-			require.NoError(t, v.Prepare(out, Attempt{Endpoint: ChatCompletions, Model: c.model, Body: body, Stream: c.stream}))
-			assert.Equal(t, in, body, "the client's body is never modified")
-
-			assert.Equal(t, c.wantURL, out.URL.String())
-			assert.Equal(t, c.wantPath, out.URL.Path)
-			assert.Equal(t, c.wantRaw, out.URL.RawPath)
-			assert.Empty(t, out.Host)
-			assert.Equal(t, []string{"AIza-key"}, out.Header.Values("X-Goog-Api-Key"))
-			assert.Empty(t, out.Header.Values("Authorization"), "the key goes in x-goog-api-key only")
-			assert.NotContains(t, out.URL.String(), "AIza", "never the key in the URL")
-			assert.Equal(t, "application/json", out.Header.Get("Content-Type"))
-			assert.Empty(t, out.Header.Get("Accept-Encoding"), "the translator needs plain bytes")
-			assert.Empty(t, out.Header.Get("Content-Length"))
-			assert.Equal(t, "yes", out.Header.Get("X-Operator"))
-			assert.Equal(t, "kept", out.Header.Get("X-Client"))
-
-			got, err := io.ReadAll(out.Body)
-			require.NoError(t, err)
-			assert.EqualValues(t, len(got), out.ContentLength)
-			assert.JSONEq(t, string(want), string(got))
-			rc, err := out.GetBody()
-			require.NoError(t, err)
-			again, _ := io.ReadAll(rc)
-			assert.Equal(t, got, again)
-		})
-	}
-}
-
-// A request the translation refuses leaves out as it was.
-func TestGoogleNativePrepareError(t *testing.T) {
-	v, err := New(Config{ID: "g", Kind: "google", APIKey: "AIza-key"})
-	require.NoError(t, err)
-	out := httptest.NewRequest(http.MethodPost, "http://router.example/v1/chat/completions", nil)
-	out.Header.Set("Authorization", "Bearer client-key")
-	before := out.URL.String()
-	err = v.Prepare(out, Attempt{Endpoint: ChatCompletions, Model: "m", Body: []byte(`{"messages":[{"role":"user","content":"x"}],"n":3}`)})
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), `vendor "g": n > 1`)
-	assert.Equal(t, before, out.URL.String())
-	assert.Equal(t, "Bearer client-key", out.Header.Get("Authorization"))
-	assert.Empty(t, out.Header.Get("X-Goog-Api-Key"))
-
-	err = v.Prepare(out, Attempt{Endpoint: Completions, Model: "m", Body: []byte(`{}`)})
-	require.Error(t, err)
-}
-
 func TestGoogleConfig(t *testing.T) {
 	bad := []struct {
 		name  string
@@ -215,19 +122,6 @@ func TestGoogleConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "http://localhost:8080/x", v.BaseURL().String())
 	assert.Equal(t, "localhost:8080", v.Dial())
-}
-
-// Native embeddings answers pass through TranslateResponse untouched.
-func TestGoogleNativeEmbeddingsPassThrough(t *testing.T) {
-	v, err := New(Config{Kind: "google", APIKey: "k"})
-	require.NoError(t, err)
-	body := `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}],"model":"gemini-embedding-001"}`
-	resp := &http.Response{Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(bytes.NewReader([]byte(body)))}
-	v.TranslateResponse(resp, Attempt{Endpoint: Embeddings, Model: "gemini-embedding-001"})
-	got, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	assert.Equal(t, body, string(got))
-	assert.True(t, gjson.ValidBytes(got))
 }
 
 func TestGoogleClassify(t *testing.T) {

@@ -10,11 +10,11 @@ import (
 // Span is a range of bytes in a request body: Body[Start:End].
 type Span struct{ Start, End int }
 
-// Layout locates what Prepare rewrites in an OpenAI-shaped request body: the
-// top-level "model" and "stream_options" values. The router finds them while
-// it validates the body (see Observe), which spares every attempt a scan of a
-// body that may hold a long conversation. A zero Layout makes Prepare
-// validate the body and find them itself (LayoutOf).
+// Layout locates what the OpenAI-compatible translation rewrites in a request
+// body: the top-level "model" and "stream_options" values. The router finds
+// them while it validates the body (see Observe), which spares every attempt
+// a scan of a body that may hold a long conversation. A zero Layout makes the
+// translation validate the body and find them itself (LayoutOf).
 type Layout struct {
 	// Known says the body was validated as a JSON object and the fields below
 	// describe it.

@@ -52,14 +52,14 @@ const vertexScope = "https://www.googleapis.com/auth/cloud-platform"
 
 const (
 	// vertexEarlyRefresh is how long before its expiry a token is replaced:
-	// long enough that a token never expires between Prepare and the
-	// request reaching Google, even for a slow upload.
+	// long enough that a token never expires between an attempt's Request
+	// and the request reaching Google, even for a slow upload.
 	vertexEarlyRefresh = 5 * time.Minute
 	// vertexMinValidity is the least time a cached token must have left to
 	// be used while a fresh one is fetched in the background.
 	vertexMinValidity = time.Minute
 	// vertexTokenTimeout bounds one token request (the default HTTP client
-	// has no timeout, and a stuck token endpoint would hang every Prepare
+	// has no timeout, and a stuck token endpoint would hang every attempt
 	// waiting for the shared refresh).
 	vertexTokenTimeout = 30 * time.Second
 )
