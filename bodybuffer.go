@@ -2,7 +2,6 @@ package llmrouter
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -85,12 +84,6 @@ func (t *trackedBody) Close() error {
 		t.owner.release()
 	}
 	return err
-}
-
-// tooLargeError is the answer to a body over max_request_body.
-func tooLargeError(limit int64) *clientError {
-	return &clientError{status: http.StatusRequestEntityTooLarge, errType: typeInvalidRequest,
-		code: codeBodyTooLarge, message: fmt.Sprintf("request body is larger than the limit of %d bytes", limit)}
 }
 
 // readLimited reads body, of announced size contentLength (-1: unknown), into

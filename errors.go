@@ -2,6 +2,7 @@ package llmrouter
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 )
@@ -74,4 +75,33 @@ func writeMethodNotAllowed(w http.ResponseWriter, allow string) error {
 	w.Header().Set("Allow", allow)
 	return writeError(w, http.StatusMethodNotAllowed, typeInvalidRequest, codeMethod, "",
 		"this endpoint only accepts "+allow+" requests")
+}
+
+// clientError is a request the router refuses before contacting any vendor.
+type clientError struct {
+	status      int
+	errType     string
+	code, param string
+	message     string
+}
+
+func (e *clientError) Error() string { return e.message }
+
+func badRequest(code, param, format string, args ...any) *clientError {
+	return &clientError{status: http.StatusBadRequest, errType: typeInvalidRequest, code: code, param: param,
+		message: fmt.Sprintf(format, args...)}
+}
+
+func notFound(param, format string, args ...any) *clientError {
+	return &clientError{status: http.StatusNotFound, errType: typeInvalidRequest, code: codeModelNotFound,
+		param: param, message: fmt.Sprintf(format, args...)}
+}
+
+// codeBodyTimeout is the error code of a body that did not arrive in time.
+const codeBodyTimeout = "request_timeout"
+
+// tooLargeError is the answer to a body over max_request_body.
+func tooLargeError(limit int64) *clientError {
+	return &clientError{status: http.StatusRequestEntityTooLarge, errType: typeInvalidRequest,
+		code: codeBodyTooLarge, message: fmt.Sprintf("request body is larger than the limit of %d bytes", limit)}
 }

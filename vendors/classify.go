@@ -15,20 +15,6 @@ type Verdict struct {
 	Reason string
 }
 
-// Reasons. They are metric-label and log values, so they are stable,
-// lower-case, and few.
-const (
-	ReasonRateLimited = "rate_limited" // 429: this key or deployment is throttled
-	ReasonOverloaded  = "overloaded"   // 503/529 or an explicit overload code: the vendor is busy
-	ReasonServerError = "server_error" // other 5xx, and 409
-	ReasonTimeout     = "timeout"      // 408/504
-	ReasonAuth        = "auth"         // 401/403 or an equivalent body: our credential or its permissions
-	ReasonQuota       = "quota"        // 402, insufficient_quota, overdue account: our account is out of money
-	ReasonNotFound    = "not_found"    // 404: the model/deployment is not on this vendor
-	ReasonBadRequest  = "bad_request"  // 400/413/422: the client's request is wrong
-	ReasonClientError = "client_error" // any other 4xx
-)
-
 // Classify judges an HTTP error response (status >= 400) of this vendor from
 // its status and (possibly truncated) body. A status below 400 is not an
 // error and yields the zero Verdict.

@@ -9,27 +9,9 @@ import (
 
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
-)
 
-// serveCompletion routes one completion request: read and check the body, rank
-// the vendors, then let the embedded reverse proxy try them in order.
-func (h *LLMRouter) serveCompletion(w http.ResponseWriter, r *http.Request, op operation) error {
-	body, err := h.readRequestBody(w, r)
-	defer body.release()
-	if err == nil {
-		var st *requestState
-		st, err = h.inspect(r, op, body.buf, time.Now())
-		if err == nil {
-			st.bodyBuffer = body
-			return h.forward(w, r, st)
-		}
-	}
-	var ce *clientError
-	if errors.As(err, &ce) {
-		return writeError(w, ce.status, ce.errType, ce.code, ce.param, ce.message)
-	}
-	return err
-}
+	"github.com/caddy-llm/llmrouter/vendors"
+)
 
 // forward hands the request to the embedded proxy and turns a total failure
 // into an OpenAI-shaped error.
@@ -95,11 +77,11 @@ func (h *LLMRouter) writeVendorsFailed(w http.ResponseWriter, st *requestState, 
 // it becomes a 502.
 func clientStatus(last attemptRecord) (int, string) {
 	switch {
-	case last.Reason == reasonUnsupported:
+	case last.Reason == vendors.ReasonUnsupported:
 		return http.StatusBadRequest, typeInvalidRequest
 	case last.Status == http.StatusTooManyRequests:
 		return http.StatusTooManyRequests, typeRateLimit
-	case last.Reason == reasonTimeout || last.Status == http.StatusGatewayTimeout || last.Status == http.StatusRequestTimeout:
+	case last.Reason == vendors.ReasonTimeout || last.Status == http.StatusGatewayTimeout || last.Status == http.StatusRequestTimeout:
 		return http.StatusGatewayTimeout, typeServer
 	case last.Status == http.StatusServiceUnavailable || last.Status == 529:
 		return http.StatusServiceUnavailable, typeServer

@@ -1,8 +1,6 @@
 package llmrouter
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"net/http"
 	"strings"
 	"time"
@@ -12,7 +10,6 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/caddy-llm/llmrouter/internal/meter"
-	"github.com/caddy-llm/llmrouter/selector"
 )
 
 // Request outcomes, as metrics labels and log values.
@@ -23,10 +20,6 @@ const (
 	outcomeInterrupted = "interrupted"  // the answer broke after it started streaming
 	outcomeCanceled    = "canceled"     // the client went away
 )
-
-// DefaultLedgerKey is the placeholder whose value names the client in the
-// spend ledger: the user an authentication handler identified.
-const DefaultLedgerKey = "{http.auth.user.id}"
 
 // absorb adds a failed attempt's consumption to what the router absorbs.
 func (st *requestState) absorb(rt *route, u meter.Usage) {
@@ -177,91 +170,4 @@ func (p placeholders) lookup(key string) (any, bool) {
 		return st.outcome, true
 	}
 	return nil, false
-}
-
-// clientIdentity names the client in the ledger: the configured placeholder
-// (by default the authenticated user), else a hash of the client's bearer
-// token or API key, never the token itself, else "anonymous".
-func (h *LLMRouter) clientIdentity(r *http.Request) string {
-	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		var id string
-		if name, single := singlePlaceholder(h.ledgerKey); single {
-			// The usual case ({http.auth.user.id}): a lookup, without
-			// parsing the template on every request.
-			id, _ = repl.GetString(name)
-		} else {
-			id = repl.ReplaceAll(h.ledgerKey, "")
-		}
-		if id = strings.TrimSpace(id); id != "" {
-			return id
-		}
-	}
-	token := r.Header.Get("Authorization")
-	if t, ok := strings.CutPrefix(token, "Bearer "); ok {
-		token = t
-	}
-	for _, name := range []string{"Api-Key", "X-Api-Key"} {
-		if token == "" {
-			token = r.Header.Get(name)
-		}
-	}
-	token = strings.TrimSpace(token)
-	if token == "" {
-		return "anonymous"
-	}
-	sum := sha256.Sum256([]byte(token))
-	return "key:" + hex.EncodeToString(sum[:8])
-}
-
-// singlePlaceholder reports whether template is exactly one placeholder,
-// "{name}", and returns its name.
-func singlePlaceholder(template string) (string, bool) {
-	if len(template) < 3 || template[0] != '{' || template[len(template)-1] != '}' {
-		return "", false
-	}
-	name := template[1 : len(template)-1]
-	if strings.ContainsAny(name, "{}:\\") {
-		return "", false
-	}
-	return name, true
-}
-
-// decisionLog renders the ranking a request got: each candidate in order with
-// its health tier, predicted latency and expected cost.
-type decisionLog struct {
-	st *requestState
-}
-
-func (d decisionLog) MarshalLogObject(enc zapcore.ObjectEncoder) error {
-	enc.AddBool("explored", d.st.explored)
-	return enc.AddArray("candidates", zapcore.ArrayMarshalerFunc(func(arr zapcore.ArrayEncoder) error {
-		for i, rt := range d.st.ranked {
-			var sc selector.Score
-			if i < len(d.st.scores) {
-				sc = d.st.scores[i]
-			}
-			_ = arr.AppendObject(zapcore.ObjectMarshalerFunc(func(o zapcore.ObjectEncoder) error {
-				o.AddString("vendor", rt.vendor.ID())
-				o.AddString("tier", sc.Tier)
-				o.AddFloat64("predicted_ms", sc.PredictedMS)
-				o.AddFloat64("expected_cost_usd", sc.ExpectedCostUSD)
-				return nil
-			}))
-		}
-		return nil
-	}))
-}
-
-type attemptsLog []attemptRecord
-
-func (a attemptsLog) MarshalLogArray(arr zapcore.ArrayEncoder) error {
-	for _, rec := range a {
-		_ = arr.AppendObject(zapcore.ObjectMarshalerFunc(func(o zapcore.ObjectEncoder) error {
-			o.AddString("vendor", rec.Vendor)
-			o.AddInt("status", rec.Status)
-			o.AddString("reason", rec.Reason)
-			return nil
-		}))
-	}
-	return nil
 }

@@ -25,17 +25,6 @@ func TestIsEventStream(t *testing.T) {
 	}
 }
 
-func TestSinglePlaceholder(t *testing.T) {
-	for tmpl, want := range map[string]string{
-		"{http.auth.user.id}": "http.auth.user.id", "{x}": "x",
-		"": "", "{}": "", "user-{http.auth.user.id}": "", "{a}{b}": "", "{a:default}": "", "{a\\}": "",
-	} {
-		name, ok := singlePlaceholder(tmpl)
-		assert.Equal(t, want != "", ok, "%q", tmpl)
-		assert.Equal(t, want, name, "%q", tmpl)
-	}
-}
-
 func TestReadAllInto(t *testing.T) {
 	buf := make([]byte, 0, 8)
 	got, err := readAllInto(buf, strings.NewReader("12345"))

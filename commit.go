@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -15,88 +14,11 @@ import (
 	"github.com/caddy-llm/llmrouter/vendors"
 )
 
-// Reasons for giving up an attempt that answered 200 but had nothing to say.
+// Bounds of what the commit point reads.
 const (
-	reasonStreamError    = "stream_error"     // an error event before the first token
-	reasonNoTokens       = "empty_completion" // zero completion tokens, or an error finish reason
-	reasonStreamBroken   = "stream_broken"    // the stream failed or ended before the first token
-	reasonBadResponse    = "bad_response"     // a body that is not the JSON it claims to be
-	maxCommitJSONBody    = 64 << 20           // non-streaming answers larger than this pass uninspected
+	maxCommitJSONBody    = 64 << 20 // non-streaming answers larger than this pass uninspected
 	commitReadBufferSize = 32 << 10
 )
-
-// noCommitError is an attempt that answered 200 but failed before its first
-// token. It is a transport error for reverse_proxy, so the first retry
-// matcher sends the request on to the next vendor; it does not wrap
-// context.Canceled, which reverse_proxy would take for the client leaving.
-type noCommitError struct {
-	vendor, reason, message string
-}
-
-func (e noCommitError) Error() string {
-	return fmt.Sprintf("vendor %s: %s: %s", e.vendor, e.reason, e.message)
-}
-
-// commit holds a successful response back until its first content token, the
-// commit point: until then, anything that goes wrong is a failover, and the
-// client has seen nothing. A streamed response is read event by event until
-// the first token; a JSON response is read whole and checked. On commit the
-// response goes to the client with what was read so far in front of the rest.
-func (t *attemptTransport) commit(st *requestState, rt *route, tr vendors.Translator, resp *http.Response,
-	start time.Time, timer *attemptTimer, cancel context.CancelFunc, clientCtx context.Context) (*http.Response, error) {
-	mb := &meteredBody{
-		body:     resp.Body,
-		tr:       tr,
-		sel:      t.router.selector,
-		st:       st,
-		route:    rt,
-		start:    start,
-		timer:    timer,
-		cancel:   cancel,
-		clientCx: clientCtx,
-	}
-	var err error
-	if isEventStream(resp.Header) {
-		err = mb.awaitFirstToken()
-	} else {
-		err = mb.readWhole(resp.ContentLength)
-	}
-	if err != nil {
-		resp.Body.Close()
-		timer.stop()
-		cancel()
-		if clientCtx.Err() != nil {
-			return nil, clientCtx.Err() // the client left: no failover, no blame
-		}
-		if timer.expired() {
-			err = firstByteTimeoutError{vendor: rt.vendor.ID(), after: st.ttftTimeout}
-			t.recordFailure(st, rt, http.StatusOK, reasonTimeout, transportMessage(err),
-				selector.Failure{Kind: selector.FailureServer})
-		} else if nc, ok := err.(noCommitError); ok {
-			t.recordFailure(st, rt, http.StatusOK, nc.reason, nc.message, selector.Failure{Kind: selector.FailureServer})
-		}
-		st.absorb(rt, mb.usage())
-		mb.release()
-		return nil, err
-	}
-	if mb.streaming {
-		timer.startIdle(time.Duration(t.router.StreamIdleTimeout))
-	} else {
-		timer.stop()
-	}
-	st.served, st.ttft = rt, mb.ttft
-	rt.ttftSeries().Observe(mb.ttft.Seconds())
-	if st.clientHeader != nil {
-		// Straight into the client's response: reverse_proxy copies the
-		// vendor's headers next to them, and it would also turn each header
-		// of resp into a placeholder, which costs allocations per request.
-		setRouteHeaders(st.clientHeader, st, rt)
-	} else {
-		setRouteHeaders(resp.Header, st, rt)
-	}
-	resp.Body = mb
-	return resp, nil
-}
 
 // isEventStream reports whether a response is an SSE stream: its media type,
 // before any parameter, is text/event-stream in any case. (mime.ParseMediaType
@@ -153,7 +75,7 @@ func (b *meteredBody) awaitFirstToken() error {
 			err = ferr
 		}
 		if e := b.tr.Err(); e != nil {
-			return noCommitError{vendor, reasonStreamError, b.route.vendor.Redact(vendorErrorText(e))}
+			return noCommitError{vendor, vendors.ReasonStreamError, b.route.vendor.Redact(vendorErrorText(e))}
 		}
 		if b.tr.Committed() {
 			b.ttft = time.Since(b.start)
@@ -168,12 +90,12 @@ func (b *meteredBody) awaitFirstToken() error {
 		}
 		if err == io.EOF {
 			if b.tr.Done() {
-				return noCommitError{vendor, reasonNoTokens, "the stream completed without any content"}
+				return noCommitError{vendor, vendors.ReasonEmptyCompletion, "the stream completed without any content"}
 			}
-			return noCommitError{vendor, reasonStreamBroken, "the stream ended before the first token"}
+			return noCommitError{vendor, vendors.ReasonStreamBroken, "the stream ended before the first token"}
 		}
 		if err != nil {
-			return noCommitError{vendor, reasonStreamBroken, "the stream failed before the first token"}
+			return noCommitError{vendor, vendors.ReasonStreamBroken, "the stream failed before the first token"}
 		}
 	}
 }
@@ -192,21 +114,21 @@ func (b *meteredBody) readWhole(contentLength int64) error {
 	b.bufp = readBufPool.Get().(*[]byte)
 	body, err := readAllInto((*b.bufp)[:0], io.LimitReader(b.body, maxCommitJSONBody))
 	if err != nil {
-		return noCommitError{vendor, reasonStreamBroken, "the response failed before it was complete"}
+		return noCommitError{vendor, vendors.ReasonStreamBroken, "the response failed before it was complete"}
 	}
 	b.ttft = time.Since(b.start)
 	body, b.json, err = b.tr.Answer(body)
 	if err != nil {
-		return noCommitError{vendor, reasonStreamBroken, "the response failed before it was complete"}
+		return noCommitError{vendor, vendors.ReasonStreamBroken, "the response failed before it was complete"}
 	}
 	switch {
 	case b.json.Err != nil && b.json.Err.Type == "invalid_response":
-		return noCommitError{vendor, reasonBadResponse, "the response is not valid JSON"}
+		return noCommitError{vendor, vendors.ReasonBadResponse, "the response is not valid JSON"}
 	case b.json.Err != nil:
-		return noCommitError{vendor, reasonStreamError, b.route.vendor.Redact(vendorErrorText(b.json.Err))}
+		return noCommitError{vendor, vendors.ReasonStreamError, b.route.vendor.Redact(vendorErrorText(b.json.Err))}
 	case b.st.endpoint == vendors.Embeddings:
 	case b.json.FinishReason == "error" || (!b.json.HasContent && b.json.Usage.CompletionTokens == 0):
-		return noCommitError{vendor, reasonNoTokens, "the answer has no completion tokens"}
+		return noCommitError{vendor, vendors.ReasonEmptyCompletion, "the answer has no completion tokens"}
 	}
 	b.pending = body
 	b.vendorDone = true
@@ -334,17 +256,5 @@ func (b *meteredBody) release() {
 	if b.bufp != nil {
 		readBufPool.Put(b.bufp)
 		b.bufp, b.buf = nil, nil
-	}
-}
-
-// vendorErrorText renders an error the vendor reported inside a 200 response.
-func vendorErrorText(e *meter.VendorError) string {
-	switch {
-	case e.Message != "":
-		return e.Message
-	case e.Code != "":
-		return "error " + e.Code
-	default:
-		return "error " + strconv.Quote(e.Type)
 	}
 }

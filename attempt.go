@@ -1,0 +1,247 @@
+package llmrouter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/textproto"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddy-llm/llmrouter/selector"
+	"github.com/caddy-llm/llmrouter/vendors"
+)
+
+// maxErrorBody bounds how much of a vendor's error response is kept to tell the
+// client what went wrong.
+const maxErrorBody = 64 << 10
+
+// attemptTransport shapes each attempt for the selected vendor, round-trips it
+// through Caddy's HTTP transport, and classifies the outcome.
+type attemptTransport struct {
+	router *LLMRouter
+	inner  http.RoundTripper
+}
+
+// RoundTrip sends one attempt. It works on a clone: the request it is given
+// shares its URL and headers with the proxy loop's next attempt.
+func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	st := stateFrom(req.Context())
+	if st == nil || st.current == nil {
+		return nil, errors.New("llm_router: attempt without a selected route")
+	}
+	rt := st.current
+
+	ctx, cancel := context.WithCancel(req.Context())
+	out := t.router.attemptRequest(ctx, req)
+	tr, err := rt.vendor.Translator(vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body,
+		Stream: st.stream, Layout: st.layout, ClientWantsUsage: st.clientWantsUsage, PromptTokens: st.promptTokens})
+	if err == nil {
+		if err = tr.Request(out); err != nil {
+			tr.Release()
+		}
+	}
+	if err != nil {
+		// The request cannot be said in this vendor's API (n > 1 for
+		// Anthropic, an image URL for Bedrock...): not the vendor's fault,
+		// but another vendor may take it.
+		cancel()
+		st.attempts = append(st.attempts, attemptRecord{Vendor: rt.vendor.ID(), Status: http.StatusBadRequest,
+			Reason: vendors.ReasonUnsupported, Message: err.Error()})
+		routerMetrics.failovers.WithLabelValues(rt.vendor.ID(), rt.model, vendors.ReasonUnsupported).Inc()
+		return nil, unsupportedRequestError{err}
+	}
+
+	if b := st.bodyBuffer; b != nil && out.Body != nil && out.Body != http.NoBody {
+		// The prepared body may be the client's own bytes: it keeps them
+		// from going back to the pool until the transport closes it.
+		out.Body = b.track(out.Body)
+		if out.GetBody != nil {
+			out.GetBody = b.trackedGetBody(out.GetBody)
+		}
+	}
+	timer := newAttemptTimer(st.ttftTimeout, cancel)
+	start := time.Now()
+	resp, err := t.inner.RoundTrip(out)
+	if err != nil {
+		tr.Release()
+		timer.stop()
+		cancel()
+		if timer.expired() {
+			err = firstByteTimeoutError{vendor: rt.vendor.ID(), after: st.ttftTimeout}
+		}
+		if req.Context().Err() == nil { // not the client going away
+			t.recordFailure(st, rt, 0, transportReason(err), transportMessage(err),
+				selector.Failure{Kind: selector.FailureServer})
+		}
+		return nil, err
+	}
+
+	stripVendorHeaders(resp.Header, rt.vendor)
+	if resp.StatusCode >= http.StatusBadRequest {
+		timer.stop()
+		defer tr.Release()
+		return t.vendorError(st, rt, tr, resp, cancel)
+	}
+	tr.ResponseHeaders(resp)
+	return t.commit(st, rt, tr, resp, start, timer, cancel, req.Context())
+}
+
+// vendorError handles an error status: it keeps the body (bounded) so the
+// client can be told what happened and asks the vendor kind whether the
+// request should move on. If so, the attempt becomes a vendorFailoverError,
+// which reverse_proxy retries with the next route; if not, the client gets
+// the vendor's answer.
+func (t *attemptTransport) vendorError(st *requestState, rt *route, tr vendors.Translator, resp *http.Response,
+	cancel context.CancelFunc) (*http.Response, error) {
+	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body.Close()
+	cancel()
+	verdict := rt.vendor.Classify(resp.StatusCode, body)
+	if readErr != nil {
+		verdict.Failover = true // a broken error response says nothing about the request
+	}
+	if !verdict.Failover {
+		st.outcome = outcomeClientError
+		body = tr.ErrorBody(resp.Header, resp.StatusCode, body)
+	} else {
+		t.recordFailure(st, rt, resp.StatusCode, verdict.Reason, rt.vendor.ErrorMessage(resp.StatusCode, body),
+			selector.Failure{Kind: failureKind(verdict.Reason), RetryAfter: retryAfter(resp.Header, time.Now())})
+		return nil, vendorFailoverError{vendor: rt.vendor.ID(), status: resp.StatusCode, reason: verdict.Reason}
+	}
+	setRouteHeaders(resp.Header, st, rt)
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	resp.ContentLength = int64(len(body))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	resp.Header.Del("Content-Encoding")
+	return resp, nil
+}
+
+// recordFailure notes a failed attempt for the client's error and for the
+// route's health.
+func (t *attemptTransport) recordFailure(st *requestState, rt *route, status int, reason, msg string, f selector.Failure) {
+	st.attempts = append(st.attempts, attemptRecord{Vendor: rt.vendor.ID(), Status: status, Reason: reason, Message: msg})
+	t.router.selector.ObserveFailure(rt.stats, f, time.Now())
+	routerMetrics.failovers.WithLabelValues(rt.vendor.ID(), rt.model, reason).Inc()
+}
+
+// clientOnlyHeaders are request headers that belong to the client's
+// relationship with the router, never to the vendor: its credentials, its
+// cookies, the router's own controls, and where it connects from.
+var clientOnlyHeaders = []string{
+	"Authorization", "Proxy-Authorization", "Api-Key", "X-Api-Key", "X-Goog-Api-Key", "Cookie",
+	"Openai-Organization", "Openai-Project",
+	"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Real-Ip", "Via",
+	// Go's transport then asks for gzip itself and decompresses, so the
+	// router always sees plain JSON or SSE.
+	"Accept-Encoding",
+	// The body is already in memory: waiting for a 100 Continue from the
+	// vendor would only add a round trip.
+	"Expect",
+}
+
+// isClientOnlyHeader is clientOnlyHeaders as a set.
+var isClientOnlyHeader = func() map[string]bool {
+	set := make(map[string]bool, len(clientOnlyHeaders))
+	for _, name := range clientOnlyHeaders {
+		set[name] = true
+	}
+	return set
+}()
+
+// attemptRequest is the request of one attempt: a shallow copy of the proxy
+// loop's request, with ctx and its own copy of the header, without the
+// client's credentials and controls (clientOnlyHeaders, the vendor header)
+// and AWS signing headers, which are the router's to set for Bedrock. The
+// URL and body are shared; the attempt's translator replaces both.
+//
+// It is http.Request.Clone minus the copies the translator makes pointless (the URL,
+// the header values it deletes next) in one pass over the header.
+func (h *LLMRouter) attemptRequest(ctx context.Context, req *http.Request) *http.Request {
+	out := req.WithContext(ctx)
+	vendorKey := h.vendorHeaderKey
+	if vendorKey == "" { // a router built without Provision (tests)
+		vendorKey = textproto.CanonicalMIMEHeaderKey(h.VendorHeader)
+	}
+	n := 0
+	for _, values := range req.Header {
+		n += len(values)
+	}
+	backing := make([]string, n)
+	header := make(http.Header, len(req.Header))
+	for name, values := range req.Header {
+		canonical := textproto.CanonicalMIMEHeaderKey(name) // no allocation when it already is
+		if isClientOnlyHeader[canonical] || canonical == vendorKey || strings.HasPrefix(canonical, "X-Amz-") {
+			continue
+		}
+		n := copy(backing, values)
+		header[name] = backing[:n:n]
+		backing = backing[n:]
+	}
+	out.Header = header
+	return out
+}
+
+// commit holds a successful response back until its first content token, the
+// commit point: until then, anything that goes wrong is a failover, and the
+// client has seen nothing. A streamed response is read event by event until
+// the first token; a JSON response is read whole and checked. On commit the
+// response goes to the client with what was read so far in front of the rest.
+func (t *attemptTransport) commit(st *requestState, rt *route, tr vendors.Translator, resp *http.Response,
+	start time.Time, timer *attemptTimer, cancel context.CancelFunc, clientCtx context.Context) (*http.Response, error) {
+	mb := &meteredBody{
+		body:     resp.Body,
+		tr:       tr,
+		sel:      t.router.selector,
+		st:       st,
+		route:    rt,
+		start:    start,
+		timer:    timer,
+		cancel:   cancel,
+		clientCx: clientCtx,
+	}
+	var err error
+	if isEventStream(resp.Header) {
+		err = mb.awaitFirstToken()
+	} else {
+		err = mb.readWhole(resp.ContentLength)
+	}
+	if err != nil {
+		resp.Body.Close()
+		timer.stop()
+		cancel()
+		if clientCtx.Err() != nil {
+			return nil, clientCtx.Err() // the client left: no failover, no blame
+		}
+		if timer.expired() {
+			err = firstByteTimeoutError{vendor: rt.vendor.ID(), after: st.ttftTimeout}
+			t.recordFailure(st, rt, http.StatusOK, vendors.ReasonTimeout, transportMessage(err),
+				selector.Failure{Kind: selector.FailureServer})
+		} else if nc, ok := err.(noCommitError); ok {
+			t.recordFailure(st, rt, http.StatusOK, nc.reason, nc.message, selector.Failure{Kind: selector.FailureServer})
+		}
+		st.absorb(rt, mb.usage())
+		mb.release()
+		return nil, err
+	}
+	if mb.streaming {
+		timer.startIdle(time.Duration(t.router.StreamIdleTimeout))
+	} else {
+		timer.stop()
+	}
+	st.served, st.ttft = rt, mb.ttft
+	rt.ttftSeries().Observe(mb.ttft.Seconds())
+	if st.clientHeader != nil {
+		// Straight into the client's response: reverse_proxy copies the
+		// vendor's headers next to them, and it would also turn each header
+		// of resp into a placeholder, which costs allocations per request.
+		setRouteHeaders(st.clientHeader, st, rt)
+	} else {
+		setRouteHeaders(resp.Header, st, rt)
+	}
+	resp.Body = mb
+	return resp, nil
+}

@@ -1,0 +1,47 @@
+package llmrouter
+
+import (
+	"go.uber.org/zap/zapcore"
+
+	"github.com/caddy-llm/llmrouter/selector"
+)
+
+// decisionLog renders the ranking a request got: each candidate in order with
+// its health tier, predicted latency and expected cost.
+type decisionLog struct {
+	st *requestState
+}
+
+func (d decisionLog) MarshalLogObject(enc zapcore.ObjectEncoder) error {
+	enc.AddBool("explored", d.st.explored)
+	return enc.AddArray("candidates", zapcore.ArrayMarshalerFunc(func(arr zapcore.ArrayEncoder) error {
+		for i, rt := range d.st.ranked {
+			var sc selector.Score
+			if i < len(d.st.scores) {
+				sc = d.st.scores[i]
+			}
+			_ = arr.AppendObject(zapcore.ObjectMarshalerFunc(func(o zapcore.ObjectEncoder) error {
+				o.AddString("vendor", rt.vendor.ID())
+				o.AddString("tier", sc.Tier)
+				o.AddFloat64("predicted_ms", sc.PredictedMS)
+				o.AddFloat64("expected_cost_usd", sc.ExpectedCostUSD)
+				return nil
+			}))
+		}
+		return nil
+	}))
+}
+
+type attemptsLog []attemptRecord
+
+func (a attemptsLog) MarshalLogArray(arr zapcore.ArrayEncoder) error {
+	for _, rec := range a {
+		_ = arr.AppendObject(zapcore.ObjectMarshalerFunc(func(o zapcore.ObjectEncoder) error {
+			o.AddString("vendor", rec.Vendor)
+			o.AddInt("status", rec.Status)
+			o.AddString("reason", rec.Reason)
+			return nil
+		}))
+	}
+	return nil
+}

@@ -1,0 +1,67 @@
+package llmrouter
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/caddy-llm/llmrouter/vendors"
+)
+
+// vendorOnlyHeaders are response headers about the operator's vendor account
+// that clients have no business seeing, in canonical form: net/http's
+// ReadResponse canonicalizes a response's keys, so a plain delete finds them
+// (Header.Del would canonicalize each name again on every response).
+var vendorOnlyHeaders = [...]string{"Set-Cookie", "Openai-Organization", "Openai-Project"}
+
+func stripVendorHeaders(h http.Header, v *vendors.Vendor) {
+	for _, name := range vendorOnlyHeaders {
+		delete(h, name)
+	}
+	// The routing headers are the router's to say (a vendor that is itself
+	// an llm_router would send its own).
+	for _, name := range [...]string{headerVendor, headerModel, headerRouting, headerAttempts} {
+		delete(h, name)
+	}
+	// A vendor that echoes the router's key in a header must not hand it to
+	// the client.
+	for name, values := range h {
+		for _, value := range values {
+			if v.Leaks(value) {
+				delete(h, name) // this very key, however it is spelled
+				break
+			}
+		}
+	}
+}
+
+// Response headers that tell the client how its request was routed, in Go's
+// canonical form (X-Llm-Vendor is how net/http writes X-LLM-Vendor anyway),
+// so that setting them needs no canonicalization.
+const (
+	headerVendor   = "X-Llm-Vendor"
+	headerModel    = "X-Llm-Model"
+	headerRouting  = "X-Llm-Routing"
+	headerAttempts = "X-Llm-Attempts"
+)
+
+// smallCounts are the X-LLM-Attempts values of nearly every request.
+var smallCounts = [...]string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
+
+// setRouteHeaders sets the routing headers; rt is nil when no vendor answered.
+func setRouteHeaders(h http.Header, st *requestState, rt *route) {
+	attempts := strconv.Itoa(st.tries)
+	if st.tries >= 0 && st.tries < len(smallCounts) {
+		attempts = smallCounts[st.tries]
+	}
+	// One backing array for the four values, as Header.Clone does; each
+	// value's capacity is its length, so an append elsewhere copies
+	// instead of overwriting its neighbour.
+	v := &[4]string{st.strategy.String(), attempts}
+	h[headerRouting] = v[0:1:1]
+	h[headerAttempts] = v[1:2:2]
+	if rt != nil {
+		v[2], v[3] = rt.vendor.ID(), rt.vendorModel
+		h[headerVendor] = v[2:3:3]
+		h[headerModel] = v[3:4:4]
+	}
+}
