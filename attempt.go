@@ -26,19 +26,24 @@ type attemptTransport struct {
 	inner  http.RoundTripper
 }
 
-// RoundTrip sends one attempt. It works on a clone: the request it is given
-// shares its URL and headers with the proxy loop's next attempt.
+// RoundTrip makes one attempt, in the order its steps happen: the request
+// in the vendor's terms (attemptRequest and the vendor's translator), the
+// round trip, then the answer: an error status (vendorError) or a success,
+// held until its first content token (commit, commit.go). Every failure is
+// returned as a transport error, which makes reverse_proxy try the next
+// route. It works on a clone: the request it is given shares its URL and
+// headers with the proxy loop's next attempt.
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	st := stateFrom(req.Context())
-	if st == nil || st.current == nil {
+	if st == nil || st.attempts.current == nil {
 		return nil, errors.New("llm_router: attempt without a selected route")
 	}
-	rt := st.current
+	rt, p := st.attempts.current, &st.plan
 
 	ctx, cancel := context.WithCancel(req.Context())
 	out := t.router.attemptRequest(ctx, req)
-	tr, err := rt.vendor.Translator(vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body,
-		Stream: st.stream, Layout: st.layout, ClientWantsUsage: st.clientWantsUsage, PromptTokens: st.promptTokens})
+	tr, err := rt.vendor.Translator(vendors.Attempt{Endpoint: p.endpoint, Model: rt.vendorModel, Body: p.body,
+		Stream: p.stream, Layout: p.layout, ClientWantsUsage: p.clientWantsUsage, PromptTokens: p.promptTokens})
 	if err == nil {
 		if err = tr.Request(out); err != nil {
 			tr.Release()
@@ -49,8 +54,8 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		// Anthropic, an image URL for Bedrock...): not the vendor's fault,
 		// but another vendor may take it.
 		cancel()
-		st.attempts = append(st.attempts, attemptRecord{Vendor: rt.vendor.ID(), Status: http.StatusBadRequest,
-			Reason: vendors.ReasonUnsupported, Message: err.Error()})
+		st.attempts.failed = append(st.attempts.failed, attemptRecord{Vendor: rt.vendor.ID(),
+			Status: http.StatusBadRequest, Reason: vendors.ReasonUnsupported, Message: err.Error()})
 		routerMetrics.failovers.WithLabelValues(rt.vendor.ID(), rt.model, vendors.ReasonUnsupported).Inc()
 		return nil, unsupportedRequestError{err}
 	}
@@ -63,7 +68,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			out.GetBody = b.trackedGetBody(out.GetBody)
 		}
 	}
-	timer := newAttemptTimer(st.ttftTimeout, cancel)
+	timer := newAttemptTimer(p.ttftTimeout, cancel)
 	start := time.Now()
 	resp, err := t.inner.RoundTrip(out)
 	if err != nil {
@@ -71,7 +76,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		timer.stop()
 		cancel()
 		if timer.expired() {
-			err = firstByteTimeoutError{vendor: rt.vendor.ID(), after: st.ttftTimeout}
+			err = firstByteTimeoutError{vendor: rt.vendor.ID(), after: p.ttftTimeout}
 		}
 		if req.Context().Err() == nil { // not the client going away
 			t.recordFailure(st, rt, 0, transportReason(err), transportMessage(err),
@@ -87,7 +92,9 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		return t.vendorError(st, rt, tr, resp, cancel)
 	}
 	tr.ResponseHeaders(resp)
-	return t.commit(st, rt, tr, resp, start, timer, cancel, req.Context())
+	mb := &meteredBody{body: resp.Body, tr: tr, sel: t.router.selector, st: st, route: rt, start: start,
+		timer: timer, cancel: cancel, clientCx: req.Context()}
+	return t.commit(st, rt, mb, resp)
 }
 
 // vendorError handles an error status: it keeps the body (bounded) so the
@@ -105,7 +112,7 @@ func (t *attemptTransport) vendorError(st *requestState, rt *route, tr vendors.T
 		verdict.Failover = true // a broken error response says nothing about the request
 	}
 	if !verdict.Failover {
-		st.outcome = outcomeClientError
+		st.result.outcome = outcomeClientError
 		body = tr.ErrorBody(resp.Header, resp.StatusCode, body)
 	} else {
 		t.recordFailure(st, rt, resp.StatusCode, verdict.Reason, rt.vendor.ErrorMessage(resp.StatusCode, body),
@@ -123,7 +130,7 @@ func (t *attemptTransport) vendorError(st *requestState, rt *route, tr vendors.T
 // recordFailure notes a failed attempt for the client's error and for the
 // route's health.
 func (t *attemptTransport) recordFailure(st *requestState, rt *route, status int, reason, msg string, f selector.Failure) {
-	st.attempts = append(st.attempts, attemptRecord{Vendor: rt.vendor.ID(), Status: status, Reason: reason, Message: msg})
+	st.attempts.failed = append(st.attempts.failed, attemptRecord{Vendor: rt.vendor.ID(), Status: status, Reason: reason, Message: msg})
 	t.router.selector.ObserveFailure(rt.stats, f, time.Now())
 	routerMetrics.failovers.WithLabelValues(rt.vendor.ID(), rt.model, reason).Inc()
 }
@@ -185,54 +192,31 @@ func (h *LLMRouter) attemptRequest(ctx context.Context, req *http.Request) *http
 	return out
 }
 
-// commit holds a successful response back until its first content token, the
-// commit point: until then, anything that goes wrong is a failover, and the
-// client has seen nothing. A streamed response is read event by event until
-// the first token; a JSON response is read whole and checked. On commit the
-// response goes to the client with what was read so far in front of the rest.
-func (t *attemptTransport) commit(st *requestState, rt *route, tr vendors.Translator, resp *http.Response,
-	start time.Time, timer *attemptTimer, cancel context.CancelFunc, clientCtx context.Context) (*http.Response, error) {
-	mb := &meteredBody{
-		body:     resp.Body,
-		tr:       tr,
-		sel:      t.router.selector,
-		st:       st,
-		route:    rt,
-		start:    start,
-		timer:    timer,
-		cancel:   cancel,
-		clientCx: clientCtx,
-	}
-	var err error
-	if isEventStream(resp.Header) {
-		err = mb.awaitFirstToken()
-	} else {
-		err = mb.readWhole(resp.ContentLength)
-	}
-	if err != nil {
-		resp.Body.Close()
-		timer.stop()
-		cancel()
-		if clientCtx.Err() != nil {
-			return nil, clientCtx.Err() // the client left: no failover, no blame
-		}
-		if timer.expired() {
-			err = firstByteTimeoutError{vendor: rt.vendor.ID(), after: st.ttftTimeout}
+// commit holds a successful answer back until its first content token
+// (mb.commit, commit.go): what fails before it is recorded against the route
+// and becomes a failover; what commits goes to the client with the routing
+// headers.
+func (t *attemptTransport) commit(st *requestState, rt *route, mb *meteredBody, resp *http.Response) (*http.Response, error) {
+	if err := mb.commit(resp, time.Duration(t.router.StreamIdleTimeout)); err != nil {
+		var (
+			timeout  firstByteTimeoutError
+			noCommit noCommitError
+		)
+		switch {
+		case errors.As(err, &timeout):
 			t.recordFailure(st, rt, http.StatusOK, vendors.ReasonTimeout, transportMessage(err),
 				selector.Failure{Kind: selector.FailureServer})
-		} else if nc, ok := err.(noCommitError); ok {
-			t.recordFailure(st, rt, http.StatusOK, nc.reason, nc.message, selector.Failure{Kind: selector.FailureServer})
+		case errors.As(err, &noCommit):
+			t.recordFailure(st, rt, http.StatusOK, noCommit.reason, noCommit.message,
+				selector.Failure{Kind: selector.FailureServer})
 		}
-		st.absorb(rt, mb.usage())
+		if mb.clientCx.Err() == nil {
+			st.result.absorb(rt, mb.usage())
+		}
 		mb.release()
 		return nil, err
 	}
-	if mb.streaming {
-		timer.startIdle(time.Duration(t.router.StreamIdleTimeout))
-	} else {
-		timer.stop()
-	}
-	st.served, st.ttft = rt, mb.ttft
+	st.result.served, st.result.ttft = rt, mb.ttft
 	rt.ttftSeries().Observe(mb.ttft.Seconds())
 	if st.clientHeader != nil {
 		// Straight into the client's response: reverse_proxy copies the
@@ -242,6 +226,8 @@ func (t *attemptTransport) commit(st *requestState, rt *route, tr vendors.Transl
 	} else {
 		setRouteHeaders(resp.Header, st, rt)
 	}
-	resp.Body = mb
 	return resp, nil
 }
+
+// Interface guards
+var _ http.RoundTripper = (*attemptTransport)(nil)

@@ -83,9 +83,9 @@ func BenchmarkHotPath(b *testing.B) {
 					b.Fatal(err)
 				}
 				out := h.attemptRequest(ctx, req)
-				rt := st.ranked[0]
-				tr, err := rt.vendor.Translator(vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel,
-					Body: st.body, Layout: st.layout})
+				rt := st.plan.ranked[0]
+				tr, err := rt.vendor.Translator(vendors.Attempt{Endpoint: st.plan.endpoint, Model: rt.vendorModel,
+					Body: st.plan.body, Layout: st.plan.layout})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -161,12 +161,13 @@ func BenchmarkCommittedStream(b *testing.B) {
 			b.ReportAllocs()
 			ctx := context.Background()
 			for b.Loop() {
-				st := &requestState{stream: true, promptTokens: 20, strategy: selector.Perf}
+				st := &requestState{plan: plan{stream: true, promptTokens: 20, strategy: selector.Perf}}
 				resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
 					Body: &eventReader{events: events}}
 				_, cancel := context.WithCancel(ctx)
-				vt := benchTranslator(b, rt, st)
-				out, err := tr.commit(st, rt, vt, resp, time.Now(), &attemptTimer{}, cancel, ctx)
+				mb := &meteredBody{body: resp.Body, tr: benchTranslator(b, rt, st), sel: h.selector, st: st, route: rt,
+					start: time.Now(), timer: &attemptTimer{}, cancel: cancel, clientCx: ctx}
+				out, err := tr.commit(st, rt, mb, resp)
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -203,12 +204,13 @@ func BenchmarkFirstEvent(b *testing.B) {
 		b.ReportAllocs()
 		ctx := context.Background()
 		for b.Loop() {
-			st := &requestState{stream: true, promptTokens: 20, strategy: selector.Perf}
+			st := &requestState{plan: plan{stream: true, promptTokens: 20, strategy: selector.Perf}}
 			resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}},
 				Body: &eventReader{events: events}}
 			_, cancel := context.WithCancel(ctx)
-			vt := benchTranslator(b, rt, st)
-			out, err := tr.commit(st, rt, vt, resp, time.Now(), &attemptTimer{}, cancel, ctx)
+			mb := &meteredBody{body: resp.Body, tr: benchTranslator(b, rt, st), sel: h.selector, st: st, route: rt,
+				start: time.Now(), timer: &attemptTimer{}, cancel: cancel, clientCx: ctx}
+			out, err := tr.commit(st, rt, mb, resp)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -221,8 +223,8 @@ func BenchmarkFirstEvent(b *testing.B) {
 // benchTranslator is the translator of st's attempt at rt, as the transport
 // makes it.
 func benchTranslator(b *testing.B, rt *route, st *requestState) vendors.Translator {
-	tr, err := rt.vendor.Translator(vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body,
-		Stream: st.stream, ClientWantsUsage: st.clientWantsUsage, PromptTokens: st.promptTokens})
+	tr, err := rt.vendor.Translator(vendors.Attempt{Endpoint: st.plan.endpoint, Model: rt.vendorModel, Body: st.plan.body,
+		Stream: st.plan.stream, ClientWantsUsage: st.plan.clientWantsUsage, PromptTokens: st.plan.promptTokens})
 	if err != nil {
 		b.Fatal(err)
 	}

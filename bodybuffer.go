@@ -134,3 +134,6 @@ func (b *bodyBuffer) readLimited(body io.Reader, contentLength, limit int64) err
 		}
 	}
 }
+
+// Interface guards
+var _ io.ReadCloser = (*trackedBody)(nil)

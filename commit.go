@@ -62,6 +62,42 @@ type meteredBody struct {
 	closed     bool
 }
 
+// commit reads resp, a successful answer, until its first content token, the
+// commit point: until then, anything that goes wrong is a failover, and the
+// client has seen nothing. A streamed answer is read event by event until
+// the first token; a JSON answer is read whole and checked. On commit resp's
+// body becomes b, which hands the client what was read so far in front of
+// the rest, and the stream's idle timer starts. Otherwise the error says
+// why: a noCommitError, a firstByteTimeoutError, or the client's context
+// error when it left.
+func (b *meteredBody) commit(resp *http.Response, streamIdle time.Duration) error {
+	var err error
+	if isEventStream(resp.Header) {
+		err = b.awaitFirstToken()
+	} else {
+		err = b.readWhole(resp.ContentLength)
+	}
+	if err != nil {
+		resp.Body.Close()
+		b.timer.stop()
+		b.cancel()
+		switch {
+		case b.clientCx.Err() != nil:
+			return b.clientCx.Err() // the client left: no failover, no blame
+		case b.timer.expired():
+			return firstByteTimeoutError{vendor: b.route.vendor.ID(), after: b.st.plan.ttftTimeout}
+		}
+		return err
+	}
+	if b.streaming {
+		b.timer.startIdle(streamIdle)
+	} else {
+		b.timer.stop()
+	}
+	resp.Body = b
+	return nil
+}
+
 // awaitFirstToken reads the stream until its first content token. Keep-alive
 // comments and the role-only first chunk do not count.
 func (b *meteredBody) awaitFirstToken() error {
@@ -106,7 +142,7 @@ func (b *meteredBody) readWhole(contentLength int64) error {
 	if contentLength > maxCommitJSONBody {
 		// Too large to hold: pass it on uninspected.
 		b.ttft = time.Since(b.start)
-		b.json.Usage = meter.Usage{PromptTokens: b.st.promptTokens, Estimated: true}
+		b.json.Usage = meter.Usage{PromptTokens: b.st.plan.promptTokens, Estimated: true}
 		return nil
 	}
 	// Into the pooled read buffer, which an answer of up to 32 KiB fits
@@ -126,7 +162,7 @@ func (b *meteredBody) readWhole(contentLength int64) error {
 		return noCommitError{vendor, vendors.ReasonBadResponse, "the response is not valid JSON"}
 	case b.json.Err != nil:
 		return noCommitError{vendor, vendors.ReasonStreamError, b.route.vendor.Redact(vendorErrorText(b.json.Err))}
-	case b.st.endpoint == vendors.Embeddings:
+	case b.st.plan.endpoint == vendors.Embeddings:
 	case b.json.FinishReason == "error" || (!b.json.HasContent && b.json.Usage.CompletionTokens == 0):
 		return noCommitError{vendor, vendors.ReasonEmptyCompletion, "the answer has no completion tokens"}
 	}
@@ -223,15 +259,15 @@ func (b *meteredBody) Close() error {
 	b.cancel()
 	now := time.Now()
 	st := b.st
-	st.usage = b.usage()
-	st.completed = b.completed()
+	st.result.usage = b.usage()
+	st.result.completed = b.completed()
 	switch {
-	case st.completed:
-		b.sel.ObserveSuccess(b.route.stats, st.bucket, selector.Sample{
+	case st.result.completed:
+		b.sel.ObserveSuccess(b.route.stats, st.plan.bucket, selector.Sample{
 			Stream:           b.streaming,
 			FirstToken:       b.ttft,
 			Total:            now.Sub(b.start),
-			CompletionTokens: st.usage.CompletionTokens,
+			CompletionTokens: st.result.usage.CompletionTokens,
 		}, now)
 	case b.clientCx.Err() != nil:
 		// The client left: that says nothing about the vendor.
@@ -258,3 +294,6 @@ func (b *meteredBody) release() {
 		b.bufp, b.buf = nil, nil
 	}
 }
+
+// Interface guards
+var _ io.ReadCloser = (*meteredBody)(nil)

@@ -13,12 +13,12 @@ type decisionLog struct {
 }
 
 func (d decisionLog) MarshalLogObject(enc zapcore.ObjectEncoder) error {
-	enc.AddBool("explored", d.st.explored)
+	enc.AddBool("explored", d.st.plan.explored)
 	return enc.AddArray("candidates", zapcore.ArrayMarshalerFunc(func(arr zapcore.ArrayEncoder) error {
-		for i, rt := range d.st.ranked {
+		for i, rt := range d.st.plan.ranked {
 			var sc selector.Score
-			if i < len(d.st.scores) {
-				sc = d.st.scores[i]
+			if i < len(d.st.plan.scores) {
+				sc = d.st.plan.scores[i]
 			}
 			_ = arr.AppendObject(zapcore.ObjectMarshalerFunc(func(o zapcore.ObjectEncoder) error {
 				o.AddString("vendor", rt.vendor.ID())
@@ -45,3 +45,9 @@ func (a attemptsLog) MarshalLogArray(arr zapcore.ArrayEncoder) error {
 	}
 	return nil
 }
+
+// Interface guards
+var (
+	_ zapcore.ObjectMarshaler = decisionLog{}
+	_ zapcore.ArrayMarshaler  = attemptsLog(nil)
+)

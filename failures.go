@@ -3,6 +3,7 @@ package llmrouter
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -151,3 +152,11 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 	}
 	return 0
 }
+
+// Interface guards
+var (
+	_ error     = unsupportedRequestError{}
+	_ error     = vendorFailoverError{}
+	_ error     = noCommitError{}
+	_ net.Error = firstByteTimeoutError{}
+)

@@ -17,11 +17,11 @@ import (
 // into an OpenAI-shaped error.
 func (h *LLMRouter) forward(w http.ResponseWriter, r *http.Request, st *requestState) error {
 	r = r.WithContext(context.WithValue(r.Context(), stateCtxKey{}, st))
-	// The transport sends st.body on every attempt; this body only keeps the
+	// The transport sends st.plan.body on every attempt; this body only keeps the
 	// request consistent for anything in between that looks at it.
-	st.proxyBody.Reset(st.body)
+	st.proxyBody.Reset(st.plan.body)
 	r.Body = &st.proxyBody
-	r.ContentLength = int64(len(st.body))
+	r.ContentLength = int64(len(st.plan.body))
 	st.clientHeader = w.Header()
 
 	start := time.Now()
@@ -42,18 +42,18 @@ func (h *LLMRouter) forward(w http.ResponseWriter, r *http.Request, st *requestS
 // attempts.
 func (h *LLMRouter) writeVendorsFailed(w http.ResponseWriter, st *requestState, proxyErr error) error {
 	h.logger.Warn("every vendor failed",
-		zap.String("model", st.model),
-		zap.String("routing", st.strategy.String()),
-		zap.Int("attempts", st.tries),
-		zap.Any("failures", st.attempts),
+		zap.String("model", st.plan.model),
+		zap.String("routing", st.plan.strategy.String()),
+		zap.Int("attempts", st.attempts.tries),
+		zap.Any("failures", st.attempts.failed),
 		zap.Error(proxyErr),
 	)
 	setRouteHeaders(w.Header(), st, nil)
-	if len(st.attempts) == 0 {
+	if len(st.attempts.failed) == 0 {
 		return writeError(w, http.StatusServiceUnavailable, typeServer, codeNoVendor, "",
-			fmt.Sprintf("no vendor is available for model %q", st.model))
+			fmt.Sprintf("no vendor is available for model %q", st.plan.model))
 	}
-	last := st.attempts[len(st.attempts)-1]
+	last := st.attempts.failed[len(st.attempts.failed)-1]
 	status, errType := clientStatus(last)
 	detail := last.Message
 	if detail == "" {
@@ -62,13 +62,13 @@ func (h *LLMRouter) writeVendorsFailed(w http.ResponseWriter, st *requestState, 
 	var msg string
 	if last.Status == 0 {
 		msg = fmt.Sprintf("every vendor failed for model %q (%d attempts); last: %s: %s",
-			st.model, len(st.attempts), last.Vendor, detail)
+			st.plan.model, len(st.attempts.failed), last.Vendor, detail)
 	} else {
 		msg = fmt.Sprintf("every vendor failed for model %q (%d attempts); last: %s answered %d: %s",
-			st.model, len(st.attempts), last.Vendor, last.Status, detail)
+			st.plan.model, len(st.attempts.failed), last.Vendor, last.Status, detail)
 	}
 	code := codeVendorsFailed
-	return writeAPIError(w, status, apiError{Message: msg, Type: errType, Code: &code, Attempts: st.attempts})
+	return writeAPIError(w, status, apiError{Message: msg, Type: errType, Code: &code, Attempts: st.attempts.failed})
 }
 
 // clientStatus maps the last vendor failure to the status the client gets. A

@@ -242,23 +242,23 @@ func fuzzCheckRefusal(t *testing.T, err error) {
 // attempt whose vendor gets the routed model.
 func fuzzCheckState(t *testing.T, h *LLMRouter, req *http.Request, op operation, body []byte, st *requestState) {
 	t.Helper()
-	all, ok := h.table.byModel[st.model]
-	if !ok || len(st.ranked) == 0 || len(st.ranked) > len(all) {
-		t.Fatalf("accepted model %q with %d ranked routes (%d configured)", st.model, len(st.ranked), len(all))
+	all, ok := h.table.byModel[st.plan.model]
+	if !ok || len(st.plan.ranked) == 0 || len(st.plan.ranked) > len(all) {
+		t.Fatalf("accepted model %q with %d ranked routes (%d configured)", st.plan.model, len(st.plan.ranked), len(all))
 	}
-	if got := gjson.GetBytes(body, "model"); got.Str != st.model {
-		t.Fatalf("state model %q, body model %q", st.model, got.Str)
+	if got := gjson.GetBytes(body, "model"); got.Str != st.plan.model {
+		t.Fatalf("state model %q, body model %q", st.plan.model, got.Str)
 	}
 	pin := strings.TrimSpace(req.Header.Get(h.VendorHeader))
 	pinned, isPinned := h.table.vendor(pin)
 	seen := make(map[*route]bool)
-	for _, rt := range st.ranked {
+	for _, rt := range st.plan.ranked {
 		if seen[rt] {
 			t.Fatalf("route %s ranked twice", rt.vendor.ID())
 		}
 		seen[rt] = true
-		if rt.model != st.model || !rt.vendor.Supports(st.endpoint) {
-			t.Fatalf("route %s/%s cannot serve %q on /%s", rt.vendor.ID(), rt.model, st.model, st.endpoint)
+		if rt.model != st.plan.model || !rt.vendor.Supports(st.plan.endpoint) {
+			t.Fatalf("route %s/%s cannot serve %q on /%s", rt.vendor.ID(), rt.model, st.plan.model, st.plan.endpoint)
 		}
 		if isPinned && rt.vendor != pinned {
 			t.Fatalf("pinned to %q but ranked %s", pin, rt.vendor.ID())
@@ -267,26 +267,26 @@ func fuzzCheckState(t *testing.T, h *LLMRouter, req *http.Request, op operation,
 	if !isPinned && pin != "" && !strings.EqualFold(pin, autoVendor) {
 		t.Fatalf("unknown vendor header %q accepted", pin)
 	}
-	if st.endpoint != op.endpoint() {
-		t.Fatalf("endpoint %v for operation %v", st.endpoint, op)
+	if st.plan.endpoint != op.endpoint() {
+		t.Fatalf("endpoint %v for operation %v", st.plan.endpoint, op)
 	}
-	if !gjson.ValidBytes(st.body) || gjson.GetBytes(st.body, "routing").Exists() {
-		t.Fatalf("forwarded body is not valid JSON or still has routing: %s", st.body)
+	if !gjson.ValidBytes(st.plan.body) || gjson.GetBytes(st.plan.body, "routing").Exists() {
+		t.Fatalf("forwarded body is not valid JSON or still has routing: %s", st.plan.body)
 	}
-	if !gjson.GetBytes(body, "routing").Exists() && !bytes.Equal(st.body, body) {
-		t.Fatalf("a body without routing was changed:\n%s\n%s", body, st.body)
+	if !gjson.GetBytes(body, "routing").Exists() && !bytes.Equal(st.plan.body, body) {
+		t.Fatalf("a body without routing was changed:\n%s\n%s", body, st.plan.body)
 	}
-	if st.promptTokens < 0 || st.bucket < 0 {
-		t.Fatalf("negative prompt estimate %d (bucket %d)", st.promptTokens, st.bucket)
+	if st.plan.promptTokens < 0 || st.plan.bucket < 0 {
+		t.Fatalf("negative prompt estimate %d (bucket %d)", st.plan.promptTokens, st.plan.bucket)
 	}
-	fuzzCheckDecoded(t, st.body, "forwarded body", "")
+	fuzzCheckDecoded(t, st.plan.body, "forwarded body", "")
 
 	// The first attempt, as the transport (attemptTransport.RoundTrip)
 	// shapes it.
-	rt := st.ranked[0]
+	rt := st.plan.ranked[0]
 	out := h.attemptRequest(req.Context(), req)
-	tr, err := rt.vendor.Translator(vendors.Attempt{Endpoint: st.endpoint, Model: rt.vendorModel, Body: st.body,
-		Stream: st.stream, Layout: st.layout})
+	tr, err := rt.vendor.Translator(vendors.Attempt{Endpoint: st.plan.endpoint, Model: rt.vendorModel, Body: st.plan.body,
+		Stream: st.plan.stream, Layout: st.plan.layout})
 	if err == nil {
 		err = tr.Request(out)
 		tr.Release()

@@ -49,14 +49,14 @@ var smallCounts = [...]string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"}
 
 // setRouteHeaders sets the routing headers; rt is nil when no vendor answered.
 func setRouteHeaders(h http.Header, st *requestState, rt *route) {
-	attempts := strconv.Itoa(st.tries)
-	if st.tries >= 0 && st.tries < len(smallCounts) {
-		attempts = smallCounts[st.tries]
+	attempts := strconv.Itoa(st.attempts.tries)
+	if st.attempts.tries >= 0 && st.attempts.tries < len(smallCounts) {
+		attempts = smallCounts[st.attempts.tries]
 	}
 	// One backing array for the four values, as Header.Clone does; each
 	// value's capacity is its length, so an append elsewhere copies
 	// instead of overwriting its neighbour.
-	v := &[4]string{st.strategy.String(), attempts}
+	v := &[4]string{st.plan.strategy.String(), attempts}
 	h[headerRouting] = v[0:1:1]
 	h[headerAttempts] = v[1:2:2]
 	if rt != nil {

@@ -52,13 +52,13 @@ func (l *spendLedger) record(client string, isBillable bool, st *requestState, c
 	c.Requests++
 	if isBillable {
 		c.BillableRequests++
-		c.BillablePromptTokens += int64(st.usage.PromptTokens)
-		c.BillableCompletionTokens += int64(st.usage.CompletionTokens)
+		c.BillablePromptTokens += int64(st.result.usage.PromptTokens)
+		c.BillableCompletionTokens += int64(st.result.usage.CompletionTokens)
 		c.BillableCostUSD += cost
 	}
-	c.AbsorbedPromptTokens += int64(st.absorbed.PromptTokens)
-	c.AbsorbedCompletionTokens += int64(st.absorbed.CompletionTokens)
-	c.AbsorbedCostUSD += st.absorbedCost
+	c.AbsorbedPromptTokens += int64(st.result.absorbed.PromptTokens)
+	c.AbsorbedCompletionTokens += int64(st.result.absorbed.CompletionTokens)
+	c.AbsorbedCostUSD += st.result.absorbedCost
 }
 
 // snapshot returns a copy of every client's totals, sorted by client.

@@ -15,6 +15,32 @@ import (
 // autoVendor is the vendor header value that lets the router choose.
 const autoVendor = "auto"
 
+// plan is what the router decided about a request before contacting any
+// vendor: what the client asked for, and the routes to try, best first.
+type plan struct {
+	endpoint         vendors.Endpoint
+	model            string         // the configuration's copy of the name (see candidates)
+	body             []byte         // the client's body without router-only fields; never modified
+	layout           vendors.Layout // where body's model and stream_options are
+	stream           bool
+	clientWantsUsage bool // stream_options.include_usage
+	promptTokens     int  // estimated
+	bucket           int  // the prompt's size bucket
+	strategy         selector.Strategy
+	sreq             selector.Request
+	maxTries         int // attempts allowed, the first included; 0 = no cap
+	ttftTimeout      time.Duration
+
+	ranked   []*route         // best first
+	explored bool             // ranked[0] is there to explore it
+	scores   []selector.Score // how the ranking saw ranked; only when the decision is logged
+
+	// Buffers for the candidates, their ranking and its explanation, so
+	// that a model with a few vendors costs no allocation for them.
+	routeBuf, rankedBuf [4]*route
+	scoreBuf            [4]selector.Score
+}
+
 // inspect validates a completion request and ranks the routes that can serve
 // it. It answers with a *clientError for anything the client must fix.
 func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time.Time) (*requestState, error) {
@@ -27,7 +53,7 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 		return nil, badRequest(codeMissingModel, "model", "you must provide a model parameter")
 	}
 
-	st := &requestState{
+	st := &requestState{plan: plan{
 		endpoint: op.endpoint(),
 		model:    model.Str,
 		body:     body,
@@ -38,7 +64,8 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 		strategy:         h.routing,
 		maxTries:         h.maxTries,
 		ttftTimeout:      time.Duration(h.TTFTTimeout),
-	}
+	}}
+	p := &st.plan
 	if routing.Exists() {
 		s, ok := selector.Strategy(0), false
 		if routing.Type == gjson.String {
@@ -48,11 +75,11 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 			return nil, badRequest(codeInvalidRouting, "routing",
 				"invalid routing %s: use \"perf\", \"perf-avg\" or \"price\"", routing.Raw)
 		}
-		st.strategy = s
-		st.body, st.layout = fields.withoutRouting(body)
+		p.strategy = s
+		p.body, p.layout = fields.withoutRouting(body)
 	}
 
-	candidates, pinned, err := h.candidates(r, st)
+	candidates, pinned, err := h.candidates(r, p)
 	if err != nil {
 		return nil, err
 	}
@@ -61,25 +88,25 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 	if maxTokens <= 0 {
 		maxTokens = int(fields.maxTokens.Int())
 	}
-	st.promptTokens = fields.estimate.Tokens()
-	st.bucket = selector.BucketOf(st.promptTokens)
-	st.sreq = selector.Request{Strategy: st.strategy, PromptTokens: st.promptTokens, MaxTokens: maxTokens,
-		Stream: st.stream, Pinned: pinned}
+	p.promptTokens = fields.estimate.Tokens()
+	p.bucket = selector.BucketOf(p.promptTokens)
+	p.sreq = selector.Request{Strategy: p.strategy, PromptTokens: p.promptTokens, MaxTokens: maxTokens,
+		Stream: p.stream, Pinned: pinned}
 	if h.logger.Core().Enabled(zapcore.InfoLevel) {
 		// The decision, for the routed line (at INFO when a vendor fails).
-		st.scores = st.scoreBuf[:0]
-		if len(candidates) > len(st.scoreBuf) {
-			st.scores = make([]selector.Score, 0, len(candidates))
+		p.scores = p.scoreBuf[:0]
+		if len(candidates) > len(p.scoreBuf) {
+			p.scores = make([]selector.Score, 0, len(candidates))
 		}
-		st.scores = st.scores[:len(candidates)]
+		p.scores = p.scores[:len(candidates)]
 	}
-	st.ranked, st.explored = h.rank(st.sreq, candidates, now, st.rankedBuf[:0], st.scores)
+	p.ranked, p.explored = h.rank(p.sreq, candidates, now, p.rankedBuf[:0], p.scores)
 	return st, nil
 }
 
 // candidates returns the routes that serve the requested model, restricted to
 // the pinned vendor when the vendor header names one.
-func (h *LLMRouter) candidates(r *http.Request, st *requestState) (routes []*route, pinned bool, err error) {
+func (h *LLMRouter) candidates(r *http.Request, p *plan) (routes []*route, pinned bool, err error) {
 	pin := strings.TrimSpace(r.Header.Get(h.VendorHeader))
 	var pinnedVendor *vendors.Vendor
 	if pin != "" && !strings.EqualFold(pin, autoVendor) {
@@ -92,23 +119,23 @@ func (h *LLMRouter) candidates(r *http.Request, st *requestState) (routes []*rou
 		pinnedVendor = v
 	}
 
-	all, ok := h.table.byModel[st.model]
+	all, ok := h.table.byModel[p.model]
 	if !ok {
-		return nil, false, notFound("model", "the model %q does not exist or is not served by this router", st.model)
+		return nil, false, notFound("model", "the model %q does not exist or is not served by this router", p.model)
 	}
 	// The configuration's copy of the name: the client's is a view of the
 	// pooled body buffer, which outlives neither the request nor reuse
 	// (metrics keep label values for good).
-	st.model = all[0].model
-	routes = st.routeBuf[:0]
-	if len(all) > len(st.routeBuf) {
+	p.model = all[0].model
+	routes = p.routeBuf[:0]
+	if len(all) > len(p.routeBuf) {
 		routes = make([]*route, 0, len(all))
 	}
 	for _, rt := range all {
 		if pinnedVendor != nil && rt.vendor != pinnedVendor {
 			continue
 		}
-		if !rt.vendor.Supports(st.endpoint) {
+		if !rt.vendor.Supports(p.endpoint) {
 			continue
 		}
 		routes = append(routes, rt)
@@ -116,9 +143,9 @@ func (h *LLMRouter) candidates(r *http.Request, st *requestState) (routes []*rou
 	if len(routes) == 0 {
 		if pinnedVendor != nil {
 			return nil, true, notFound("model", "the model %q is not served by vendor %q for /%s",
-				st.model, pinnedVendor.ID(), st.endpoint)
+				p.model, pinnedVendor.ID(), p.endpoint)
 		}
-		return nil, false, notFound("model", "the model %q is not available for /%s", st.model, st.endpoint)
+		return nil, false, notFound("model", "the model %q is not available for /%s", p.model, p.endpoint)
 	}
 	return routes, pinnedVendor != nil, nil
 }

@@ -71,33 +71,46 @@ type rankedPolicy struct{ router *LLMRouter }
 // used only when nothing else is left.
 func (p rankedPolicy) Select(_ reverseproxy.UpstreamPool, r *http.Request, _ http.ResponseWriter) *reverseproxy.Upstream {
 	st := stateFrom(r.Context())
-	if st == nil || (st.maxTries > 0 && st.tries >= st.maxTries) {
+	if st == nil || (st.plan.maxTries > 0 && st.attempts.tries >= st.plan.maxTries) {
 		return nil
 	}
 	now := time.Now()
-	for st.next < len(st.ranked) {
-		rt := st.ranked[st.next]
-		st.next++
+	for st.attempts.next < len(st.plan.ranked) {
+		rt := st.plan.ranked[st.attempts.next]
+		st.attempts.next++
 		if !rt.upstream.Available() {
 			continue
 		}
 		if !p.router.selector.Admit(rt.stats, now) {
-			st.setAside = append(st.setAside, rt)
+			st.attempts.setAside = append(st.attempts.setAside, rt)
 			continue
 		}
-		return st.use(rt)
+		return st.attempts.use(rt)
 	}
-	if len(st.setAside) > 0 {
-		rt := st.setAside[0]
-		st.setAside = st.setAside[1:]
-		return st.use(rt)
+	if len(st.attempts.setAside) > 0 {
+		rt := st.attempts.setAside[0]
+		st.attempts.setAside = st.attempts.setAside[1:]
+		return st.attempts.use(rt)
 	}
 	return nil
 }
 
+// attempts is a request's way through its plan: which candidate comes
+// next, what was tried, and what failed.
+type attempts struct {
+	next     int             // index in plan.ranked of the next candidate to try
+	setAside []*route        // ranked routes whose breaker did not admit the request
+	tries    int             // attempts started
+	current  *route          // the route of the attempt in flight
+	failed   []attemptRecord // failed attempts, in order
+}
+
 // use makes rt the route of the next attempt.
-func (st *requestState) use(rt *route) *reverseproxy.Upstream {
-	st.current = rt
-	st.tries++
+func (a *attempts) use(rt *route) *reverseproxy.Upstream {
+	a.current = rt
+	a.tries++
 	return rt.upstream
 }
+
+// Interface guards
+var _ reverseproxy.Selector = rankedPolicy{}

@@ -76,3 +76,6 @@ func (d *deadlineReader) Read(p []byte) (int, error) {
 	}
 	return d.r.Read(p)
 }
+
+// Interface guards
+var _ io.Reader = (*deadlineReader)(nil)

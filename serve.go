@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"time"
-
-	"github.com/caddy-llm/llmrouter/internal/meter"
-	"github.com/caddy-llm/llmrouter/selector"
-	"github.com/caddy-llm/llmrouter/vendors"
 )
 
 // serveCompletion routes one completion request: read and check the body, rank
@@ -33,54 +30,23 @@ func (h *LLMRouter) serveCompletion(w http.ResponseWriter, r *http.Request, op o
 }
 
 // requestState is what the router knows about one client request while the
-// embedded proxy works on it. The proxy runs the selection policy and the
-// transport in the request's goroutine, one attempt at a time, so the state
-// needs no locking.
+// embedded proxy works on it, in three parts that follow the request: its
+// plan (what was decided before any vendor was contacted), its attempts (the
+// proxy loop's way through the plan) and its result (what reached the client
+// and what it cost). The proxy runs the selection policy and the transport in
+// the request's goroutine, one attempt at a time, so the state needs no
+// locking.
 type requestState struct {
-	endpoint     vendors.Endpoint
-	model        string
-	body         []byte         // the client's body without router-only fields; never modified
-	layout       vendors.Layout // where body's model and stream_options are
-	proxyBody    readerBody     // the embedded proxy's view of body
-	clientHeader http.Header    // the client's response header
+	plan     plan     // plan.go; not changed once made
+	attempts attempts // proxy.go, attempt.go
+	result   result   // commit.go, settle.go
+
+	// The plumbing between the handler, the proxy and the transport.
+	proxyBody    readerBody  // the embedded proxy's view of plan.body
+	clientHeader http.Header // the client's response header
 	// bodyBuffer holds the client's body; attempts that may read it hold a
 	// reference of their own (see bodyBuffer).
 	bodyBuffer *bodyBuffer
-	stream     bool
-	strategy   selector.Strategy
-	bucket     int
-
-	// Buffers for the candidates, their ranking and its explanation, so
-	// that a model with a few vendors costs no allocation for them.
-	routeBuf, rankedBuf [4]*route
-	scoreBuf            [4]selector.Score
-
-	ranked   []*route // best first
-	next     int      // index in ranked of the next candidate to try
-	setAside []*route // ranked routes whose breaker did not admit the request
-	maxTries int      // 0 = no cap
-	tries    int      // attempts started
-	current  *route   // the route of the attempt in flight
-
-	attempts []attemptRecord // failed attempts, in order
-
-	ttftTimeout      time.Duration
-	promptTokens     int  // estimated
-	clientWantsUsage bool // stream_options.include_usage
-	sreq             selector.Request
-	explored         bool
-	scores           []selector.Score // how the ranking saw st.ranked; only when the decision is logged
-
-	// What reached the client, filled in by the committed attempt.
-	served    *route
-	usage     meter.Usage
-	ttft      time.Duration
-	completed bool // the served response ended cleanly
-	outcome   string
-
-	// What the failed attempts cost (zero completion insurance): never billed.
-	absorbed     meter.Usage
-	absorbedCost float64
 }
 
 // readerBody is a request body over bytes in memory; a value, so that the
@@ -96,3 +62,6 @@ func stateFrom(ctx context.Context) *requestState {
 	st, _ := ctx.Value(stateCtxKey{}).(*requestState)
 	return st
 }
+
+// Interface guards
+var _ io.ReadCloser = (*readerBody)(nil)

@@ -21,18 +21,32 @@ const (
 	outcomeCanceled    = "canceled"     // the client went away
 )
 
+// result is what reached the client, filled in by the committed attempt,
+// and what the request cost.
+type result struct {
+	served    *route // the route whose answer the client got
+	usage     meter.Usage
+	ttft      time.Duration
+	completed bool // the served answer ended cleanly
+	outcome   string
+
+	// What failed attempts cost (zero completion insurance): never billed.
+	absorbed     meter.Usage
+	absorbedCost float64
+}
+
 // absorb adds a failed attempt's consumption to what the router absorbs.
-func (st *requestState) absorb(rt *route, u meter.Usage) {
+func (r *result) absorb(rt *route, u meter.Usage) {
 	if u.Estimated {
 		// Nothing the vendor reported: a failed attempt's guessed tokens
 		// are no measure of spend.
 		return
 	}
-	st.absorbed.PromptTokens += u.PromptTokens
-	st.absorbed.CachedTokens += u.CachedTokens
-	st.absorbed.CompletionTokens += u.CompletionTokens
+	r.absorbed.PromptTokens += u.PromptTokens
+	r.absorbed.CachedTokens += u.CachedTokens
+	r.absorbed.CompletionTokens += u.CompletionTokens
 	cost := meter.Cost(u, rt.meterPrice())
-	st.absorbedCost += cost
+	r.absorbedCost += cost
 	countTokens(rt, u, cost, absorbed)
 }
 
@@ -57,37 +71,37 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 	var cost float64
 	isBillable := false
 	switch {
-	case st.served != nil && st.completed && st.usage.CompletionTokens > 0:
-		st.outcome = outcomeSuccess
+	case st.result.served != nil && st.result.completed && st.result.usage.CompletionTokens > 0:
+		st.result.outcome = outcomeSuccess
 		isBillable = true
-		cost = meter.Cost(st.usage, st.served.meterPrice())
-		countTokens(st.served, st.usage, cost, billable)
-	case st.served != nil:
-		st.outcome = outcomeInterrupted
+		cost = meter.Cost(st.result.usage, st.result.served.meterPrice())
+		countTokens(st.result.served, st.result.usage, cost, billable)
+	case st.result.served != nil:
+		st.result.outcome = outcomeInterrupted
 		if r.Context().Err() != nil {
-			st.outcome = outcomeCanceled
+			st.result.outcome = outcomeCanceled
 		}
-		st.absorb(st.served, st.usage)
-	case st.outcome == "" && r.Context().Err() != nil:
-		st.outcome = outcomeCanceled
-	case st.outcome == "" && proxyErr != nil:
-		st.outcome = outcomeVendorError
-	case st.outcome == "":
-		st.outcome = outcomeClientError
+		st.result.absorb(st.result.served, st.result.usage)
+	case st.result.outcome == "" && r.Context().Err() != nil:
+		st.result.outcome = outcomeCanceled
+	case st.result.outcome == "" && proxyErr != nil:
+		st.result.outcome = outcomeVendorError
+	case st.result.outcome == "":
+		st.result.outcome = outcomeClientError
 	}
 
 	vendorID, vendorModel := "", ""
-	if st.served != nil {
-		vendorID, vendorModel = st.served.vendor.ID(), st.served.vendorModel
-	} else if st.current != nil && st.outcome == outcomeClientError {
-		vendorID, vendorModel = st.current.vendor.ID(), st.current.vendorModel
+	if st.result.served != nil {
+		vendorID, vendorModel = st.result.served.vendor.ID(), st.result.served.vendorModel
+	} else if st.attempts.current != nil && st.result.outcome == outcomeClientError {
+		vendorID, vendorModel = st.attempts.current.vendor.ID(), st.attempts.current.vendorModel
 	}
 	identity := h.clientIdentity(r)
 	ledger.record(identity, isBillable, st, cost)
-	if st.outcome == outcomeSuccess && st.served.model == st.model {
-		st.served.successSeries(st.strategy).Inc()
+	if st.result.outcome == outcomeSuccess && st.result.served.model == st.plan.model {
+		st.result.served.successSeries(st.plan.strategy).Inc()
 	} else {
-		routerMetrics.requests.WithLabelValues(vendorID, st.model, st.strategy.String(), st.outcome).Inc()
+		routerMetrics.requests.WithLabelValues(vendorID, st.plan.model, st.plan.strategy.String(), st.result.outcome).Inc()
 	}
 
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
@@ -102,25 +116,25 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 	// INFO per request it would be a third of the router's own CPU time;
 	// access logs get the same facts from the placeholders.
 	level := zapcore.DebugLevel
-	if len(st.attempts) > 0 || st.outcome == outcomeInterrupted {
+	if len(st.attempts.failed) > 0 || st.result.outcome == outcomeInterrupted {
 		level = zapcore.InfoLevel
 	}
 	if ce := h.logger.Check(level, "routed"); ce != nil {
 		ce.Write(
-			zap.String("model", st.model),
-			zap.String("routing", st.strategy.String()),
+			zap.String("model", st.plan.model),
+			zap.String("routing", st.plan.strategy.String()),
 			zap.Object("decision", decisionLog{st: st}),
-			zap.Array("failed_attempts", attemptsLog(st.attempts)),
+			zap.Array("failed_attempts", attemptsLog(st.attempts.failed)),
 			zap.String("vendor", vendorID),
-			zap.String("outcome", st.outcome),
-			zap.Int("attempts", st.tries),
-			zap.Int("prompt_tokens", st.usage.PromptTokens),
-			zap.Int("completion_tokens", st.usage.CompletionTokens),
-			zap.Bool("usage_estimated", st.usage.Estimated),
+			zap.String("outcome", st.result.outcome),
+			zap.Int("attempts", st.attempts.tries),
+			zap.Int("prompt_tokens", st.result.usage.PromptTokens),
+			zap.Int("completion_tokens", st.result.usage.CompletionTokens),
+			zap.Bool("usage_estimated", st.result.usage.Estimated),
 			zap.Float64("cost_usd", cost),
 			zap.Bool("billable", isBillable),
-			zap.Float64("absorbed_cost_usd", st.absorbedCost),
-			zap.Float64("ttft_ms", float64(st.ttft)/float64(time.Millisecond)),
+			zap.Float64("absorbed_cost_usd", st.result.absorbedCost),
+			zap.Float64("ttft_ms", float64(st.result.ttft)/float64(time.Millisecond)),
 			zap.Duration("duration", time.Since(start)),
 			zap.String("client", identity),
 		)
@@ -151,23 +165,23 @@ func (p placeholders) lookup(key string) (any, bool) {
 	case "model":
 		return p.model, true
 	case "routing":
-		return st.strategy.String(), true
+		return st.plan.strategy.String(), true
 	case "attempts":
-		return st.tries, true
+		return st.attempts.tries, true
 	case "prompt_tokens":
-		return st.usage.PromptTokens, true
+		return st.result.usage.PromptTokens, true
 	case "completion_tokens":
-		return st.usage.CompletionTokens, true
+		return st.result.usage.CompletionTokens, true
 	case "cost_usd":
 		return p.cost, true
 	case "billable":
 		return p.billable, true
 	case "absorbed_cost_usd":
-		return st.absorbedCost, true
+		return st.result.absorbedCost, true
 	case "ttft_ms":
-		return float64(st.ttft) / float64(time.Millisecond), true
+		return float64(st.result.ttft) / float64(time.Millisecond), true
 	case "outcome":
-		return st.outcome, true
+		return st.result.outcome, true
 	}
 	return nil, false
 }

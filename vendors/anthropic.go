@@ -534,3 +534,6 @@ func anthropicClassify(status int, body []byte) (Verdict, bool) {
 	}
 	return Verdict{}, false
 }
+
+// Interface guards
+var _ backend = (*anthropicBackend)(nil)

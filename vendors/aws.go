@@ -354,3 +354,6 @@ func bedrockOpenAIErrorType(awsType string) string {
 	}
 	return "server_error"
 }
+
+// Interface guards
+var _ backend = (*bedrockBackend)(nil)

@@ -151,3 +151,6 @@ func classifyGoogle(status int, body []byte) (Verdict, bool) {
 	}
 	return Verdict{}, false
 }
+
+// Interface guards
+var _ backend = (*geminiBackend)(nil)

@@ -156,3 +156,6 @@ func maxTokensOr(configured int) int {
 	}
 	return DefaultMaxTokens
 }
+
+// Interface guards
+var _ ResponseStream = (*nativeAnswer)(nil)

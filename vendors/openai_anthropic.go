@@ -41,3 +41,6 @@ func (t *anthropicTranslator) Request(out *http.Request) error {
 		authName: "X-Api-Key", authValue: t.v.key,
 		protocolName: "Anthropic-Version", protocolValue: anthropicVersion, plain: true})
 }
+
+// Interface guards
+var _ Translator = (*anthropicTranslator)(nil)

@@ -77,3 +77,6 @@ func (t *bedrockTranslator) Request(out *http.Request) error {
 	}
 	return v.send(out, &o)
 }
+
+// Interface guards
+var _ Translator = (*bedrockTranslator)(nil)

@@ -318,3 +318,9 @@ func (b *compatBackend) withStreamUsage(body []byte) ([]byte, error) {
 	}
 	return body, nil
 }
+
+// Interface guards
+var (
+	_ backend    = (*compatBackend)(nil)
+	_ Translator = (*compatTranslator)(nil)
+)

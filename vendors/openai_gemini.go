@@ -47,3 +47,6 @@ func geminiChatCompletion(model string, body []byte) ([]byte, error) {
 	}
 	return c.render(), nil
 }
+
+// Interface guards
+var _ Translator = (*geminiTranslator)(nil)

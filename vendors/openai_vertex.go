@@ -75,3 +75,9 @@ func (b *vertexBackend) send(v *Vendor, out *http.Request, publisher, model, met
 	o.path, o.rawPath = v.below(prefix+model+":"+method, rawPrefix+url.PathEscape(model)+":"+method)
 	return v.send(out, &o)
 }
+
+// Interface guards
+var (
+	_ Translator = (*vertexGeminiTranslator)(nil)
+	_ Translator = (*vertexClaudeTranslator)(nil)
+)

@@ -247,3 +247,6 @@ func (s *vertexBackend) fetch() (string, error) {
 func vertexIsClaude(model string) bool {
 	return strings.HasPrefix(model, "claude")
 }
+
+// Interface guards
+var _ backend = (*vertexBackend)(nil)
