@@ -10,6 +10,7 @@ import (
 
 	"github.com/caddyserver/caddy/v2"
 
+	"github.com/caddy-llm/llmrouter/internal/ledger"
 	"github.com/caddy-llm/llmrouter/selector"
 )
 
@@ -99,10 +100,15 @@ func serveStats(w http.ResponseWriter, r *http.Request) error {
 	now := time.Now()
 	seen := make(map[*selector.RouteStats]bool)
 	out := struct {
-		Routes  []routeStats  `json:"routes"`
-		Clients []clientSpend `json:"clients"`
-	}{Routes: []routeStats{}, Clients: ledger.snapshot()}
+		Routes  []routeStats         `json:"routes"`
+		Clients []ledger.ClientSpend `json:"clients"`
+	}{Routes: []routeStats{}, Clients: []ledger.ClientSpend{}}
+	ledgersSeen := make(map[ledger.Ledger]bool)
 	for _, h := range liveRouters.list() {
+		if h.ledger != nil && !ledgersSeen[h.ledger] {
+			ledgersSeen[h.ledger] = true
+			out.Clients = append(out.Clients, h.ledger.Clients()...)
+		}
 		for _, rt := range h.table.routes {
 			if seen[rt.stats] {
 				continue

@@ -22,6 +22,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 	"go.uber.org/zap"
 
+	"github.com/caddy-llm/llmrouter/internal/ledger"
 	"github.com/caddy-llm/llmrouter/selector"
 )
 
@@ -139,7 +140,11 @@ type LLMRouter struct {
 	routing   selector.Strategy
 	selector  *selector.Selector
 	ledgerKey string
-	prefix    string
+	// ledger records every settled request; ledgerKeyInPool is its key in
+	// the ledgers pool, "" once released.
+	ledger          ledger.Ledger
+	ledgerKeyInPool string
+	prefix          string
 	// vendorHeaderKey is VendorHeader in canonical form.
 	vendorHeaderKey string
 	table           *routeTable
@@ -214,6 +219,9 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	if err := initMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %v", err)
 	}
+	if err := h.provisionLedger(); err != nil {
+		return fmt.Errorf("ledger: %v", err)
+	}
 
 	sel, err := h.newSelector()
 	if err != nil {
@@ -270,9 +278,9 @@ func (h *LLMRouter) Validate() error {
 // modules it loaded itself.
 func (h *LLMRouter) Cleanup() error {
 	liveRouters.remove(h)
-	var firstErr error
+	firstErr := h.cleanupLedger()
 	if h.proxy != nil {
-		if err := h.proxy.Cleanup(); err != nil {
+		if err := h.proxy.Cleanup(); err != nil && firstErr == nil {
 			firstErr = err
 		}
 	}

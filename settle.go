@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/caddy-llm/llmrouter/internal/ledger"
 	"github.com/caddy-llm/llmrouter/internal/meter"
 )
 
@@ -97,7 +98,13 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 		vendorID, vendorModel = st.attempts.current.vendor.ID(), st.attempts.current.vendorModel
 	}
 	identity := h.clientIdentity(r)
-	ledger.record(identity, isBillable, st, cost)
+	duration := time.Since(start)
+	if h.ledger != nil {
+		h.ledger.Record(ledger.Entry{Time: start, Client: identity, Endpoint: st.plan.endpoint.String(),
+			Model: st.plan.model, Vendor: vendorID, Routing: st.plan.strategy.String(), Attempts: st.attempts.tries,
+			Outcome: st.result.outcome, Billable: isBillable, Usage: st.result.usage, CostUSD: cost,
+			Absorbed: st.result.absorbed, AbsorbedCostUSD: st.result.absorbedCost, TTFT: st.result.ttft, Duration: duration})
+	}
 	if st.result.outcome == outcomeSuccess && st.result.served.model == st.plan.model {
 		st.result.served.successSeries(st.plan.strategy).Inc()
 	} else {
@@ -135,7 +142,7 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 			zap.Bool("billable", isBillable),
 			zap.Float64("absorbed_cost_usd", st.result.absorbedCost),
 			zap.Float64("ttft_ms", float64(st.result.ttft)/float64(time.Millisecond)),
-			zap.Duration("duration", time.Since(start)),
+			zap.Duration("duration", duration),
 			zap.String("client", identity),
 		)
 	}
