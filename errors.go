@@ -1,10 +1,11 @@
 package llmrouter
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/caddy-llm/llmrouter/internal/openai"
 )
 
 // Error types and codes of the errors the router itself answers with. They
@@ -26,16 +27,6 @@ const (
 	codeUnsupportedPath = "unsupported_endpoint"
 )
 
-// apiError is an OpenAI-shaped error body. Param and Code are pointers because
-// the OpenAI schema requires both keys, with null when there is no value.
-type apiError struct {
-	Message  string          `json:"message"`
-	Type     string          `json:"type"`
-	Param    *string         `json:"param"`
-	Code     *string         `json:"code"`
-	Attempts []attemptRecord `json:"attempts,omitempty"`
-}
-
 // attemptRecord is what the client learns about one failed attempt when every
 // vendor failed: the vendor id, its HTTP status (0 when no response came back)
 // and the reason it was given up.
@@ -48,26 +39,18 @@ type attemptRecord struct {
 
 // writeError answers with an OpenAI-shaped error. param may be "".
 func writeError(w http.ResponseWriter, status int, errType, code, param, message string) error {
-	e := apiError{Message: message, Type: errType, Code: &code}
-	if param != "" {
-		e.Param = &param
-	}
-	return writeAPIError(w, status, e)
+	return writeErrorBody(w, status, openai.AppendError(nil,
+		openai.Error{Message: message, Type: errType, Param: param, Code: code}, nil))
 }
 
-func writeAPIError(w http.ResponseWriter, status int, e apiError) error {
-	body, err := json.Marshal(struct {
-		Error apiError `json:"error"`
-	}{e})
-	if err != nil {
-		return err
-	}
+// writeErrorBody answers with body, an error body in the client API's shape.
+func writeErrorBody(w http.ResponseWriter, status int, body []byte) error {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	h.Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(status)
-	_, err = w.Write(body)
+	_, err := w.Write(body)
 	return err
 }
 

@@ -2,6 +2,7 @@ package llmrouter
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-llm/llmrouter/internal/openai"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
 
@@ -67,8 +69,14 @@ func (h *LLMRouter) writeVendorsFailed(w http.ResponseWriter, st *requestState, 
 		msg = fmt.Sprintf("every vendor failed for model %q (%d attempts); last: %s answered %d: %s",
 			st.plan.model, len(st.attempts.failed), last.Vendor, last.Status, detail)
 	}
-	code := codeVendorsFailed
-	return writeAPIError(w, status, apiError{Message: msg, Type: errType, Code: &code, Attempts: st.attempts.failed})
+	// Every attempt, as an extension of the error object.
+	attempts, err := json.Marshal(st.attempts.failed)
+	if err != nil {
+		return err
+	}
+	extra := append([]byte(`"attempts":`), attempts...)
+	return writeErrorBody(w, status, openai.AppendError(nil,
+		openai.Error{Message: msg, Type: errType, Code: codeVendorsFailed}, extra))
 }
 
 // clientStatus maps the last vendor failure to the status the client gets. A

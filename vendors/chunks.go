@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/openai"
 )
 
 // This file renders OpenAI chat completions, whole and as stream chunks, for
@@ -158,17 +160,7 @@ func (w *chunkWriter) usage(u Usage) {
 // errorEvent writes an OpenAI-shaped error event, for a native error inside
 // a 200 stream (Anthropic's overloaded_error, a Bedrock exception frame).
 func (w *chunkWriter) errorEvent(message, errType, code string) {
-	w.buf = append(w.buf, `data: {"error":{"message":`...)
-	w.buf = gjson.AppendJSONString(w.buf, message)
-	w.buf = append(w.buf, `,"type":`...)
-	w.buf = gjson.AppendJSONString(w.buf, errType)
-	w.buf = append(w.buf, `,"param":null,"code":`...)
-	if code == "" {
-		w.buf = append(w.buf, "null"...)
-	} else {
-		w.buf = gjson.AppendJSONString(w.buf, code)
-	}
-	w.buf = append(w.buf, "}}\n\n"...)
+	w.buf = openai.AppendErrorEvent(w.buf, openai.Error{Message: message, Type: errType, Code: code})
 }
 
 // done writes the final `data: [DONE]`.

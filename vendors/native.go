@@ -6,9 +6,8 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/caddy-llm/llmrouter/internal/meter"
+	"github.com/caddy-llm/llmrouter/internal/openai"
 )
 
 // nativeAnswer is the answer half of every translator from OpenAI chat
@@ -116,12 +115,7 @@ func (n *nativeAnswer) ErrorBody(h http.Header, status int, body []byte) []byte 
 		msg = "the vendor answered HTTP " + strconv.Itoa(status)
 	}
 	h.Set("Content-Type", "application/json")
-	out := []byte(`{"error":{"message":`)
-	out = gjson.AppendJSONString(out, n.v.Redact(msg))
-	out = append(out, `,"type":`...)
-	out = gjson.AppendJSONString(out, errType)
-	out = append(out, `,"param":null,"code":null}}`...)
-	return out
+	return openai.AppendError(nil, openai.Error{Message: n.v.Redact(msg), Type: errType}, nil)
 }
 
 // Release returns the meter to its pool.
