@@ -205,20 +205,13 @@ func unmarshalVendor(d *caddyfile.Dispenser) (VendorConfig, error) {
 		return vc, d.Err("vendor: want <id> [<kind>]")
 	}
 	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		if field := vc.stringSetting(d.Val()); field != nil {
+			if !d.AllArgs(field) {
+				return vc, d.ArgErr()
+			}
+			continue
+		}
 		switch d.Val() {
-		case "base_url":
-			if !d.AllArgs(&vc.BaseURL) {
-				return vc, d.ArgErr()
-			}
-		case "api_key":
-			if !d.AllArgs(&vc.APIKey) {
-				return vc, d.ArgErr()
-			}
-		case "api_version", "region", "access_key_id", "secret_access_key", "session_token", "project",
-			"credentials_file", "api":
-			if !d.AllArgs(vc.stringField(d.Val())) {
-				return vc, d.ArgErr()
-			}
 		case "max_tokens":
 			var s string
 			if !d.AllArgs(&s) {
@@ -251,26 +244,15 @@ func unmarshalVendor(d *caddyfile.Dispenser) (VendorConfig, error) {
 	return vc, nil
 }
 
-// stringField returns the vendor setting a one-value subdirective sets.
-func (vc *VendorConfig) stringField(name string) *string {
-	switch name {
-	case "region":
-		return &vc.Region
-	case "access_key_id":
-		return &vc.AccessKeyID
-	case "secret_access_key":
-		return &vc.SecretAccessKey
-	case "session_token":
-		return &vc.SessionToken
-	case "project":
-		return &vc.Project
-	case "credentials_file":
-		return &vc.CredentialsFile
-	case "api":
-		return &vc.API
-	default:
-		return &vc.APIVersion
+// stringSetting returns the field of vc a one-value subdirective sets, or
+// nil when name is not one (see vendorStringSettings).
+func (vc *VendorConfig) stringSetting(name string) *string {
+	for _, s := range vendorStringSettings {
+		if s.name == name {
+			return s.config(vc)
+		}
 	}
+	return nil
 }
 
 // unmarshalModel parses `model <name> [as <vendor_model>] [input <usd>]

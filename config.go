@@ -1,5 +1,7 @@
 package llmrouter
 
+import "github.com/caddy-llm/llmrouter/vendors"
+
 // VendorConfig declares one vendor: where it is, how to authenticate, and the
 // models it serves. The same kind may appear several times under different ids
 // (for example two Azure resources in different regions).
@@ -88,4 +90,28 @@ type ModelConfig struct {
 
 	// USD per 1M prompt tokens served from the vendor's prompt cache.
 	CachedInputPrice *float64 `json:"cached_input_price,omitempty"`
+}
+
+// vendorStringSettings are the vendor settings that take one string value:
+// the name the Caddyfile and the JSON config give each, its field in
+// VendorConfig, and its field in vendors.Config, which gets the value with
+// its placeholders resolved. The Caddyfile parser and the route table read
+// this one list, so that a new setting is one line here (and its fields).
+// credentials_file has no vendors.Config field: the route table reads the
+// file it names.
+var vendorStringSettings = []struct {
+	name   string
+	config func(*VendorConfig) *string
+	vendor func(*vendors.Config) *string
+}{
+	{"base_url", func(c *VendorConfig) *string { return &c.BaseURL }, func(c *vendors.Config) *string { return &c.BaseURL }},
+	{"api_key", func(c *VendorConfig) *string { return &c.APIKey }, func(c *vendors.Config) *string { return &c.APIKey }},
+	{"api_version", func(c *VendorConfig) *string { return &c.APIVersion }, func(c *vendors.Config) *string { return &c.APIVersion }},
+	{"region", func(c *VendorConfig) *string { return &c.Region }, func(c *vendors.Config) *string { return &c.Region }},
+	{"access_key_id", func(c *VendorConfig) *string { return &c.AccessKeyID }, func(c *vendors.Config) *string { return &c.AccessKeyID }},
+	{"secret_access_key", func(c *VendorConfig) *string { return &c.SecretAccessKey }, func(c *vendors.Config) *string { return &c.SecretAccessKey }},
+	{"session_token", func(c *VendorConfig) *string { return &c.SessionToken }, func(c *vendors.Config) *string { return &c.SessionToken }},
+	{"project", func(c *VendorConfig) *string { return &c.Project }, func(c *vendors.Config) *string { return &c.Project }},
+	{"api", func(c *VendorConfig) *string { return &c.API }, func(c *vendors.Config) *string { return &c.API }},
+	{"credentials_file", func(c *VendorConfig) *string { return &c.CredentialsFile }, nil},
 }

@@ -97,19 +97,11 @@ func newVendor(index int, vc VendorConfig, repl *caddy.Replacer) (*vendors.Vendo
 		}
 		kind = vc.ID
 	}
-	cfg := vendors.Config{
-		ID:               vc.ID,
-		Kind:             kind,
-		BaseURL:          repl.ReplaceKnown(vc.BaseURL, ""),
-		APIKey:           repl.ReplaceKnown(vc.APIKey, ""),
-		APIVersion:       repl.ReplaceKnown(vc.APIVersion, ""),
-		Region:           repl.ReplaceKnown(vc.Region, ""),
-		AccessKeyID:      repl.ReplaceKnown(vc.AccessKeyID, ""),
-		SecretAccessKey:  repl.ReplaceKnown(vc.SecretAccessKey, ""),
-		SessionToken:     repl.ReplaceKnown(vc.SessionToken, ""),
-		Project:          repl.ReplaceKnown(vc.Project, ""),
-		DefaultMaxTokens: vc.MaxTokens,
-		API:              repl.ReplaceKnown(vc.API, ""),
+	cfg := vendors.Config{ID: vc.ID, Kind: kind, DefaultMaxTokens: vc.MaxTokens}
+	for _, s := range vendorStringSettings {
+		if s.vendor != nil {
+			*s.vendor(&cfg) = repl.ReplaceKnown(*s.config(&vc), "")
+		}
 	}
 	if vc.MaxTokens < 0 {
 		return nil, fmt.Errorf("vendor %q: max_tokens must be positive, got %d", vc.ID, vc.MaxTokens)
