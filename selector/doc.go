@@ -2,7 +2,7 @@
 // for a single OpenAI-API request, and keeps each route's circuit breaker.
 //
 // A [Selector] holds the tunables ([Config]); what it learns lives in one
-// [RouteStats] per route, handed out by a [Store] so that it survives config
+// [Route] per route, handed out by a [Store] so that it survives config
 // reloads. Per request the caller:
 //
 //  1. estimates the prompt size ([EstimatePromptTokens]) and ranks the
@@ -18,6 +18,19 @@
 // Every method takes the current time from the caller, so tests drive the
 // decay and the breakers with their own clock. [Selector.Snapshot] shows a
 // route's state for the admin API.
+//
+// # Routes and stores
+//
+// The Selector reaches a route's numbers and breaker only through the
+// [Route] interface, so that a store shared between Caddy instances can
+// serve them. [NewRoute] makes the in-memory Route; memoryroute.go is the
+// only file that touches its locked fields. What a route learned can be
+// taken out as plain data ([Route.State]), combined with what another
+// instance learned ([Merge]) and loaded back ([Route.Load]). A [Store]
+// hands out one Route per key and counts references, so that a route no
+// config uses any more can be dropped; [MemoryStore] is the in-memory one.
+// Caddy's handler keeps its routes in a caddy.UsagePool instead, which this
+// package does not import.
 //
 // The package is pure Go with no dependency on Caddy, so that it can be
 // tested and benchmarked on its own. Ranking, admitting, observing and

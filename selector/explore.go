@@ -15,7 +15,7 @@ func (s *Selector) pickExploration(req Request, cands []Candidate, scores []scor
 		if sc.tier != tierHalfOpen {
 			break
 		}
-		if sc.probeFree {
+		if sc.ProbeFree {
 			return p
 		}
 	}
@@ -24,7 +24,7 @@ func (s *Selector) pickExploration(req Request, cands []Candidate, scores []scor
 	// Price requests are not explored: their clients chose cost over speed,
 	// and exploring would spend their money on a pricier vendor to measure
 	// latency that Price barely uses. Perf traffic keeps the stats fresh.
-	if req.Pinned || req.Strategy == Price || share < 0 || healthy < 2 || !scores[order[0]].measured {
+	if req.Pinned || req.Strategy == Price || share < 0 || healthy < 2 || !scores[order[0]].Measured {
 		// An unmeasured route first is being explored already.
 		return -1
 	}
@@ -42,8 +42,8 @@ func (s *Selector) pickExploration(req Request, cands []Candidate, scores []scor
 		i := order[p]
 		// A route without any sample counts as stale: under Price it may
 		// never rank first on its own.
-		if now.Sub(scores[i].lastSample) > s.cfg.StaleAfter && cands[i].Stats != nil &&
-			cands[i].Stats.claimStaleExploration(now, s.cfg.StaleAfter) {
+		if now.Sub(scores[i].LastSample) > s.cfg.StaleAfter && cands[i].Stats != nil &&
+			cands[i].Stats.ClaimStaleExploration(now, s.cfg.StaleAfter) {
 			return p
 		}
 	}

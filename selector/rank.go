@@ -6,7 +6,7 @@ import "time"
 type Candidate struct {
 	// Stats is what was learned about the route. It may be nil, which is
 	// treated as a healthy route with no data that cannot learn any.
-	Stats *RouteStats
+	Stats Route
 	// Price is the route's configured price.
 	Price Pricing
 }
@@ -29,14 +29,11 @@ type Request struct {
 	Pinned bool
 }
 
-// stackCandidates is how many candidates Rank can score without allocating.
-const stackCandidates = 32
-
 // Rank writes into order the indexes of cands, best first, judged at now.
 // It panics unless len(order) == len(cands). It reports whether it moved a
 // route that did not rank best to the front, to explore it or to probe its
 // breaker. It is safe to call concurrently with the other methods and does
-// not allocate for up to 32 candidates.
+// not allocate for up to 32 candidates: its working memory is pooled.
 //
 // Routes come in tiers, whatever the strategy: closed breakers without
 // failures, closed breakers whose last failure (below FailureThreshold) is
@@ -98,14 +95,8 @@ func (s *Selector) RankExplained(req Request, cands []Candidate, order []int, ex
 	if explain != nil && len(explain) != len(cands) {
 		panic("selector: RankExplained: len(explain) != len(cands)")
 	}
-	var buf [stackCandidates]score
-	var scores []score
-	if len(cands) <= len(buf) {
-		scores = buf[:len(cands)]
-	} else {
-		scores = make([]score, len(cands))
-	}
-
+	scr, scores := getScratch(len(cands))
+	defer putScratch(scr)
 	bucket := BucketOf(req.PromptTokens)
 	var pool decayingMean // completions pooled over the candidates
 	for i := range cands {
