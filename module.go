@@ -187,7 +187,7 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	} else {
 		s, ok := selector.ParseStrategy(h.Routing)
 		if !ok {
-			return fmt.Errorf("routing: unknown strategy %q (want perf, perf-avg or price)", h.Routing)
+			return fmt.Errorf("routing: unknown strategy %q (want %s)", h.Routing, selector.StrategyChoices(false))
 		}
 		h.routing = s
 	}

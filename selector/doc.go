@@ -32,6 +32,27 @@
 // Caddy's handler keeps its routes in a caddy.UsagePool instead, which this
 // package does not import.
 //
+// # Strategies
+//
+// Each strategy is a file of its own, strategy_NAME.go, with its test,
+// strategy_NAME_test.go; no other code changes to add one. The file declares
+// the strategy's exported constant, a [Strategy] number not yet taken (the
+// numbers run from 0 without gaps, since callers index arrays with them, up
+// to [MaxStrategies]), and registers it in an init function with:
+//
+//   - its name, which the "routing" field and the configuration use;
+//   - the time to first token its scores are read with ([TTFTBasis]: this
+//     prompt's bucket or the average over buckets);
+//   - its order: a function that compares two candidates of the same health
+//     tier for a request (health tiers come first whatever the strategy);
+//   - whether its requests may be used for exploration.
+//
+// [ParseStrategy], [Strategy.String], [StrategyNames] and the choices error
+// messages offer ([StrategyChoices]) follow from the registry. The docs do
+// not: the configuration references in README.md and caddyfile.go list the
+// names by hand, and a test in the root package checks that they list them
+// all.
+//
 // The package is pure Go with no dependency on Caddy, so that it can be
 // tested and benchmarked on its own. Ranking, admitting, observing and
 // estimating do not allocate.

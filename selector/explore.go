@@ -5,7 +5,7 @@ import "time"
 // pickExploration returns the position in order of the route Rank should
 // move to the front (see Rank), or -1 for none. order is sorted, so the
 // healthy routes lead it and the half-open ones follow them.
-func (s *Selector) pickExploration(req Request, cands []Candidate, scores []score, order []int, now time.Time) int {
+func (s *Selector) pickExploration(req *Request, st *strategyDef, cands []Candidate, scores []score, order []int, now time.Time) int {
 	healthy := 0
 	for healthy < len(order) && scores[order[healthy]].tier <= tierFailing {
 		healthy++
@@ -21,10 +21,7 @@ func (s *Selector) pickExploration(req Request, cands []Candidate, scores []scor
 	}
 
 	share := s.cfg.ExplorationShare
-	// Price requests are not explored: their clients chose cost over speed,
-	// and exploring would spend their money on a pricier vendor to measure
-	// latency that Price barely uses. Perf traffic keeps the stats fresh.
-	if req.Pinned || req.Strategy == Price || share < 0 || healthy < 2 || !scores[order[0]].Measured {
+	if req.Pinned || !st.explores || share < 0 || healthy < 2 || !scores[order[0]].Measured {
 		// An unmeasured route first is being explored already.
 		return -1
 	}

@@ -35,11 +35,7 @@ func (sc *score) read(strat Strategy, bucket int, r Route, now time.Time, demoti
 	if r == nil {
 		return
 	}
-	basis := BucketTTFT // Perf, and Price whose ties go to Perf
-	if strat == PerfAvg {
-		basis = AverageTTFT
-	}
-	r.ReadInto(&sc.Reading, bucket, basis, now, demotion)
+	r.ReadInto(&sc.Reading, bucket, strategyOf(strat).ttft, now, demotion)
 	switch {
 	case sc.Breaker == Open:
 		sc.tier = tierOpen
@@ -70,9 +66,10 @@ func (sc *score) predict(req Request, p Pricing, latencyTokens, costTokens float
 	}
 }
 
-// compareScores returns -1 if a ranks before b under strat, +1 if after, and
-// 0 if only their original order can tell them apart.
-func compareScores(strat Strategy, a, b *score) int {
+// compareScores returns -1 if a ranks before b for req under st, +1 if
+// after, and 0 if only their original order can tell them apart. The health
+// tiers come first, whatever the strategy; within a tier st decides.
+func compareScores(st *strategyDef, req *Request, a, b *score) int {
 	if a.tier != b.tier {
 		if a.tier < b.tier {
 			return -1
@@ -84,34 +81,7 @@ func compareScores(strat Strategy, a, b *score) int {
 			return c
 		}
 	}
-	if strat == Price {
-		if c := comparePrice(a, b); c != 0 {
-			return c
-		}
-	}
-	return comparePerf(a, b)
-}
-
-// comparePerf orders by predicted latency, unmeasured routes first so that
-// every route gets measured once before the fastest one takes over. Among
-// unmeasured routes the cheaper goes first, so exploring costs less.
-func comparePerf(a, b *score) int {
-	if a.Measured != b.Measured {
-		if !a.Measured {
-			return -1
-		}
-		return 1
-	}
-	if !a.Measured {
-		return comparePrice(a, b)
-	}
-	switch {
-	case a.latency < b.latency:
-		return -1
-	case a.latency > b.latency:
-		return 1
-	}
-	return 0
+	return st.order(req, a, b)
 }
 
 // comparePrice orders by expected cost, routes without a price last.

@@ -78,7 +78,7 @@ func TestCompareScores(t *testing.T) {
 				} else if i > j {
 					want = 1
 				}
-				assert.Equal(t, want, compareScores(strat, ordered[i], ordered[j]), "%s %d vs %d", strat, i, j)
+				assert.Equal(t, want, compareScores(strategyOf(strat), &Request{Strategy: strat}, ordered[i], ordered[j]), "%s %d vs %d", strat, i, j)
 			}
 		}
 	}
