@@ -98,7 +98,7 @@ func serveStats(w http.ResponseWriter, r *http.Request) error {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errMethodGet}
 	}
 	now := time.Now()
-	seen := make(map[*selector.RouteStats]bool)
+	seen := make(map[selector.Route]bool)
 	out := struct {
 		Routes  []routeStats         `json:"routes"`
 		Clients []ledger.ClientSpend `json:"clients"`

@@ -80,7 +80,7 @@ func (c breakerCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c breakerCollector) Collect(ch chan<- prometheus.Metric) {
 	now := time.Now()
-	seen := make(map[*selector.RouteStats]bool)
+	seen := make(map[selector.Route]bool)
 	for _, h := range liveRouters.list() {
 		for _, rt := range h.table.routes {
 			if seen[rt.stats] {

@@ -192,7 +192,7 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	} else {
 		s, ok := selector.ParseStrategy(h.Routing)
 		if !ok {
-			return fmt.Errorf("routing: unknown strategy %q (want perf, perf-avg or price)", h.Routing)
+			return fmt.Errorf("routing: unknown strategy %q (want %s)", h.Routing, selector.StrategyChoices(false))
 		}
 		h.routing = s
 	}
@@ -229,7 +229,7 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	}
 	h.selector = sel
 
-	table, err := buildRouteTable(h.Vendors, caddy.NewReplacer(), selector.Shared)
+	table, err := buildRouteTable(h.Vendors, caddy.NewReplacer(), routePool{})
 	if err != nil {
 		return err
 	}
@@ -274,10 +274,14 @@ func (h *LLMRouter) Validate() error {
 	return nil
 }
 
-// Cleanup releases the embedded proxy and its transport; Caddy only cleans up
-// modules it loaded itself.
+// Cleanup releases the routes' stats, the embedded proxy and its transport;
+// Caddy only cleans up modules it loaded itself. Caddy calls it once, also
+// when Provision or Validate failed.
 func (h *LLMRouter) Cleanup() error {
 	liveRouters.remove(h)
+	if h.table != nil {
+		h.table.release(routePool{})
+	}
 	firstErr := h.cleanupLedger()
 	if h.proxy != nil {
 		if err := h.proxy.Cleanup(); err != nil && firstErr == nil {

@@ -73,7 +73,7 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 		}
 		if !ok {
 			return nil, badRequest(codeInvalidRouting, "routing",
-				"invalid routing %s: use \"perf\", \"perf-avg\" or \"price\"", routing.Raw)
+				"invalid routing %s: use %s", routing.Raw, selector.StrategyChoices(true))
 		}
 		p.strategy = s
 		p.body, p.layout = fields.withoutRouting(body)

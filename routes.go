@@ -22,7 +22,7 @@ type route struct {
 	model       string // the name clients use
 	vendorModel string
 	price       selector.Pricing
-	stats       *selector.RouteStats
+	stats       selector.Route
 
 	// upstream is this route's own reverse_proxy upstream. Several routes may
 	// dial the same host; the selection policy tells them apart by pointer.
@@ -40,12 +40,19 @@ type routeTable struct {
 }
 
 // buildRouteTable resolves placeholders, validates every vendor and model, and
-// returns the routes. Errors name the vendor and the field at fault.
-func buildRouteTable(cfgs []VendorConfig, repl *caddy.Replacer, store selector.Store) (*routeTable, error) {
+// returns the routes, each holding its stats from store until the table is
+// released. Errors name the vendor and the field at fault; a table that fails
+// releases what it took.
+func buildRouteTable(cfgs []VendorConfig, repl *caddy.Replacer, store selector.Store) (_ *routeTable, err error) {
 	t := &routeTable{
 		byModel: make(map[string][]*route),
 		vendors: make(map[string]*vendors.Vendor),
 	}
+	defer func() {
+		if err != nil {
+			t.release(store)
+		}
+	}()
 	for i, vc := range cfgs {
 		v, err := newVendor(i, vc, repl)
 		if err != nil {
@@ -62,7 +69,7 @@ func buildRouteTable(cfgs []VendorConfig, repl *caddy.Replacer, store selector.S
 		}
 		seen := make(map[string]bool, len(vc.Models))
 		for _, mc := range vc.Models {
-			rt, err := newRoute(v, mc, store)
+			rt, err := newRoute(v, mc)
 			if err != nil {
 				return nil, fmt.Errorf("vendor %q: %w", vc.ID, err)
 			}
@@ -70,6 +77,7 @@ func buildRouteTable(cfgs []VendorConfig, repl *caddy.Replacer, store selector.S
 				return nil, fmt.Errorf("vendor %q: model %q: declared twice", vc.ID, rt.model)
 			}
 			seen[rt.model] = true
+			rt.stats = store.Route(statsKey(v, rt.model))
 			t.routes = append(t.routes, rt)
 			if len(t.byModel[rt.model]) == 0 {
 				t.models = append(t.models, rt.model)
@@ -79,6 +87,14 @@ func buildRouteTable(cfgs []VendorConfig, repl *caddy.Replacer, store selector.S
 	}
 	sort.Strings(t.models)
 	return t, nil
+}
+
+// release gives back to store the stats of every route, which
+// buildRouteTable took.
+func (t *routeTable) release(store selector.Store) {
+	for _, rt := range t.routes {
+		store.Release(statsKey(rt.vendor, rt.model))
+	}
 }
 
 // newVendor resolves the placeholders of one vendor's settings and validates them.
@@ -132,8 +148,9 @@ func newVendor(index int, vc VendorConfig, repl *caddy.Replacer) (*vendors.Vendo
 	return v, nil
 }
 
-// newRoute validates one model entry of vendor v.
-func newRoute(v *vendors.Vendor, mc ModelConfig, store selector.Store) (*route, error) {
+// newRoute validates one model entry of vendor v. Its stats are for the caller
+// to take.
+func newRoute(v *vendors.Vendor, mc ModelConfig) (*route, error) {
 	if mc.Name == "" {
 		return nil, fmt.Errorf("model: name is required")
 	}
@@ -168,7 +185,6 @@ func newRoute(v *vendors.Vendor, mc ModelConfig, store selector.Store) (*route, 
 		model:       mc.Name,
 		vendorModel: vendorModel,
 		price:       price,
-		stats:       store.Route(statsKey(v, mc.Name)),
 		upstream:    &reverseproxy.Upstream{Dial: v.Dial()},
 	}, nil
 }

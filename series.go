@@ -14,9 +14,9 @@ import (
 // exposition only once it has been used, as it did without the cache.
 type routeSeries struct {
 	ttft     atomic.Pointer[prometheus.Observer]
-	tokens   [2][3]atomic.Pointer[prometheus.Counter] // [billing][token type]
-	cost     [2]atomic.Pointer[prometheus.Counter]    // [billing]
-	requests [3]atomic.Pointer[prometheus.Counter]    // outcome="success", by strategy
+	tokens   [2][3]atomic.Pointer[prometheus.Counter]                   // [billing][token type]
+	cost     [2]atomic.Pointer[prometheus.Counter]                      // [billing]
+	requests [selector.MaxStrategies]atomic.Pointer[prometheus.Counter] // outcome="success", by strategy
 }
 
 var (

@@ -33,9 +33,9 @@ func (b BreakerState) String() string {
 	return "BreakerState(" + strconv.Itoa(int(b)) + ")"
 }
 
-// breaker is a route's circuit breaker. It is guarded by RouteStats.mu and
-// judged against the time the caller passes in, so tests drive it with
-// their own clock.
+// breaker is a route's circuit breaker. It is plain data, guarded by the
+// mutex of the memoryRoute that holds it, and judged against the time the
+// caller passes in, so tests drive it with their own clock.
 type breaker struct {
 	consecutive int       // failures since the last success
 	lastFailure time.Time // when the last of them happened

@@ -30,7 +30,7 @@ func ptr[T any](v T) *T { return &v }
 // runSteps plays steps on a fresh route and checks each expectation.
 func runSteps(t *testing.T, s *Selector, steps []step) {
 	t.Helper()
-	r := new(RouteStats)
+	r := NewRoute()
 	for i, st := range steps {
 		now := t0.Add(st.at)
 		switch {
@@ -76,7 +76,7 @@ func TestBreakerThresholdAndGrowingCooldown(t *testing.T) {
 
 func TestBreakerSuccessResetsConsecutive(t *testing.T) {
 	s := New(Config{})
-	r := new(RouteStats)
+	r := NewRoute()
 	s.ObserveFailure(r, Failure{}, t0)
 	s.ObserveFailure(r, Failure{}, t0)
 	assert.Equal(t, 2, s.Snapshot(r, t0).ConsecutiveFailures)
@@ -91,7 +91,7 @@ func TestBreakerSuccessResetsConsecutive(t *testing.T) {
 
 func TestBreakerCooldownCapped(t *testing.T) {
 	s := New(Config{FailureThreshold: 1, CooldownBase: time.Second, CooldownMax: 10 * time.Second})
-	r := new(RouteStats)
+	r := NewRoute()
 	now := t0
 	var cooldowns []time.Duration
 	for range 8 {

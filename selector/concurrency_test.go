@@ -10,7 +10,7 @@ import (
 )
 
 // TestConcurrentUse is meant for -race: rankers, admitters, observers and
-// snapshots hit the same RouteStats at once, through one Selector.
+// snapshots hit the same Route at once, through one Selector.
 func TestConcurrentUse(t *testing.T) {
 	s := New(Config{ExplorationShare: 0.3, FailureThreshold: 2, CooldownBase: time.Millisecond})
 	st := NewMemoryStore()
@@ -64,7 +64,7 @@ func TestConcurrentUse(t *testing.T) {
 // route, exactly one is let through.
 func TestConcurrentProbeAdmitsOne(t *testing.T) {
 	s := New(Config{})
-	r := new(RouteStats)
+	r := NewRoute()
 	s.ObserveFailure(r, Failure{Kind: FailureAuth}, t0)
 	after := t0.Add(DefaultCooldownBase)
 	var admitted atomic.Int32

@@ -60,7 +60,7 @@ func TestDecayingMeanOutOfOrder(t *testing.T) {
 func TestDecayUsesConfiguredHalfLife(t *testing.T) {
 	for _, halfLife := range []time.Duration{time.Minute, DefaultHalfLife} {
 		s := New(Config{HalfLife: halfLife})
-		r := new(RouteStats)
+		r := NewRoute()
 		s.ObserveSuccess(r, 0, streamed(100*time.Millisecond), t0)
 		s.ObserveSuccess(r, 0, streamed(400*time.Millisecond), t0.Add(halfLife))
 		assert.InDelta(t, 300, s.Snapshot(r, t0).Buckets[0].TTFTMillis, 1e-9, "half-life %v", halfLife)

@@ -10,8 +10,9 @@ import (
 func ExampleSelector() {
 	now := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	// At provision time: validate the config, build the Selector, and look
-	// up each route's stats once (a real caller uses selector.Shared, so
-	// that a reload keeps them).
+	// up each route's stats once (a real caller keeps one Store for the
+	// process, so that a reload keeps them, and releases the routes of the
+	// config it unloads).
 	cfg := selector.Config{ExplorationShare: -1} // no exploration, for a stable output
 	if err := cfg.Validate(); err != nil {
 		panic(err)

@@ -41,7 +41,7 @@ func (s *Selector) Explain(req Request, cands []Candidate, out []Score, now time
 // explain is the public view of sc.
 func (sc *score) explain() Score {
 	out := Score{Tier: tierNames[sc.tier], PredictedMS: -1, ExpectedCostUSD: -1}
-	if sc.measured {
+	if sc.Measured {
 		out.PredictedMS = sc.latency
 	}
 	if sc.priced {

@@ -9,9 +9,9 @@ import (
 
 func TestExplain(t *testing.T) {
 	s := New(Config{})
-	measured := new(RouteStats)
+	measured := NewRoute()
 	s.ObserveSuccess(measured, 0, Sample{Stream: true, FirstToken: 120 * time.Millisecond, Total: 500 * time.Millisecond, CompletionTokens: 20}, t0)
-	failing := new(RouteStats)
+	failing := NewRoute()
 	s.ObserveFailure(failing, Failure{Kind: FailureAuth}, t0)
 	cands := []Candidate{
 		{Stats: measured, Price: Pricing{Input: 1, Output: 2, Known: true}},
@@ -34,7 +34,7 @@ func TestExplain(t *testing.T) {
 // candidates in that order, without reading the stats a second time.
 func TestRankExplainedMatchesExplain(t *testing.T) {
 	s := New(Config{ExplorationShare: -1})
-	fast, slow, failing := new(RouteStats), new(RouteStats), new(RouteStats)
+	fast, slow, failing := NewRoute(), NewRoute(), NewRoute()
 	s.ObserveSuccess(fast, 0, Sample{Stream: true, FirstToken: 80 * time.Millisecond, Total: 400 * time.Millisecond, CompletionTokens: 20}, t0)
 	s.ObserveSuccess(slow, 0, Sample{Stream: true, FirstToken: 300 * time.Millisecond, Total: 900 * time.Millisecond, CompletionTokens: 20}, t0)
 	s.ObserveFailure(failing, Failure{Kind: FailureAuth}, t0)

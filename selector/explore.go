@@ -5,7 +5,7 @@ import "time"
 // pickExploration returns the position in order of the route Rank should
 // move to the front (see Rank), or -1 for none. order is sorted, so the
 // healthy routes lead it and the half-open ones follow them.
-func (s *Selector) pickExploration(req Request, cands []Candidate, scores []score, order []int, now time.Time) int {
+func (s *Selector) pickExploration(req *Request, st *strategyDef, cands []Candidate, scores []score, order []int, now time.Time) int {
 	healthy := 0
 	for healthy < len(order) && scores[order[healthy]].tier <= tierFailing {
 		healthy++
@@ -15,16 +15,13 @@ func (s *Selector) pickExploration(req Request, cands []Candidate, scores []scor
 		if sc.tier != tierHalfOpen {
 			break
 		}
-		if sc.probeFree {
+		if sc.ProbeFree {
 			return p
 		}
 	}
 
 	share := s.cfg.ExplorationShare
-	// Price requests are not explored: their clients chose cost over speed,
-	// and exploring would spend their money on a pricier vendor to measure
-	// latency that Price barely uses. Perf traffic keeps the stats fresh.
-	if req.Pinned || req.Strategy == Price || share < 0 || healthy < 2 || !scores[order[0]].measured {
+	if req.Pinned || !st.explores || share < 0 || healthy < 2 || !scores[order[0]].Measured {
 		// An unmeasured route first is being explored already.
 		return -1
 	}
@@ -42,8 +39,8 @@ func (s *Selector) pickExploration(req Request, cands []Candidate, scores []scor
 		i := order[p]
 		// A route without any sample counts as stale: under Price it may
 		// never rank first on its own.
-		if now.Sub(scores[i].lastSample) > s.cfg.StaleAfter && cands[i].Stats != nil &&
-			cands[i].Stats.claimStaleExploration(now, s.cfg.StaleAfter) {
+		if now.Sub(scores[i].LastSample) > s.cfg.StaleAfter && cands[i].Stats != nil &&
+			cands[i].Stats.ClaimStaleExploration(now, s.cfg.StaleAfter) {
 			return p
 		}
 	}

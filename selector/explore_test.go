@@ -60,7 +60,7 @@ func TestExploreNeverWhenPinned(t *testing.T) {
 	s := New(Config{ExplorationShare: 1, Rand: fixedRand(0)})
 	cands := threeMeasured()
 	for i := range cands {
-		cands[i].Stats.lastSample = time.Time{} // stale too
+		cands[i].Stats.(*memoryRoute).stats.lastSample = time.Time{} // stale too
 	}
 	order := make([]int, len(cands))
 	assert.False(t, s.Rank(Request{Pinned: true}, cands, order, t0))
@@ -112,7 +112,7 @@ func TestExploreSkipsRecentlyFailedRoutes(t *testing.T) {
 
 func TestExploreNotWhenBestUnmeasured(t *testing.T) {
 	s := New(Config{ExplorationShare: 1, Rand: fixedRand(0)})
-	cands := append([]Candidate{{Stats: new(RouteStats)}}, threeMeasured()...)
+	cands := append([]Candidate{{Stats: NewRoute()}}, threeMeasured()...)
 	order := make([]int, len(cands))
 	assert.False(t, s.Rank(Request{}, cands, order, t0), "the unmeasured route first is exploring already")
 	assert.Equal(t, []int{0, 1, 2, 3, 4}, order)
@@ -148,7 +148,7 @@ func TestExploreNeverUnderPrice(t *testing.T) {
 	s := New(Config{ExplorationShare: 1, Rand: fixedRand(0)})
 	cands := []Candidate{
 		{Stats: route(map[int]float64{0: 100}), Price: priced(1, 1)},
-		{Stats: new(RouteStats), Price: priced(2, 2)},
+		{Stats: NewRoute(), Price: priced(2, 2)},
 		{Stats: route(map[int]float64{0: 50}), Price: priced(3, 3)},
 	}
 	order := make([]int, len(cands))

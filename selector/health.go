@@ -75,14 +75,11 @@ type Failure struct {
 // route used as a last resort) do not escalate the cooldown, but a
 // RetryAfter or quota failure can lengthen it. Nothing shortens a running
 // cooldown. A nil r is ignored.
-func (s *Selector) ObserveFailure(r *RouteStats, f Failure, now time.Time) {
+func (s *Selector) ObserveFailure(r Route, f Failure, now time.Time) {
 	if r == nil {
 		return
 	}
-	r.mu.Lock()
-	r.failures++
-	r.breaker.failure(&s.cfg, f, now)
-	r.mu.Unlock()
+	r.ObserveFailure(f, now, s.cfg)
 }
 
 // Admit reports whether r may be tried at now; ask right before trying it.
@@ -91,12 +88,9 @@ func (s *Selector) ObserveFailure(r *RouteStats, f Failure, now time.Time) {
 // (ObserveSuccess or ObserveFailure) or ProbeTimeout passes; the others are
 // refused. A caller should still use a route it was refused when nothing
 // else is left. A nil r is admitted.
-func (s *Selector) Admit(r *RouteStats, now time.Time) bool {
+func (s *Selector) Admit(r Route, now time.Time) bool {
 	if r == nil {
 		return true
 	}
-	r.mu.Lock()
-	ok := r.breaker.admit(now, s.cfg.ProbeTimeout)
-	r.mu.Unlock()
-	return ok
+	return r.Admit(now, s.cfg.ProbeTimeout)
 }

@@ -24,7 +24,7 @@ func TestFailureKindString(t *testing.T) {
 
 func TestObserveFailureCounts(t *testing.T) {
 	s := New(Config{})
-	r := new(RouteStats)
+	r := NewRoute()
 	for range 5 {
 		s.ObserveFailure(r, Failure{}, t0)
 	}
@@ -36,7 +36,7 @@ func TestObserveFailureCounts(t *testing.T) {
 func BenchmarkObserveFailure(b *testing.B) {
 	b.ReportAllocs()
 	s := New(Config{})
-	r := new(RouteStats)
+	r := NewRoute()
 	now := t0
 	for b.Loop() {
 		now = now.Add(time.Second)
@@ -47,7 +47,7 @@ func BenchmarkObserveFailure(b *testing.B) {
 func BenchmarkAdmit(b *testing.B) {
 	b.ReportAllocs()
 	s := New(Config{})
-	r := new(RouteStats)
+	r := NewRoute()
 	for b.Loop() {
 		s.Admit(r, t0)
 	}

@@ -42,34 +42,41 @@ type Sample struct {
 // The bucket's mean, not each sample, is kept from going below 0. A stream
 // reporting no FirstToken is treated like a non-streaming response.
 // Decayed means use HalfLife. A nil r is ignored.
-func (s *Selector) ObserveSuccess(r *RouteStats, bucket int, sm Sample, now time.Time) {
+func (s *Selector) ObserveSuccess(r Route, bucket int, sm Sample, now time.Time) {
 	if r == nil {
 		return
 	}
+	r.ObserveSuccess(bucket, sm, now, s.cfg.HalfLife)
+}
+
+// started returns when the attempt sm reports on started, given that it
+// ended at now.
+func (sm *Sample) started(now time.Time) time.Time {
+	return now.Add(-max(sm.Total, 0))
+}
+
+// observe adds what sm teaches (see Selector.ObserveSuccess) to st, with a
+// prompt in bucket, at now.
+func (st *stats) observe(bucket int, sm *Sample, now time.Time, halfLife time.Duration) {
 	bucket = min(max(bucket, 0), NumBuckets-1)
 	total := max(sm.Total, 0)
 	streamed := sm.Stream && sm.FirstToken > 0
-	hl := s.cfg.HalfLife
-
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if streamed && sm.CompletionTokens > 1 && total > sm.FirstToken {
-		r.decode.observe(millis(total-sm.FirstToken)/float64(sm.CompletionTokens-1), now, hl)
+		st.decode.observe(millis(total-sm.FirstToken)/float64(sm.CompletionTokens-1), now, halfLife)
 	}
 	if streamed {
-		r.ttft[bucket].observe(millis(sm.FirstToken), 0, now, hl)
+		st.ttft[bucket].observe(millis(sm.FirstToken), 0, now, halfLife)
 	} else {
 		// The decode time comes off when the mean is read; see ttftMean.
-		r.ttft[bucket].observe(millis(total), float64(max(sm.CompletionTokens, 0)), now, hl)
+		st.ttft[bucket].observe(millis(total), float64(max(sm.CompletionTokens, 0)), now, halfLife)
 	}
 	if sm.CompletionTokens > 0 {
-		r.completion.observe(float64(sm.CompletionTokens), now, hl)
+		st.completion.observe(float64(sm.CompletionTokens), now, halfLife)
 	}
-	r.successes++
-	if now.After(r.lastSample) {
-		r.lastSample = now
+	st.successes++
+	if now.After(st.lastSample) {
+		st.lastSample = now
 	}
-	r.breaker.success(now.Add(-total))
 }
 
 // millis returns d in (fractional) milliseconds.

@@ -9,7 +9,7 @@ import (
 
 func TestObserveSuccessStream(t *testing.T) {
 	s := New(Config{})
-	r := new(RouteStats)
+	r := NewRoute()
 	// 200ms to the first token, then 100 more tokens in 1s: 10ms a token.
 	s.ObserveSuccess(r, 2, Sample{Stream: true, FirstToken: 200 * time.Millisecond, Total: 1200 * time.Millisecond, CompletionTokens: 101}, t0)
 
@@ -30,7 +30,7 @@ func TestObserveSuccessDecodeNeedsTwoTokensAndTime(t *testing.T) {
 		{Stream: true, FirstToken: time.Second, Total: time.Second, CompletionTokens: 50},
 		{Stream: false, FirstToken: time.Second, Total: 2 * time.Second, CompletionTokens: 50},
 	} {
-		r := new(RouteStats)
+		r := NewRoute()
 		s.ObserveSuccess(r, 0, sm, t0)
 		assert.Zero(t, s.Snapshot(r, t0).DecodeSamples, "%+v", sm)
 	}
@@ -38,7 +38,7 @@ func TestObserveSuccessDecodeNeedsTwoTokensAndTime(t *testing.T) {
 
 func TestObserveSuccessNonStreamTTFT(t *testing.T) {
 	s := New(Config{})
-	r := new(RouteStats)
+	r := NewRoute()
 	nonStream := Sample{FirstToken: 2900 * time.Millisecond, Total: 3 * time.Second, CompletionTokens: 200}
 
 	// No decode speed known yet: the whole time counts as TTFT.
@@ -69,7 +69,7 @@ func TestObserveSuccessNonStreamTTFT(t *testing.T) {
 
 func TestObserveSuccessStreamWithoutFirstToken(t *testing.T) {
 	s := New(Config{})
-	r := new(RouteStats)
+	r := NewRoute()
 	s.ObserveSuccess(r, 0, Sample{Stream: true, Total: 700 * time.Millisecond, CompletionTokens: 10}, t0)
 	snap := s.Snapshot(r, t0)
 	assert.InDelta(t, 700, snap.Buckets[0].TTFTMillis, 1e-9, "treated like a non-streaming sample, not as 0")
@@ -78,7 +78,7 @@ func TestObserveSuccessStreamWithoutFirstToken(t *testing.T) {
 
 func TestObserveSuccessClamps(t *testing.T) {
 	s := New(Config{})
-	r := new(RouteStats)
+	r := NewRoute()
 	s.ObserveSuccess(r, -1, streamed(10*time.Millisecond), t0)
 	s.ObserveSuccess(r, NumBuckets+3, streamed(20*time.Millisecond), t0)
 	s.ObserveSuccess(r, 3, Sample{Total: -time.Second, CompletionTokens: -4}, t0)
@@ -91,7 +91,7 @@ func TestObserveSuccessClamps(t *testing.T) {
 
 func TestObserveSuccessCompletionMean(t *testing.T) {
 	s := New(Config{})
-	r := new(RouteStats)
+	r := NewRoute()
 	s.ObserveSuccess(r, 0, Sample{Total: time.Second, CompletionTokens: 100}, t0)
 	s.ObserveSuccess(r, 0, Sample{Total: time.Second, CompletionTokens: 300}, t0)
 	s.ObserveSuccess(r, 0, Sample{Total: time.Second}, t0) // unknown: not a 0
@@ -100,7 +100,7 @@ func TestObserveSuccessCompletionMean(t *testing.T) {
 
 func TestObserveSuccessLastSampleNeverGoesBack(t *testing.T) {
 	s := New(Config{})
-	r := new(RouteStats)
+	r := NewRoute()
 	s.ObserveSuccess(r, 0, streamed(time.Millisecond), t0.Add(time.Minute))
 	s.ObserveSuccess(r, 0, streamed(time.Millisecond), t0)
 	assert.Equal(t, t0.Add(time.Minute), s.Snapshot(r, t0).LastSample)
@@ -118,7 +118,7 @@ func TestObserveNilRoute(t *testing.T) {
 
 func TestObserveDoesNotAllocate(t *testing.T) {
 	s := New(Config{})
-	r := new(RouteStats)
+	r := NewRoute()
 	sm := Sample{Stream: true, FirstToken: 300 * time.Millisecond, Total: 2 * time.Second, CompletionTokens: 120}
 	assert.Zero(t, testing.AllocsPerRun(100, func() { s.ObserveSuccess(r, 2, sm, t0) }))
 	assert.Zero(t, testing.AllocsPerRun(100, func() { s.ObserveFailure(r, Failure{RetryAfter: time.Second}, t0) }))
@@ -128,7 +128,7 @@ func TestObserveDoesNotAllocate(t *testing.T) {
 func BenchmarkObserveSuccess(b *testing.B) {
 	b.ReportAllocs()
 	s := New(Config{})
-	r := new(RouteStats)
+	r := NewRoute()
 	now := t0
 	sm := Sample{Stream: true, FirstToken: 300 * time.Millisecond, Total: 2 * time.Second, CompletionTokens: 120}
 	for b.Loop() {

@@ -1,21 +1,19 @@
 package selector
 
-// The TTFT estimates below read r without locking; the caller holds r.mu.
-
 // ttftAt returns bucket b's mean time to first token in milliseconds, and
 // false when b is out of range or has no sample.
-func (r *RouteStats) ttftAt(b int) (float64, bool) {
-	perToken, decodes := r.decode.mean()
-	return r.ttftWith(b, perToken, decodes)
+func (st *stats) ttftAt(b int) (float64, bool) {
+	perToken, decodes := st.decode.mean()
+	return st.ttftWith(b, perToken, decodes)
 }
 
 // ttftWith is ttftAt given the route's decode time per token, so that a
 // caller reading several buckets reads it once.
-func (r *RouteStats) ttftWith(b int, perToken float64, decodes bool) (float64, bool) {
+func (st *stats) ttftWith(b int, perToken float64, decodes bool) (float64, bool) {
 	if b < 0 || b >= NumBuckets {
 		return 0, false
 	}
-	return r.ttft[b].mean(perToken, decodes)
+	return st.ttft[b].mean(perToken, decodes)
 }
 
 // bucketTTFT returns the time to first token in milliseconds to expect for
@@ -24,13 +22,13 @@ func (r *RouteStats) ttftWith(b int, perToken float64, decodes bool) (float64, b
 // samples): prompt size changes latency smoothly, so a neighbour is the
 // best guess. Without neighbours it takes the route's average over its
 // measured buckets.
-func (r *RouteStats) bucketTTFT(b int) (float64, bool) {
-	perToken, decodes := r.decode.mean()
-	if ms, ok := r.ttftWith(b, perToken, decodes); ok {
+func (st *stats) bucketTTFT(b int) (float64, bool) {
+	perToken, decodes := st.decode.mean()
+	if ms, ok := st.ttftWith(b, perToken, decodes); ok {
 		return ms, true
 	}
-	lo, okLo := r.ttftWith(b-1, perToken, decodes)
-	hi, okHi := r.ttftWith(b+1, perToken, decodes)
+	lo, okLo := st.ttftWith(b-1, perToken, decodes)
+	hi, okHi := st.ttftWith(b+1, perToken, decodes)
 	switch {
 	case okLo && okHi:
 		return (lo + hi) / 2, true
@@ -39,19 +37,19 @@ func (r *RouteStats) bucketTTFT(b int) (float64, bool) {
 	case okHi:
 		return hi, true
 	}
-	return r.averageTTFT()
+	return st.averageTTFT()
 }
 
 // averageTTFT returns the mean in milliseconds of the bucket means that have
 // samples, and false when none has. Buckets count alike whatever their
 // sample counts, so that the average describes the route rather than the
 // traffic it happened to get.
-func (r *RouteStats) averageTTFT() (float64, bool) {
-	perToken, decodes := r.decode.mean()
+func (st *stats) averageTTFT() (float64, bool) {
+	perToken, decodes := st.decode.mean()
 	var sum float64
 	n := 0
 	for b := range NumBuckets {
-		if ms, ok := r.ttftWith(b, perToken, decodes); ok {
+		if ms, ok := st.ttftWith(b, perToken, decodes); ok {
 			sum += ms
 			n++
 		}

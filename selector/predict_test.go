@@ -9,8 +9,8 @@ import (
 
 // withBuckets returns stats with one exact TTFT sample of ms[b] in each
 // bucket b present in ms.
-func withBuckets(ms map[int]float64) *RouteStats {
-	var r RouteStats
+func withBuckets(ms map[int]float64) *stats {
+	var r stats
 	for b, v := range ms {
 		r.ttft[b].observe(v, 0, t0, hl)
 	}

@@ -6,7 +6,7 @@ import "time"
 type Candidate struct {
 	// Stats is what was learned about the route. It may be nil, which is
 	// treated as a healthy route with no data that cannot learn any.
-	Stats *RouteStats
+	Stats Route
 	// Price is the route's configured price.
 	Price Pricing
 }
@@ -29,14 +29,11 @@ type Request struct {
 	Pinned bool
 }
 
-// stackCandidates is how many candidates Rank can score without allocating.
-const stackCandidates = 32
-
 // Rank writes into order the indexes of cands, best first, judged at now.
 // It panics unless len(order) == len(cands). It reports whether it moved a
 // route that did not rank best to the front, to explore it or to probe its
 // breaker. It is safe to call concurrently with the other methods and does
-// not allocate for up to 32 candidates.
+// not allocate for up to 32 candidates: its working memory is pooled.
 //
 // Routes come in tiers, whatever the strategy: closed breakers without
 // failures, closed breakers whose last failure (below FailureThreshold) is
@@ -44,26 +41,12 @@ const stackCandidates = 32
 // closing soonest first. A failing route's demotion ends after CooldownBase
 // so that it gets real traffic again: a success clears its failures, another
 // failure may open its breaker.
-// Within a tier the strategy decides:
 //
-//   - Perf: lowest predicted latency for this request: the time to first
-//     token of its prompt-size bucket (borrowed from the neighbour buckets,
-//     or else the route's average, when the bucket has no samples), plus
-//     for a non-streaming request the expected completion tokens (the
-//     running mean capped by MaxTokens, else MaxTokens, else
-//     DefaultExpectedCompletionTokens) times the route's time per token;
-//   - PerfAvg: the same, with the time to first token averaged over the
-//     route's measured buckets;
-//   - Price: lowest expected cost: prompt tokens at the input price plus
-//     expected completion tokens (MaxTokens, else the running mean, else
-//     DefaultExpectedCompletionTokens) at the output price; costs within a
-//     relative 1e-9 tie and go to the Perf order; unpriced routes last.
-//
-// The running mean of completion tokens is pooled over the candidates, which
-// all serve the same model. Under Perf and PerfAvg, and among Price ties,
-// routes without any sample come before measured ones, cheapest first, so
-// that each gets measured once. Remaining ties keep the order of cands. A
-// Strategy that is not one of the constants ranks like Perf.
+// Within a tier the request's Strategy decides; each strategy's constant
+// (Perf, PerfAvg, Price) says how. The running mean of completion tokens
+// they use is pooled over the candidates, which all serve the same model.
+// Remaining ties keep the order of cands. A Strategy that was not
+// registered ranks like Perf.
 //
 // Then Rank may move one route to the front, the first of these that
 // applies:
@@ -78,11 +61,11 @@ const stackCandidates = 32
 //   - with probability ExplorationShare, a healthy route other than the
 //     best, picked uniformly.
 //
-// The last two are exploration, which never happens for a Pinned or a Price
-// request (its client chose cost over speed), to a route that failed within
-// the last CooldownBase, with a negative ExplorationShare, with fewer than two
-// clean routes, or when the best route is unmeasured (it is being explored
-// already).
+// The last two are exploration, which never happens for a Pinned request or
+// one whose strategy does not explore (Price: its client chose cost over
+// speed), to a route that failed within the last CooldownBase, with a
+// negative ExplorationShare, with fewer than two clean routes, or when the
+// best route is unmeasured (it is being explored already).
 func (s *Selector) Rank(req Request, cands []Candidate, order []int, now time.Time) (explored bool) {
 	return s.RankExplained(req, cands, order, nil, now)
 }
@@ -98,14 +81,9 @@ func (s *Selector) RankExplained(req Request, cands []Candidate, order []int, ex
 	if explain != nil && len(explain) != len(cands) {
 		panic("selector: RankExplained: len(explain) != len(cands)")
 	}
-	var buf [stackCandidates]score
-	var scores []score
-	if len(cands) <= len(buf) {
-		scores = buf[:len(cands)]
-	} else {
-		scores = make([]score, len(cands))
-	}
-
+	scr, scores := getScratch(&req, len(cands))
+	defer putScratch(scr)
+	st := strategyOf(req.Strategy)
 	bucket := BucketOf(req.PromptTokens)
 	var pool decayingMean // completions pooled over the candidates
 	for i := range cands {
@@ -127,13 +105,13 @@ func (s *Selector) RankExplained(req Request, cands []Candidate, order []int, ex
 	for i := 1; i < len(order); i++ {
 		x := order[i]
 		j := i
-		for ; j > 0 && compareScores(req.Strategy, &scores[x], &scores[order[j-1]]) < 0; j-- {
+		for ; j > 0 && compareScores(st, &scr.req, &scores[x], &scores[order[j-1]]) < 0; j-- {
 			order[j] = order[j-1]
 		}
 		order[j] = x
 	}
 
-	pos := s.pickExploration(req, cands, scores, order, now)
+	pos := s.pickExploration(&scr.req, st, cands, scores, order, now)
 	if pos > 0 {
 		x := order[pos]
 		copy(order[1:pos+1], order[:pos])

@@ -24,8 +24,8 @@ func TestRankPerfPerBucket(t *testing.T) {
 
 // decoding returns stats with a TTFT of ttft in bucket 0 and a decode speed
 // of tokensPerSec, learned from one stream of 101 tokens.
-func decoding(ttft time.Duration, tokensPerSec float64) *RouteStats {
-	r := new(RouteStats)
+func decoding(ttft time.Duration, tokensPerSec float64) Route {
+	r := NewRoute()
 	decode := time.Duration(100 / tokensPerSec * float64(time.Second))
 	noExplore.ObserveSuccess(r, 0, Sample{Stream: true, FirstToken: ttft, Total: ttft + decode, CompletionTokens: 101}, t0)
 	return r
@@ -60,7 +60,7 @@ func TestRankPerfNonStreamingAddsDecodeTime(t *testing.T) {
 func TestRankPerfNoDecodeSpeedUsesTTFTOnly(t *testing.T) {
 	// A route that only served non-streaming requests has its whole
 	// response time as TTFT, so nothing is added to it.
-	r := new(RouteStats)
+	r := NewRoute()
 	noExplore.ObserveSuccess(r, 0, Sample{Total: 900 * time.Millisecond, CompletionTokens: 50}, t0)
 	cands := []Candidate{{Stats: decoding(200*time.Millisecond, 100)}, {Stats: r}}
 	// 200 + 75*10 = 950ms (the pooled mean is (101+50)/2) against 900ms.
@@ -83,8 +83,8 @@ func TestRankPerfBorrows(t *testing.T) {
 func TestRankUnmeasuredFirst(t *testing.T) {
 	cands := []Candidate{
 		{Stats: route(map[int]float64{0: 100})},
-		{Stats: nil},             // no stats: unmeasured
-		{Stats: new(RouteStats)}, // no samples: unmeasured
+		{Stats: nil},        // no stats: unmeasured
+		{Stats: NewRoute()}, // no samples: unmeasured
 		{Stats: route(map[int]float64{0: 900})},
 	}
 	for _, s := range []Strategy{Perf, PerfAvg} {
@@ -142,7 +142,7 @@ func TestRankPriceMaxTokens(t *testing.T) {
 }
 
 func TestRankPriceUsesRunningMean(t *testing.T) {
-	a, b := new(RouteStats), new(RouteStats)
+	a, b := NewRoute(), NewRoute()
 	cands := []Candidate{
 		{Stats: a, Price: priced(1, 10)},
 		{Stats: b, Price: priced(3, 2)},
@@ -262,7 +262,7 @@ func TestRankEdgeCases(t *testing.T) {
 
 func TestRankDoesNotAllocate(t *testing.T) {
 	s := New(Config{})
-	for _, n := range []int{10, stackCandidates} {
+	for _, n := range []int{10, scratchCandidates} {
 		cands := benchCandidates(n)
 		order := make([]int, n)
 		for _, strat := range []Strategy{Perf, PerfAvg, Price} {
@@ -282,7 +282,7 @@ func benchCandidates(n int) []Candidate {
 	s := New(Config{})
 	cands := make([]Candidate, n)
 	for i := range cands {
-		r := new(RouteStats)
+		r := NewRoute()
 		for b := range NumBuckets {
 			if (i+b)%3 != 0 {
 				ttft := time.Duration(100+(i*37+b*53)%400) * time.Millisecond

@@ -13,7 +13,7 @@ func TestScoreReadNilStats(t *testing.T) {
 	sc.read(Perf, 1, nil, t0, DefaultCooldownBase, &pool)
 	sc.predict(Request{PromptTokens: 1000}, priced(1, 2), 10, DefaultExpectedCompletionTokens)
 	assert.Equal(t, tierClean, sc.tier)
-	assert.False(t, sc.measured)
+	assert.False(t, sc.Measured)
 	assert.True(t, sc.priced)
 	assert.InDelta(t, (1000*1+DefaultExpectedCompletionTokens*2)/1e6, sc.cost, 1e-15)
 	assert.Zero(t, pool.n)
@@ -25,35 +25,35 @@ func TestScoreRead(t *testing.T) {
 	s.ObserveSuccess(r, 0, Sample{Total: time.Second, CompletionTokens: 40}, t0) // bucket 0 now (100+1000)/2
 	s.ObserveFailure(r, Failure{}, t0)
 
-	sc := score{measured: false, priced: true, cost: 1} // overwritten
+	sc := score{Reading: Reading{Measured: false}, priced: true, cost: 1} // overwritten
 	var pool decayingMean
 	sc.read(Perf, 1, r, t0, DefaultCooldownBase, &pool)
 	assert.Equal(t, tierFailing, sc.tier)
-	assert.True(t, sc.measured)
-	assert.InDelta(t, 425, sc.ttft, 1e-9, "bucket 1 borrows from 0 and 2")
+	assert.True(t, sc.Measured)
+	assert.InDelta(t, 425, sc.TTFT, 1e-9, "bucket 1 borrows from 0 and 2")
 	assert.Equal(t, 1, pool.n)
 	assert.InDelta(t, 40, pool.sum, 1e-9)
 
 	sc.read(PerfAvg, 1, r, t0, DefaultCooldownBase, &pool)
-	assert.InDelta(t, 425, sc.ttft, 1e-9)
+	assert.InDelta(t, 425, sc.TTFT, 1e-9)
 	assert.Equal(t, 2, pool.n, "pooled again")
 
 	s.ObserveFailure(r, Failure{Kind: FailureAuth}, t0)
 	sc.read(Perf, 0, r, t0, DefaultCooldownBase, &pool)
 	assert.Equal(t, tierOpen, sc.tier)
-	assert.Equal(t, t0.Add(DefaultCooldownBase), sc.openUntil)
+	assert.Equal(t, t0.Add(DefaultCooldownBase), sc.OpenUntil)
 
 	later := t0.Add(DefaultCooldownBase)
 	sc.read(Perf, 0, r, later, DefaultCooldownBase, &pool)
 	assert.Equal(t, tierHalfOpen, sc.tier)
-	assert.True(t, sc.probeFree)
+	assert.True(t, sc.ProbeFree)
 	s.Admit(r, later)
 	sc.read(Perf, 0, r, later, DefaultCooldownBase, &pool)
-	assert.False(t, sc.probeFree, "the probe is in flight")
+	assert.False(t, sc.ProbeFree, "the probe is in flight")
 }
 
 func TestScorePredict(t *testing.T) {
-	sc := score{ttft: 100, perToken: 10, measured: true, decodes: true}
+	sc := score{Reading: Reading{TTFT: 100, PerToken: 10, Measured: true, Decodes: true}}
 	sc.predict(Request{Stream: true}, Pricing{}, 50, 70)
 	assert.Equal(t, 100.0, sc.latency)
 	assert.False(t, sc.priced)
@@ -63,11 +63,11 @@ func TestScorePredict(t *testing.T) {
 }
 
 func TestCompareScores(t *testing.T) {
-	clean := score{tier: tierClean, measured: true, latency: 900}
-	failing := score{tier: tierFailing, measured: true, latency: 1}
-	half := score{tier: tierHalfOpen, measured: true, latency: 1}
-	open := score{tier: tierOpen, measured: true, latency: 1, openUntil: t0.Add(time.Minute)}
-	openLonger := score{tier: tierOpen, measured: true, latency: 1, openUntil: t0.Add(time.Hour)}
+	clean := score{tier: tierClean, Reading: Reading{Measured: true}, latency: 900}
+	failing := score{tier: tierFailing, Reading: Reading{Measured: true}, latency: 1}
+	half := score{tier: tierHalfOpen, Reading: Reading{Measured: true}, latency: 1}
+	open := score{tier: tierOpen, Reading: Reading{Measured: true, OpenUntil: t0.Add(time.Minute)}, latency: 1}
+	openLonger := score{tier: tierOpen, Reading: Reading{Measured: true, OpenUntil: t0.Add(time.Hour)}, latency: 1}
 	ordered := []*score{&clean, &failing, &half, &open, &openLonger}
 	for _, strat := range []Strategy{Perf, PerfAvg, Price} {
 		for i := range ordered {
@@ -78,7 +78,7 @@ func TestCompareScores(t *testing.T) {
 				} else if i > j {
 					want = 1
 				}
-				assert.Equal(t, want, compareScores(strat, ordered[i], ordered[j]), "%s %d vs %d", strat, i, j)
+				assert.Equal(t, want, compareScores(strategyOf(strat), &Request{Strategy: strat}, ordered[i], ordered[j]), "%s %d vs %d", strat, i, j)
 			}
 		}
 	}

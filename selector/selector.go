@@ -5,8 +5,8 @@ import "math/rand/v2"
 // Selector ranks routes ([Selector.Rank], [Selector.Admit]) and records what
 // happens to them ([Selector.ObserveSuccess], [Selector.ObserveFailure]).
 // Its configuration is fixed at creation; what it learns lives in the
-// RouteStats the caller passes in, so a config reload can build a new
-// Selector over the same RouteStats without forgetting anything.
+// Routes the caller passes in, so a config reload can build a new Selector
+// over the same Routes without forgetting anything.
 //
 // A Selector is safe for concurrent use. Make one with New.
 type Selector struct {

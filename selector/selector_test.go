@@ -32,8 +32,8 @@ func ms(x float64) time.Duration {
 
 // route returns stats with one streamed TTFT sample of ttft[b] milliseconds
 // in each bucket b present in ttft, observed at t0.
-func route(ttft map[int]float64) *RouteStats {
-	r := new(RouteStats)
+func route(ttft map[int]float64) Route {
+	r := NewRoute()
 	for b, v := range ttft {
 		noExplore.ObserveSuccess(r, b, streamed(ms(v)), t0)
 	}

@@ -106,7 +106,7 @@ func simulate(seed uint64) simResult {
 	vendors := simVendors
 	cands := make([]Candidate, len(vendors))
 	for i := range cands {
-		cands[i].Stats = new(RouteStats)
+		cands[i].Stats = NewRoute()
 	}
 
 	var res simResult

@@ -2,7 +2,7 @@ package selector
 
 import "time"
 
-// Snapshot is a copy of what a RouteStats knows, for admin and debug output.
+// Snapshot is a copy of what a Route knows, for admin and debug output.
 type Snapshot struct {
 	// Buckets holds the time to first token learned per prompt-size bucket.
 	Buckets [NumBuckets]BucketSnapshot
@@ -38,28 +38,27 @@ type BucketSnapshot struct {
 
 // Snapshot returns a copy of r's state, its breaker judged at now. A nil r
 // yields the zero Snapshot.
-func (s *Selector) Snapshot(r *RouteStats, now time.Time) Snapshot {
-	var snap Snapshot
+func (s *Selector) Snapshot(r Route, now time.Time) Snapshot {
 	if r == nil {
-		return snap
+		return Snapshot{}
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i := range r.ttft {
-		snap.Buckets[i].TTFTMillis, _ = r.ttftAt(i)
-		snap.Buckets[i].Samples = r.ttft[i].n
+	return r.Snapshot(now)
+}
+
+// snapshot returns what st holds as a Snapshot, with the breaker's fields
+// left for the caller.
+func (st *stats) snapshot() Snapshot {
+	var snap Snapshot
+	for i := range st.ttft {
+		snap.Buckets[i].TTFTMillis, _ = st.ttftAt(i)
+		snap.Buckets[i].Samples = st.ttft[i].n
 	}
-	if perToken, ok := r.decode.mean(); ok && perToken > 0 {
+	if perToken, ok := st.decode.mean(); ok && perToken > 0 {
 		snap.DecodeTokensPerSec = 1000 / perToken
 	}
-	snap.DecodeSamples = r.decode.n
-	snap.MeanCompletionTokens, _ = r.completion.mean()
-	snap.Successes, snap.Failures = r.successes, r.failures
-	snap.ConsecutiveFailures = r.breaker.consecutive
-	snap.Breaker = r.breaker.state(now)
-	if snap.Breaker != Closed {
-		snap.OpenUntil = r.breaker.openUntil
-	}
-	snap.LastSample = r.lastSample
+	snap.DecodeSamples = st.decode.n
+	snap.MeanCompletionTokens, _ = st.completion.mean()
+	snap.Successes, snap.Failures = st.successes, st.failures
+	snap.LastSample = st.lastSample
 	return snap
 }

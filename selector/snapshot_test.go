@@ -8,12 +8,12 @@ import (
 )
 
 func TestSnapshotZero(t *testing.T) {
-	assert.Equal(t, Snapshot{Breaker: Closed}, New(Config{}).Snapshot(new(RouteStats), t0))
+	assert.Equal(t, Snapshot{Breaker: Closed}, New(Config{}).Snapshot(NewRoute(), t0))
 }
 
 func TestSnapshot(t *testing.T) {
 	s := New(Config{})
-	r := new(RouteStats)
+	r := NewRoute()
 	s.ObserveSuccess(r, 1, Sample{Stream: true, FirstToken: 200 * time.Millisecond, Total: 1200 * time.Millisecond, CompletionTokens: 51}, t0)
 	s.ObserveSuccess(r, 4, streamed(900*time.Millisecond), t0)
 	s.ObserveFailure(r, Failure{}, t0)

@@ -1,20 +1,12 @@
 package selector
 
-import (
-	"sync"
-	"sync/atomic"
-	"time"
-)
+import "time"
 
-// RouteStats holds what was learned about one route (one vendor serving one
-// model): time to first token per prompt-size bucket, decode speed,
-// completion sizes, outcome counts and the route's breaker. A Selector reads
-// and updates it; it is safe for concurrent use.
-//
-// Hold the pointer: looking it up is the [Store]'s job and happens once per
-// config load, not per request. The zero value is ready to use.
-type RouteStats struct {
-	mu sync.Mutex
+// stats is what a route learned from its successes and failures: time to
+// first token per prompt-size bucket, decode speed, completion sizes and
+// outcome counts. It is plain data, not safe for concurrent use: the
+// memoryRoute that holds it guards it with its mutex.
+type stats struct {
 	// ttft is the time to first token in milliseconds, per bucket.
 	ttft [NumBuckets]ttftMean
 	// decode is the time per completion token after the first, in
@@ -28,20 +20,4 @@ type RouteStats struct {
 	failures   int64
 	// lastSample is when the newest success was observed; zero if none.
 	lastSample time.Time
-	breaker    breaker
-	// exploreClaim is the time (Unix nanoseconds) at which a Rank last sent
-	// a request to refresh this route's stale stats. It is atomic, outside
-	// mu, so that of many concurrent requests only one claims the refresh.
-	exploreClaim atomic.Int64
-}
-
-// claimStaleExploration reports whether the caller may send a request to
-// refresh r, because nobody else claimed that within every before now.
-func (r *RouteStats) claimStaleExploration(now time.Time, every time.Duration) bool {
-	t := now.UnixNano()
-	old := r.exploreClaim.Load()
-	if old != 0 && t-old < int64(every) {
-		return false
-	}
-	return r.exploreClaim.CompareAndSwap(old, t)
 }

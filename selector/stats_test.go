@@ -8,11 +8,11 @@ import (
 )
 
 func TestClaimStaleExploration(t *testing.T) {
-	var r RouteStats
+	r := NewRoute()
 	every := time.Minute
-	assert.True(t, r.claimStaleExploration(t0, every))
-	assert.False(t, r.claimStaleExploration(t0, every))
-	assert.False(t, r.claimStaleExploration(t0.Add(every-time.Nanosecond), every))
-	assert.True(t, r.claimStaleExploration(t0.Add(every), every))
-	assert.False(t, r.claimStaleExploration(t0.Add(every), every))
+	assert.True(t, r.ClaimStaleExploration(t0, every))
+	assert.False(t, r.ClaimStaleExploration(t0, every))
+	assert.False(t, r.ClaimStaleExploration(t0.Add(every-time.Nanosecond), every))
+	assert.True(t, r.ClaimStaleExploration(t0.Add(every), every))
+	assert.False(t, r.ClaimStaleExploration(t0.Add(every), every))
 }

@@ -44,7 +44,7 @@ func TestTTFTMeanPendingDecays(t *testing.T) {
 // held back by it once a stream teaches the speed.
 func TestTTFTEarlyNonStreamSampleHealed(t *testing.T) {
 	s := New(Config{})
-	r := new(RouteStats)
+	r := NewRoute()
 	s.ObserveSuccess(r, 0, Sample{FirstToken: 3100 * time.Millisecond, Total: 3100 * time.Millisecond, CompletionTokens: 300}, t0)
 	assert.InDelta(t, 3100, s.Snapshot(r, t0).Buckets[0].TTFTMillis, 1e-9)
 

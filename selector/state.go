@@ -1,0 +1,140 @@
+package selector
+
+import "time"
+
+// State is what a route learned, as plain data: enough to carry it to
+// another Caddy instance and [Merge] it with what that one learned. It holds
+// decayed sums rather than means, since sums of two instances add up and
+// means do not. What is only in flight on one instance (an admitted probe,
+// a claimed exploration) is not part of it.
+type State struct {
+	// Buckets holds the time to first token per prompt-size bucket.
+	Buckets [NumBuckets]BucketState
+	// Decode is the decode time per completion token after the first, in
+	// milliseconds.
+	Decode MeanState
+	// Completion is the number of completion tokens per response.
+	Completion MeanState
+	// Successes and Failures count every attempt observed, not decayed.
+	Successes, Failures int64
+	// LastSample is when the newest success was observed; zero if none.
+	LastSample time.Time
+	// Breaker is the circuit breaker.
+	Breaker BreakerRecord
+}
+
+// MeanState is a time-decayed mean as plain data: Sum / Weight is the mean.
+// Each observation adds itself to Sum and 1 to Weight, after both were
+// multiplied by 0.5^(time since Last / half-life).
+type MeanState struct {
+	// Sum is the decayed sum of the observations.
+	Sum float64
+	// Weight is the decayed count of the observations.
+	Weight float64
+	// Samples is the plain count of observations; 0 means none, whatever
+	// the other fields say.
+	Samples int
+	// Last is the time of the latest observation, the time Sum and Weight
+	// are decayed to.
+	Last time.Time
+}
+
+// BucketState is one prompt-size bucket's time to first token.
+type BucketState struct {
+	// MeanState is in milliseconds. The samples of non-streaming answers
+	// include their decode time, which comes off when the mean is read.
+	MeanState
+	// Pending is the decayed count of completion tokens whose decode time
+	// is in Sum.
+	Pending float64
+}
+
+// BreakerRecord is a circuit breaker as plain data. Its state at a given
+// time follows: closed unless Open; open until OpenUntil, half-open after.
+type BreakerRecord struct {
+	// Open is whether the breaker opened since the last success.
+	Open bool
+	// OpenedAt is when the current opening started; a success of an
+	// attempt started before it does not close the breaker.
+	OpenedAt time.Time
+	// OpenUntil is when the current cooldown ends.
+	OpenUntil time.Time
+	// ConsecutiveFailures counts failures since the last success.
+	ConsecutiveFailures int
+	// LastFailure is when the latest of those failures happened.
+	LastFailure time.Time
+	// Openings counts the openings since the last success, which sets the
+	// next cooldown.
+	Openings int
+}
+
+// state returns m as plain data.
+func (m *decayingMean) state() MeanState {
+	var st MeanState
+	m.stateInto(&st)
+	return st
+}
+
+// stateInto writes m as plain data into st, field by field, which a hot
+// path can afford where copying a whole MeanState is slower.
+func (m *decayingMean) stateInto(st *MeanState) {
+	st.Sum, st.Weight, st.Samples, st.Last = m.sum, m.weight, m.n, m.last
+}
+
+// load replaces m with st.
+func (m *decayingMean) load(st MeanState) {
+	*m = decayingMean{sum: st.Sum, weight: st.Weight, n: st.Samples, last: st.Last}
+}
+
+// state returns st as plain data.
+func (st *stats) state() State {
+	out := State{
+		Decode:     st.decode.state(),
+		Completion: st.completion.state(),
+		Successes:  st.successes,
+		Failures:   st.failures,
+		LastSample: st.lastSample,
+	}
+	for i := range st.ttft {
+		out.Buckets[i] = BucketState{MeanState: st.ttft[i].state(), Pending: st.ttft[i].pending}
+	}
+	return out
+}
+
+// load replaces st with the learned part of in.
+func (st *stats) load(in *State) {
+	for i := range st.ttft {
+		st.ttft[i].decayingMean.load(in.Buckets[i].MeanState)
+		st.ttft[i].pending = in.Buckets[i].Pending
+	}
+	st.decode.load(in.Decode)
+	st.completion.load(in.Completion)
+	st.successes, st.failures = in.Successes, in.Failures
+	st.lastSample = in.LastSample
+}
+
+// record returns b as plain data.
+func (b *breaker) record() BreakerRecord {
+	return BreakerRecord{
+		Open:                b.open,
+		OpenedAt:            b.openedAt,
+		OpenUntil:           b.openUntil,
+		ConsecutiveFailures: b.consecutive,
+		LastFailure:         b.lastFailure,
+		Openings:            b.opens,
+	}
+}
+
+// load replaces b with rec, keeping the probe in flight, which belongs to
+// this instance.
+func (b *breaker) load(rec BreakerRecord) {
+	*b = breaker{
+		consecutive: rec.ConsecutiveFailures,
+		lastFailure: rec.LastFailure,
+		opens:       rec.Openings,
+		open:        rec.Open,
+		openedAt:    rec.OpenedAt,
+		openUntil:   rec.OpenUntil,
+		probeUntil:  b.probeUntil,
+	}
+}
