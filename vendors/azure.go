@@ -57,7 +57,14 @@ func azureBackend(v *Vendor, c Config) (backend, *ConfigError) {
 		}
 		b := newCompatBackend(v, azureOptions, "")
 		b.query = url.Values{"api-version": {version}}.Encode()
-		b.deploymentInPath = true
+		b.modelPath = func(e Endpoint, deployment string) (string, string, error) {
+			rel, relRaw, err := azureDeploymentPath(e, deployment)
+			if err != nil {
+				return "", "", err
+			}
+			path, rawPath := v.below("/"+rel, "/"+relRaw)
+			return path, rawPath, nil
+		}
 		return b, nil
 	}
 	b := newCompatBackend(v, azureOptions, "")

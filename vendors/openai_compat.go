@@ -67,9 +67,9 @@ type compatBackend struct {
 	paths [numEndpoints]struct{ path, rawPath string }
 	// query is the RawQuery every request carries (Azure's api-version).
 	query string
-	// deploymentInPath selects Azure's classic layout, where the model
-	// (deployment) name is a path segment rather than only a body field.
-	deploymentInPath bool
+	// modelPath, when set, works out an endpoint's path from the model
+	// instead (Azure's classic layout names the deployment in the path).
+	modelPath func(e Endpoint, model string) (path, rawPath string, err error)
 	// authName and authValue are the credential header, worked out once;
 	// "" when the vendor has no key (a local server).
 	authName, authValue string
@@ -129,17 +129,16 @@ func newCompatTranslator(v *Vendor, b *compatBackend, a Attempt) *compatTranslat
 }
 
 // Request sends the client's body with the vendor's model name to the
-// endpoint's path (Azure classic: /openai/deployments/{deployment}/...).
+// endpoint's path.
 func (t *compatTranslator) Request(out *http.Request) error {
 	a, b := t.a, t.b
 	o := outgoing{path: b.paths[a.Endpoint].path, rawPath: b.paths[a.Endpoint].rawPath, query: b.query,
 		authName: b.authName, authValue: b.authValue}
-	if b.deploymentInPath {
-		rel, relRaw, err := azureDeploymentPath(a.Endpoint, a.Model)
-		if err != nil {
+	if b.modelPath != nil {
+		var err error
+		if o.path, o.rawPath, err = b.modelPath(a.Endpoint, a.Model); err != nil {
 			return fmt.Errorf("vendor %q: %w", t.v.id, err)
 		}
-		o.path, o.rawPath = t.v.below("/"+rel, "/"+relRaw)
 	}
 	body, err := b.shapeBody(a)
 	if err == nil && b.opts.sanitize != nil && a.Endpoint == ChatCompletions {
