@@ -92,23 +92,25 @@ func TestJSONConfig(t *testing.T) {
 // A config the router cannot provision is refused whole, with the vendor and
 // field named, and the running config stays in place.
 func TestInvalidConfigIsRefused(t *testing.T) {
-	caddytest.AssertLoadError(t, `{
-	skip_install_trust
-	admin localhost:2999
-	http_port 9080
-}
-:9080 {
-	llm_router {
-		vendor acme {
+	assertVendorRefused(t, `vendor acme {
 			model m
-		}
-	}
-}`, "caddyfile", `vendor \"acme\": kind: required because \"acme\" is not a known kind`)
+		}`, `vendor \"acme\": kind: required because \"acme\" is not a known kind`)
 }
 
 // A setting the vendor's kind does not use is a config error naming the
 // vendor and the setting, not something silently ignored.
 func TestUnusedVendorSettingIsRefused(t *testing.T) {
+	assertVendorRefused(t, `vendor openai {
+			api_key sk-test
+			region us-east-1
+			model m
+		}`, `vendor \"openai\": region: is not used by kind \"openai\" (kinds that use it: aws, vertex)`)
+}
+
+// assertVendorRefused loads a Caddyfile whose llm_router has the vendor
+// block vendor, and checks that loading fails with wantErr.
+func assertVendorRefused(t *testing.T, vendor, wantErr string) {
+	t.Helper()
 	caddytest.AssertLoadError(t, `{
 	skip_install_trust
 	admin localhost:2999
@@ -116,11 +118,7 @@ func TestUnusedVendorSettingIsRefused(t *testing.T) {
 }
 :9080 {
 	llm_router {
-		vendor openai {
-			api_key sk-test
-			region us-east-1
-			model m
-		}
+		`+vendor+`
 	}
-}`, "caddyfile", `vendor \"openai\": region: is not used by kind \"openai\" (kinds that use it: aws, vertex)`)
+}`, "caddyfile", wantErr)
 }
