@@ -134,3 +134,29 @@ func (b *breaker) failure(cfg *Config, f Failure, now time.Time) {
 		b.openUntil = until
 	}
 }
+
+// record returns b as plain data.
+func (b *breaker) record() BreakerRecord {
+	return BreakerRecord{
+		Open:                b.open,
+		OpenedAt:            b.openedAt,
+		OpenUntil:           b.openUntil,
+		ConsecutiveFailures: b.consecutive,
+		LastFailure:         b.lastFailure,
+		Openings:            b.opens,
+	}
+}
+
+// load replaces b with rec, keeping the probe in flight, which belongs to
+// this instance.
+func (b *breaker) load(rec BreakerRecord) {
+	*b = breaker{
+		consecutive: rec.ConsecutiveFailures,
+		lastFailure: rec.LastFailure,
+		opens:       rec.Openings,
+		open:        rec.Open,
+		openedAt:    rec.OpenedAt,
+		openUntil:   rec.OpenUntil,
+		probeUntil:  b.probeUntil,
+	}
+}

@@ -57,3 +57,21 @@ func decayFactor(dt, halfLife time.Duration) float64 {
 	}
 	return math.Exp2(-float64(dt) / float64(halfLife))
 }
+
+// state returns m as plain data.
+func (m *decayingMean) state() MeanState {
+	var st MeanState
+	m.stateInto(&st)
+	return st
+}
+
+// stateInto writes m as plain data into st, field by field, which a hot
+// path can afford where copying a whole MeanState is slower.
+func (m *decayingMean) stateInto(st *MeanState) {
+	st.Sum, st.Weight, st.Samples, st.Last = m.sum, m.weight, m.n, m.last
+}
+
+// load replaces m with st.
+func (m *decayingMean) load(st MeanState) {
+	*m = decayingMean{sum: st.Sum, weight: st.Weight, n: st.Samples, last: st.Last}
+}

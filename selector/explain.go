@@ -37,15 +37,3 @@ func (s *Selector) Explain(req Request, cands []Candidate, out []Score, now time
 		out[i] = scores[i].explain()
 	}
 }
-
-// explain is the public view of sc.
-func (sc *score) explain() Score {
-	out := Score{Tier: tierNames[sc.tier], PredictedMS: -1, ExpectedCostUSD: -1}
-	if sc.Measured {
-		out.PredictedMS = sc.latency
-	}
-	if sc.priced {
-		out.ExpectedCostUSD = sc.cost
-	}
-	return out
-}

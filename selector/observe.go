@@ -55,30 +55,6 @@ func (sm *Sample) started(now time.Time) time.Time {
 	return now.Add(-max(sm.Total, 0))
 }
 
-// observe adds what sm teaches (see Selector.ObserveSuccess) to st, with a
-// prompt in bucket, at now.
-func (st *stats) observe(bucket int, sm *Sample, now time.Time, halfLife time.Duration) {
-	bucket = min(max(bucket, 0), NumBuckets-1)
-	total := max(sm.Total, 0)
-	streamed := sm.Stream && sm.FirstToken > 0
-	if streamed && sm.CompletionTokens > 1 && total > sm.FirstToken {
-		st.decode.observe(millis(total-sm.FirstToken)/float64(sm.CompletionTokens-1), now, halfLife)
-	}
-	if streamed {
-		st.ttft[bucket].observe(millis(sm.FirstToken), 0, now, halfLife)
-	} else {
-		// The decode time comes off when the mean is read; see ttftMean.
-		st.ttft[bucket].observe(millis(total), float64(max(sm.CompletionTokens, 0)), now, halfLife)
-	}
-	if sm.CompletionTokens > 0 {
-		st.completion.observe(float64(sm.CompletionTokens), now, halfLife)
-	}
-	st.successes++
-	if now.After(st.lastSample) {
-		st.lastSample = now
-	}
-}
-
 // millis returns d in (fractional) milliseconds.
 func millis(d time.Duration) float64 {
 	return float64(d) / float64(time.Millisecond)

@@ -97,3 +97,15 @@ func comparePrice(a, b *score) int {
 	}
 	return compareCost(a.cost, b.cost)
 }
+
+// explain is the public view of sc.
+func (sc *score) explain() Score {
+	out := Score{Tier: tierNames[sc.tier], PredictedMS: -1, ExpectedCostUSD: -1}
+	if sc.Measured {
+		out.PredictedMS = sc.latency
+	}
+	if sc.priced {
+		out.ExpectedCostUSD = sc.cost
+	}
+	return out
+}

@@ -44,21 +44,3 @@ func (s *Selector) Snapshot(r Route, now time.Time) Snapshot {
 	}
 	return r.Snapshot(now)
 }
-
-// snapshot returns what st holds as a Snapshot, with the breaker's fields
-// left for the caller.
-func (st *stats) snapshot() Snapshot {
-	var snap Snapshot
-	for i := range st.ttft {
-		snap.Buckets[i].TTFTMillis, _ = st.ttftAt(i)
-		snap.Buckets[i].Samples = st.ttft[i].n
-	}
-	if perToken, ok := st.decode.mean(); ok && perToken > 0 {
-		snap.DecodeTokensPerSec = 1000 / perToken
-	}
-	snap.DecodeSamples = st.decode.n
-	snap.MeanCompletionTokens, _ = st.completion.mean()
-	snap.Successes, snap.Failures = st.successes, st.failures
-	snap.LastSample = st.lastSample
-	return snap
-}

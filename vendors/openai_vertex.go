@@ -3,7 +3,6 @@ package vendors
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 )
 
 // OpenAI chat completions to Vertex AI, by the model's publisher:
@@ -60,20 +59,6 @@ func (t *vertexClaudeTranslator) Request(out *http.Request) error {
 		method = "streamRawPredict"
 	}
 	return t.b.send(t.v, out, "anthropic", t.a.Model, method, "", body)
-}
-
-// send fetches the access token, then sends body to model's method at
-// publisher.
-func (b *vertexBackend) send(v *Vendor, out *http.Request, publisher, model, method, query string, body []byte) error {
-	tok, err := b.token(out.Context())
-	if err != nil {
-		return fmt.Errorf("vendor %q: %w", v.id, err)
-	}
-	prefix := "/v1/projects/" + b.project + "/locations/" + b.location + "/publishers/" + publisher + "/models/"
-	rawPrefix := "/v1/projects/" + url.PathEscape(b.project) + "/locations/" + b.location + "/publishers/" + publisher + "/models/"
-	o := outgoing{query: query, body: body, authName: "Authorization", authValue: "Bearer " + tok, plain: true}
-	o.path, o.rawPath = v.below(prefix+model+":"+method, rawPrefix+url.PathEscape(model)+":"+method)
-	return v.send(out, &o)
 }
 
 // Interface guards

@@ -250,3 +250,17 @@ func vertexIsClaude(model string) bool {
 
 // Interface guards
 var _ backend = (*vertexBackend)(nil)
+
+// send fetches the access token, then sends body to model's method at
+// publisher.
+func (b *vertexBackend) send(v *Vendor, out *http.Request, publisher, model, method, query string, body []byte) error {
+	tok, err := b.token(out.Context())
+	if err != nil {
+		return fmt.Errorf("vendor %q: %w", v.id, err)
+	}
+	prefix := "/v1/projects/" + b.project + "/locations/" + b.location + "/publishers/" + publisher + "/models/"
+	rawPrefix := "/v1/projects/" + url.PathEscape(b.project) + "/locations/" + b.location + "/publishers/" + publisher + "/models/"
+	o := outgoing{query: query, body: body, authName: "Authorization", authValue: "Bearer " + tok, plain: true}
+	o.path, o.rawPath = v.below(prefix+model+":"+method, rawPrefix+url.PathEscape(model)+":"+method)
+	return v.send(out, &o)
+}
