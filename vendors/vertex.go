@@ -248,8 +248,6 @@ func vertexIsClaude(model string) bool {
 	return strings.HasPrefix(model, "claude")
 }
 
-// Interface guards
-var _ backend = (*vertexBackend)(nil)
 
 // send fetches the access token, then sends body to model's method at
 // publisher.
@@ -264,3 +262,6 @@ func (b *vertexBackend) send(v *Vendor, out *http.Request, publisher, model, met
 	o.path, o.rawPath = v.below(prefix+model+":"+method, rawPrefix+url.PathEscape(model)+":"+method)
 	return v.send(out, &o)
 }
+
+// Interface guards
+var _ backend = (*vertexBackend)(nil)
