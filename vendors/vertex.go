@@ -248,7 +248,6 @@ func vertexIsClaude(model string) bool {
 	return strings.HasPrefix(model, "claude")
 }
 
-
 // send fetches the access token, then sends body to model's method at
 // publisher.
 func (b *vertexBackend) send(v *Vendor, out *http.Request, publisher, model, method, query string, body []byte) error {
