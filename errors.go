@@ -88,3 +88,6 @@ func tooLargeError(limit int64) *clientError {
 	return &clientError{status: http.StatusRequestEntityTooLarge, errType: typeInvalidRequest,
 		code: codeBodyTooLarge, message: fmt.Sprintf("request body is larger than the limit of %d bytes", limit)}
 }
+
+// Interface guards
+var _ error = (*clientError)(nil)

@@ -92,3 +92,6 @@ func (c breakerCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 }
+
+// Interface guards
+var _ prometheus.Collector = breakerCollector{}

@@ -24,8 +24,6 @@ func (pooledRoute) Destruct() error { return nil }
 // routePool is the selector.Store over routeStates that handlers use.
 type routePool struct{}
 
-var _ selector.Store = routePool{}
-
 // Route returns the route for key and counts a use of it.
 func (routePool) Route(key string) selector.Route {
 	v, _, _ := routeStates.LoadOrNew(key, func() (caddy.Destructor, error) {
@@ -39,3 +37,9 @@ func (routePool) Release(key string) {
 	// Destruct never fails.
 	_, _ = routeStates.Delete(key)
 }
+
+// Interface guards
+var (
+	_ caddy.Destructor = pooledRoute{}
+	_ selector.Store   = routePool{}
+)
