@@ -194,23 +194,19 @@ func TestPromptEstimatorMatchesWholeBody(t *testing.T) {
 }
 
 func BenchmarkEstimatePromptTokens(b *testing.B) {
-	// A long conversation with escapes everywhere, about 100 kB.
-	var long strings.Builder
-	long.WriteString(`{"model":"gpt-4o","messages":[`)
-	for i := range 200 {
-		if i > 0 {
-			long.WriteByte(',')
-		}
-		long.WriteString(`{"role":"user","content":"` + strings.Repeat(`Some \"quoted\" text.\n`, 20) + `"}`)
-	}
-	long.WriteString(`]}`)
+	// A long conversation with escapes everywhere, about 100 kB, and one of
+	// the same size in long runs of plain text, like pasted documents: what
+	// jsonwalk.SkipString hands to strings.IndexByte.
+	long := conversation(200, strings.Repeat(`Some \"quoted\" text.\n`, 20))
+	plain := conversation(50, strings.Repeat(`Some plain text. `, 120))
 
 	for _, c := range []struct {
 		name string
 		body []byte
 	}{
 		{"typical", typicalChat},
-		{"100kB", []byte(long.String())},
+		{"100kB", long},
+		{"100kB-plain", plain},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -220,4 +216,19 @@ func BenchmarkEstimatePromptTokens(b *testing.B) {
 			}
 		})
 	}
+}
+
+// conversation is a chat body of n user messages with the same content,
+// raw JSON.
+func conversation(n int, content string) []byte {
+	var body strings.Builder
+	body.WriteString(`{"model":"gpt-4o","messages":[`)
+	for i := range n {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		body.WriteString(`{"role":"user","content":"` + content + `"}`)
+	}
+	body.WriteString(`]}`)
+	return []byte(body.String())
 }
