@@ -26,8 +26,8 @@ func (c *tokenCount) total() int {
 	return c.tokens + (c.bytes+bytesPerToken-1)/bytesPerToken
 }
 
-// EstimatePromptTokens returns a cheap estimate of the prompt tokens of an
-// OpenAI request body, at about 4 bytes per token. It counts:
+// PromptEstimator estimates the prompt tokens of an OpenAI request body, at
+// about 4 bytes per token, from its top-level members. It counts:
 //
 //   - chat completions "messages": string "content", the "text" of content
 //     parts (image, audio and file parts are ignored), "name", and the name
@@ -39,21 +39,12 @@ func (c *tokenCount) total() int {
 //     array of strings, or already tokenized (an array of token ids, or an
 //     array of such arrays; each id counts as one token).
 //
-// It returns 0 for a body with none of these fields. It reads the body in a
-// single pass, does not allocate and never panics: malformed JSON just
-// yields a smaller estimate.
-func EstimatePromptTokens(body []byte) int {
-	var c tokenCount
-	top := jsonwalk.NewIter(stringView(body))
-	for top.Next() {
-		countMember(&c, top.Key(), &top)
-	}
-	return c.total()
-}
-
-// PromptEstimator is EstimatePromptTokens for a caller that walks the body's
-// top level anyway (the router's validating pass): it counts the members it
-// is handed, while they are still in the cache, and saves a second walk.
+// It is fed by a caller that walks the body's top level anyway (the router's
+// validating pass, jsonwalk.Object): it counts the members it is handed,
+// while they are still in the cache, and saves a second walk. A body with
+// none of these fields is estimated at 0. It reads each value in a single
+// pass with jsonwalk's lenient Iter, does not allocate and never panics:
+// malformed JSON just yields a smaller estimate.
 type PromptEstimator struct{ c tokenCount }
 
 // Member counts one top-level member, given its key without quotes and its

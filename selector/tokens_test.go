@@ -10,6 +10,21 @@ import (
 	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
+// EstimatePromptTokens is the estimate of a whole body, walked leniently
+// from its top: the same counting as PromptEstimator without a validating
+// pass, so that the tests and FuzzEstimatePromptTokens can feed it any bytes,
+// malformed ones included. It does not allocate and never panics. The router
+// does not use it: it feeds a PromptEstimator from jsonwalk.Object. It is
+// exported for the package's examples.
+func EstimatePromptTokens(body []byte) int {
+	var c tokenCount
+	top := jsonwalk.NewIter(stringView(body))
+	for top.Next() {
+		countMember(&c, top.Key(), &top)
+	}
+	return c.total()
+}
+
 // est is what EstimatePromptTokens should return for text bytes of prompt
 // text, tokens already tokenized and msgs chat messages.
 func est(bytes, tokens, msgs int) int {

@@ -71,9 +71,6 @@ type Member struct {
 	KeyStart, ValueEnd int
 }
 
-// KeyIs tells whether the member's key, unescaped, is name.
-func (m Member) KeyIs(name string) bool { return string(m.Name()) == name }
-
 // Name is the member's key unescaped: a view of the text when it has no
 // escapes, a copy when it has. A key spelled with escapes ("mod\u0065l") is
 // the same key to a vendor's decoder, so it must be to the router too.

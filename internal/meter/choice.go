@@ -49,13 +49,6 @@ func (cs *choices) read(s string, v int) int {
 	}))
 }
 
-// inspectChoice reads one raw element of "choices".
-func inspectChoice(choice string) choiceInfo {
-	var c choiceInfo
-	readChoice(choice, 0, &c)
-	return c
-}
-
 // readChoice reads the element of "choices" at s[v]: a streaming chunk's
 // (delta) or a complete response's (message), or a legacy completion's
 // (text). It returns the offset just past it, or -1.
