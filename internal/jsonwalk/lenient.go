@@ -143,17 +143,20 @@ func SkipValue(s string, i int) int {
 }
 
 // SkipString returns the offset just past the string whose opening quote is
-// s[i], or -1 if it is not closed. Unlike the strict walker, it lets any
-// byte, raw control characters included, stand in a string, and any byte
-// follow a backslash.
+// s[i], or -1 if it is not closed (or i is negative). Unlike the strict
+// walker, it lets any byte, raw control characters included, stand in a
+// string, and any byte follow a backslash.
 //
 // Most strings in a chunk or a request are short keys and values, for which
-// a call to strings.IndexByte per string cost more than the whole scan: it
+// a call to strings.IndexByte per string costs more than the whole scan: it
 // looks at their first shortString bytes eight at a time for a quote or a
-// backslash (the lane arithmetic of quoteOrBackslashLanes). A longer string
-// (prompt text, tool-call arguments) is left to skipLongString, which is
-// several times faster on long runs of text.
+// backslash (the lane arithmetic of quoteOrBackslashLanes). The rest of a
+// longer string (prompt text, tool-call arguments) is left to
+// skipLongString, several times faster on long runs of text.
 func SkipString(s string, i int) int {
+	if i < 0 {
+		return -1 // and load64 never reads before s
+	}
 	j := i + 1
 	end := min(len(s), j+shortString)
 	for j+8 <= end {
@@ -182,8 +185,12 @@ func SkipString(s string, i int) int {
 }
 
 // shortString is how many bytes of a string SkipString scans itself before
-// it hands the rest to skipLongString.
-const shortString = 64
+// it hands the rest to skipLongString. Measured on strings of 40 to 2040
+// bytes, 48 is as fast as or faster than both the eight-byte scan alone and
+// strings.IndexByte from the 16th byte (what the meter and the selector did
+// before); 32 sends the meter's 38-byte chunk ids to IndexByte, and 64 is
+// slower on every string longer than that.
+const shortString = 48
 
 // skipLongString is SkipString for the rest of the string that opens at s[i],
 // from s[j] on. strings.IndexByte looks for quotes many bytes at a time and
@@ -210,9 +217,11 @@ func skipLongString(s string, i, j int) int {
 	return -1
 }
 
-// load64 reads the eight bytes of s at i, little-endian; i+8 <= len(s).
+// load64 reads the eight bytes of s at i, little-endian. It does not check
+// its bounds, as skipPlain does not: the caller's loop condition is
+// i+8 <= len(s).
 func load64(s string, i int) uint64 {
-	return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
+	return binary.LittleEndian.Uint64(unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(s)), i)), 8))
 }
 
 // skipNested returns the offset just past the object or array that opens at

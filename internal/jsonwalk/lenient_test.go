@@ -102,6 +102,7 @@ func TestSkipString(t *testing.T) {
 	for in, want := range tests {
 		assert.Equal(t, want, SkipString(in, 0), "%q", in)
 	}
+	assert.Equal(t, -1, SkipString(`"abcdefghijklmnopqrstuvwxyz"`, -9), "a negative offset reads nothing")
 }
 
 // skipStringReference is SkipString byte by byte.
