@@ -5,10 +5,12 @@
 // [Route] per route, handed out by a [Store] so that it survives config
 // reloads. Per request the caller:
 //
-//  1. estimates the prompt size ([EstimatePromptTokens]) and ranks the
-//     candidates ([Selector.Rank]): healthy routes first, then by the
-//     [Strategy] the request asked for, with a small share of requests
-//     exploring runners-up so that their numbers stay true;
+//  1. estimates the prompt size with a [PromptEstimator], feeding it the
+//     body's top-level members as its validating pass (jsonwalk.Object)
+//     hands them out, and ranks the candidates ([Selector.Rank]): healthy
+//     routes first, then by the [Strategy] the request asked for, with a
+//     small share of requests exploring runners-up so that their numbers
+//     stay true;
 //  2. asks [Selector.Admit] right before trying each route, which lets one
 //     probe through a half-open breaker;
 //  3. reports each attempt: [Selector.ObserveSuccess] with its timings

@@ -1,5 +1,11 @@
 package selector
 
+import (
+	"unsafe"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
+)
+
 const (
 	// bytesPerToken is the rule of thumb for English text and code with
 	// OpenAI-style BPE tokenizers. The estimate only picks a size bucket, whose
@@ -20,8 +26,8 @@ func (c *tokenCount) total() int {
 	return c.tokens + (c.bytes+bytesPerToken-1)/bytesPerToken
 }
 
-// EstimatePromptTokens returns a cheap estimate of the prompt tokens of an
-// OpenAI request body, at about 4 bytes per token. It counts:
+// PromptEstimator estimates the prompt tokens of an OpenAI request body, at
+// about 4 bytes per token, from its top-level members. It counts:
 //
 //   - chat completions "messages": string "content", the "text" of content
 //     parts (image, audio and file parts are ignored), "name", and the name
@@ -33,21 +39,12 @@ func (c *tokenCount) total() int {
 //     array of strings, or already tokenized (an array of token ids, or an
 //     array of such arrays; each id counts as one token).
 //
-// It returns 0 for a body with none of these fields. It reads the body in a
-// single pass, does not allocate and never panics: malformed JSON just
-// yields a smaller estimate.
-func EstimatePromptTokens(body []byte) int {
-	var c tokenCount
-	top := newJSONIter(body)
-	for top.next() {
-		countMember(&c, top.key(), &top)
-	}
-	return c.total()
-}
-
-// PromptEstimator is EstimatePromptTokens for a caller that walks the body's
-// top level anyway (the router's validating pass): it counts the members it
-// is handed, while they are still in the cache, and saves a second walk.
+// It is fed by a caller that walks the body's top level anyway (the router's
+// validating pass, jsonwalk.Object): it counts the members it is handed,
+// while they are still in the cache, and saves a second walk. A body with
+// none of these fields is estimated at 0. It reads each value in a single
+// pass with jsonwalk's lenient Iter, does not allocate and never panics:
+// malformed JSON just yields a smaller estimate.
 type PromptEstimator struct{ c tokenCount }
 
 // Member counts one top-level member, given its key without quotes and its
@@ -55,8 +52,8 @@ type PromptEstimator struct{ c tokenCount }
 func (e *PromptEstimator) Member(key, value []byte) {
 	switch string(key) {
 	case "messages", "prompt", "input", "tools", "functions":
-		it := jsonIter{b: value, pending: len(value) > 0}
-		countMember(&e.c, key, &it)
+		it := jsonwalk.ValueIter(stringView(value))
+		countMember(&e.c, stringView(key), &it)
 	}
 }
 
@@ -65,40 +62,40 @@ func (e *PromptEstimator) Tokens() int { return e.c.total() }
 
 // countMember counts the top-level member named key whose value is pending
 // in it.
-func countMember(c *tokenCount, key []byte, it *jsonIter) {
-	switch string(key) {
+func countMember(c *tokenCount, key string, it *jsonwalk.Iter) {
+	switch key {
 	case "messages":
 		countMessages(c, it)
 	case "prompt", "input":
 		countPrompt(c, it)
 	case "tools", "functions":
-		if it.peek() == '[' {
-			c.bytes += len(it.value())
+		if it.Peek() == '[' {
+			c.bytes += len(it.Value())
 		}
 	}
 }
 
 // countMessages counts the pending chat completions "messages" array of it.
-func countMessages(c *tokenCount, it *jsonIter) {
-	msgs := it.enter()
-	for msgs.next() {
-		if msgs.peek() != '{' {
+func countMessages(c *tokenCount, it *jsonwalk.Iter) {
+	msgs := it.Enter()
+	for msgs.Next() {
+		if msgs.Peek() != '{' {
 			continue
 		}
 		c.tokens += messageOverheadTokens
-		m := msgs.enter()
-		for m.next() {
-			switch string(m.key()) {
+		m := msgs.Enter()
+		for m.Next() {
+			switch m.Key() {
 			case "content":
 				countContent(c, &m)
 			case "name":
-				c.bytes += stringBytes(m.value())
+				c.bytes += jsonwalk.StringBytes(m.Value())
 			case "tool_calls":
-				calls := m.enter()
-				for calls.next() {
-					call := calls.enter()
-					for call.next() {
-						if string(call.key()) == "function" {
+				calls := m.Enter()
+				for calls.Next() {
+					call := calls.Enter()
+					for call.Next() {
+						if call.Key() == "function" {
 							countFunctionCall(c, &call)
 						}
 					}
@@ -112,17 +109,17 @@ func countMessages(c *tokenCount, it *jsonIter) {
 
 // countContent counts the pending message "content" of it: a string, or an
 // array of parts of which only the "text" ones are prompt text.
-func countContent(c *tokenCount, it *jsonIter) {
-	if it.peek() == '"' {
-		c.bytes += stringBytes(it.value())
+func countContent(c *tokenCount, it *jsonwalk.Iter) {
+	if it.Peek() == '"' {
+		c.bytes += jsonwalk.StringBytes(it.Value())
 		return
 	}
-	parts := it.enter()
-	for parts.next() {
-		part := parts.enter()
-		for part.next() {
-			if string(part.key()) == "text" {
-				c.bytes += stringBytes(part.value())
+	parts := it.Enter()
+	for parts.Next() {
+		part := parts.Enter()
+		for part.Next() {
+			if part.Key() == "text" {
+				c.bytes += jsonwalk.StringBytes(part.Value())
 			}
 		}
 	}
@@ -130,34 +127,34 @@ func countContent(c *tokenCount, it *jsonIter) {
 
 // countFunctionCall counts the name and arguments of the pending
 // {"name", "arguments"} object of it.
-func countFunctionCall(c *tokenCount, it *jsonIter) {
-	fields := it.enter()
-	for fields.next() {
-		switch string(fields.key()) {
+func countFunctionCall(c *tokenCount, it *jsonwalk.Iter) {
+	fields := it.Enter()
+	for fields.Next() {
+		switch fields.Key() {
 		case "name", "arguments":
-			c.bytes += stringBytes(fields.value())
+			c.bytes += jsonwalk.StringBytes(fields.Value())
 		}
 	}
 }
 
 // countPrompt counts the pending completions "prompt" or embeddings "input"
 // of it: a string, or an array of strings, token ids, or arrays of token ids.
-func countPrompt(c *tokenCount, it *jsonIter) {
-	if it.peek() == '"' {
-		c.bytes += stringBytes(it.value())
+func countPrompt(c *tokenCount, it *jsonwalk.Iter) {
+	if it.Peek() == '"' {
+		c.bytes += jsonwalk.StringBytes(it.Value())
 		return
 	}
-	elems := it.enter()
-	for elems.next() {
-		switch elem := elems.peek(); {
+	elems := it.Enter()
+	for elems.Next() {
+		switch elem := elems.Peek(); {
 		case elem == '"':
-			c.bytes += stringBytes(elems.value())
+			c.bytes += jsonwalk.StringBytes(elems.Value())
 		case isNumberStart(elem):
 			c.tokens++
 		case elem == '[':
-			ids := elems.enter()
-			for ids.next() {
-				if isNumberStart(ids.peek()) {
+			ids := elems.Enter()
+			for ids.Next() {
+				if isNumberStart(ids.Peek()) {
 					c.tokens++
 				}
 			}
@@ -168,4 +165,11 @@ func countPrompt(c *tokenCount, it *jsonIter) {
 // isNumberStart reports whether a JSON value starting with b is a number.
 func isNumberStart(b byte) bool {
 	return b == '-' || b >= '0' && b <= '9'
+}
+
+// stringView returns b as a string without copying it, for jsonwalk's lenient
+// scanners, which read strings. The router's body buffer is pooled: neither
+// the view nor anything read through it may be kept past the call.
+func stringView(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }

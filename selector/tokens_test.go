@@ -10,6 +10,21 @@ import (
 	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
+// EstimatePromptTokens is the estimate of a whole body, walked leniently
+// from its top: the same counting as PromptEstimator without a validating
+// pass, so that the tests and FuzzEstimatePromptTokens can feed it any bytes,
+// malformed ones included. It does not allocate and never panics. The router
+// does not use it: it feeds a PromptEstimator from jsonwalk.Object. It is
+// exported for the package's examples.
+func EstimatePromptTokens(body []byte) int {
+	var c tokenCount
+	top := jsonwalk.NewIter(stringView(body))
+	for top.Next() {
+		countMember(&c, top.Key(), &top)
+	}
+	return c.total()
+}
+
 // est is what EstimatePromptTokens should return for text bytes of prompt
 // text, tokens already tokenized and msgs chat messages.
 func est(bytes, tokens, msgs int) int {
@@ -194,23 +209,19 @@ func TestPromptEstimatorMatchesWholeBody(t *testing.T) {
 }
 
 func BenchmarkEstimatePromptTokens(b *testing.B) {
-	// A long conversation with escapes everywhere, about 100 kB.
-	var long strings.Builder
-	long.WriteString(`{"model":"gpt-4o","messages":[`)
-	for i := range 200 {
-		if i > 0 {
-			long.WriteByte(',')
-		}
-		long.WriteString(`{"role":"user","content":"` + strings.Repeat(`Some \"quoted\" text.\n`, 20) + `"}`)
-	}
-	long.WriteString(`]}`)
+	// A long conversation with escapes everywhere, about 100 kB, and one of
+	// the same size in long runs of plain text, like pasted documents: what
+	// jsonwalk.SkipString hands to strings.IndexByte.
+	long := conversation(200, strings.Repeat(`Some \"quoted\" text.\n`, 20))
+	plain := conversation(50, strings.Repeat(`Some plain text. `, 120))
 
 	for _, c := range []struct {
 		name string
 		body []byte
 	}{
 		{"typical", typicalChat},
-		{"100kB", []byte(long.String())},
+		{"100kB", long},
+		{"100kB-plain", plain},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -220,4 +231,19 @@ func BenchmarkEstimatePromptTokens(b *testing.B) {
 			}
 		})
 	}
+}
+
+// conversation is a chat body of n user messages with the same content,
+// raw JSON.
+func conversation(n int, content string) []byte {
+	var body strings.Builder
+	body.WriteString(`{"model":"gpt-4o","messages":[`)
+	for i := range n {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		body.WriteString(`{"role":"user","content":"` + content + `"}`)
+	}
+	body.WriteString(`]}`)
+	return []byte(body.String())
 }

@@ -1,17 +1,42 @@
-// Package jsonwalk validates JSON in a single pass, fast and with a bounded
-// nesting depth, and hands the caller the top-level members of an object as
-// it goes.
+// Package jsonwalk is the router's JSON toolkit: a strict validator for the
+// bodies it must vouch for, and lenient scanners that read a few members of
+// JSON in place. Both read the text where it is, without copying it.
 //
-// It exists for the router's hot path. Every request body is validated before
-// it is routed, and gjson.ValidBytes, which checks strings one byte at a time,
-// was the largest single cost of a request with a long prompt. It also
-// recurses without a limit, so a 16 MiB body of "[" overflowed the goroutine
-// stack and killed the process. This package checks strings eight bytes at a
-// time and refuses nesting deeper than MaxDepth.
+// # The validator
 //
-// It accepts exactly RFC 8259 JSON, as encoding/json.Valid does (a fuzz test
-// compares them). Like encoding/json, it does not check that strings are valid
-// UTF-8.
+// Valid, ValidString and Object validate JSON in a single pass, fast and
+// with a bounded nesting depth; Object hands the caller the top-level members
+// of an object as it goes. They exist because every request body is validated
+// before it is routed, and gjson.ValidBytes, which checks strings one byte at
+// a time, was the largest single cost of a request with a long prompt. It
+// also recurses without a limit, so a 16 MiB body of "[" overflowed the
+// goroutine stack and killed the process. This package checks strings eight
+// bytes at a time and refuses nesting deeper than MaxDepth.
+//
+// The validator accepts exactly RFC 8259 JSON, as encoding/json.Valid does (a
+// fuzz test compares them). Like encoding/json, it does not check that
+// strings are valid UTF-8.
+//
+// # The lenient scanners
+//
+// WalkObject, WalkArray, Iter, SkipValue, SkipString and the predicates on
+// raw values (NonEmptyString, NonEmptyArray, IsObject, StringBody,
+// StringBytes) find where values are in JSON that was not validated, or need
+// not be validated again, and hand them out raw: still escaped, as substrings
+// of the text. They exist for two hot paths that read a few members of JSON
+// they do not own: every event of a vendor's stream (internal/meter) and
+// every request's prompt estimate (selector). gjson unescapes each string it
+// lands on, which allocates whenever the string holds an escape ("\n",
+// "\u00e9", the quoted JSON of tool-call arguments): that is most content
+// deltas and most prompts. Telling an empty string from a non-empty one, or
+// finding where a value ends, needs none of that.
+//
+// Unlike the validator they are forgiving, by design: they accept what it
+// refuses (raw control characters in strings, any escape, numbers and
+// literals of any spelling, brackets of the wrong kind) and, on malformed
+// input, stop quietly or skip ahead, with -1 where there is no value. They
+// never panic and never loop. They work on strings; a caller holding bytes
+// reads them through an unsafe string view that does not outlive the bytes.
 package jsonwalk
 
 import (
@@ -45,9 +70,6 @@ type Member struct {
 	// just past the value.
 	KeyStart, ValueEnd int
 }
-
-// KeyIs tells whether the member's key, unescaped, is name.
-func (m Member) KeyIs(name string) bool { return string(m.Name()) == name }
 
 // Name is the member's key unescaped: a view of the text when it has no
 // escapes, a copy when it has. A key spelled with escapes ("mod\u0065l") is
@@ -285,12 +307,12 @@ func skipPlain(b []byte, i int) int {
 	return i
 }
 
-// QuoteOrBackslashLanes flags the bytes of v, eight read little-endian, that
-// are '"' or '\\': where a string ends or escapes, for a lenient scanner
-// (internal/meter) that tolerates raw control characters. The lowest flag is
-// exact; flags above it may not be. It is special without the control test,
-// which costs such a scanner a tenth of its time.
-func QuoteOrBackslashLanes(v uint64) uint64 {
+// quoteOrBackslashLanes flags the bytes of v, eight read little-endian, that
+// are '"' or '\\': where a string ends or escapes, for SkipString, which
+// tolerates raw control characters. The lowest flag is exact; flags above it
+// may not be. It is special without the control test, which costs such a
+// scanner a tenth of its time.
+func quoteOrBackslashLanes(v uint64) uint64 {
 	quote := v ^ (lanes01 * '"')
 	slash := v ^ (lanes01 * '\\')
 	return ((quote - lanes01) | (slash - lanes01)) &^ v & lanes80
@@ -392,8 +414,10 @@ func (w *walker) literal(i int, lit string) (int, error) {
 }
 
 // SkipSpace returns the offset of the first byte at or after i that is not
-// JSON white space.
-func SkipSpace(b []byte, i int) int {
+// JSON white space. It is the one white-space skipper of both halves: the
+// strict walker reads bytes and the lenient scanners strings, hence the type
+// parameter.
+func SkipSpace[T ~string | ~[]byte](b T, i int) int {
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':

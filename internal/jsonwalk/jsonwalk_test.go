@@ -197,7 +197,7 @@ func benchmarkObject(b *testing.B, sep string) {
 	})
 }
 
-// special's (and QuoteOrBackslashLanes') lowest flag is exactly the first
+// special's (and quoteOrBackslashLanes') lowest flag is exactly the first
 // byte that is '"', '\\' or a control character (only '"' or '\\'), for
 // every byte value in every lane, after any prefix.
 func TestSpecialLowestLane(t *testing.T) {
@@ -206,7 +206,7 @@ func TestSpecialLowestLane(t *testing.T) {
 		isSpecial func(byte) bool
 	}{
 		"special":          {special, func(c byte) bool { return c == '"' || c == '\\' || c < 0x20 }},
-		"quote, backslash": {QuoteOrBackslashLanes, func(c byte) bool { return c == '"' || c == '\\' }},
+		"quote, backslash": {quoteOrBackslashLanes, func(c byte) bool { return c == '"' || c == '\\' }},
 	} {
 		checkLowestLane(t, name, c.lanes, c.isSpecial)
 	}

@@ -1,6 +1,10 @@
 package meter
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
+)
 
 // choiceInfo is what one element of "choices" says about generated output.
 type choiceInfo struct {
@@ -25,9 +29,9 @@ type choices struct {
 func (cs *choices) read(s string, v int) int {
 	cs.present = true
 	if v >= len(s) || s[v] != '[' {
-		return skipValue(s, v)
+		return jsonwalk.SkipValue(s, v)
 	}
-	return skipOr(s, v, walkArray(s, v, func(e int) int {
+	return jsonwalk.SkipOr(s, v, jsonwalk.WalkArray(s, v, func(e int) int {
 		var c choiceInfo
 		end := readChoice(s, e, &c)
 		cs.count++
@@ -45,47 +49,40 @@ func (cs *choices) read(s string, v int) int {
 	}))
 }
 
-// inspectChoice reads one raw element of "choices".
-func inspectChoice(choice string) choiceInfo {
-	var c choiceInfo
-	readChoice(choice, 0, &c)
-	return c
-}
-
 // readChoice reads the element of "choices" at s[v]: a streaming chunk's
 // (delta) or a complete response's (message), or a legacy completion's
 // (text). It returns the offset just past it, or -1.
 func readChoice(s string, v int, c *choiceInfo) int {
 	if v >= len(s) || s[v] != '{' {
-		return skipValue(s, v)
+		return jsonwalk.SkipValue(s, v)
 	}
-	return skipOr(s, v, walkObject(s, v, func(key string, v int) int {
+	return jsonwalk.SkipOr(s, v, jsonwalk.WalkObject(s, v, func(key string, v int) int {
 		switch key {
 		case "delta", "message":
 			if v < len(s) && s[v] == '{' {
-				return skipOr(s, v, c.readMessage(s, v))
+				return jsonwalk.SkipOr(s, v, c.readMessage(s, v))
 			}
 		case "text":
-			end := skipValue(s, v)
+			end := jsonwalk.SkipValue(s, v)
 			if end > 0 {
 				c.addText(s[v:end])
 			}
 			return end
 		case "finish_reason":
-			end := skipValue(s, v)
+			end := jsonwalk.SkipValue(s, v)
 			if end > 0 {
-				c.finish = stringBody(s[v:end])
+				c.finish = jsonwalk.StringBody(s[v:end])
 			}
 			return end
 		}
-		return skipValue(s, v)
+		return jsonwalk.SkipValue(s, v)
 	}))
 }
 
 // readMessage reads the delta or message object at s[v].
 func (c *choiceInfo) readMessage(s string, v int) int {
-	return walkObject(s, v, func(key string, v int) int {
-		end := skipValue(s, v)
+	return jsonwalk.WalkObject(s, v, func(key string, v int) int {
+		end := jsonwalk.SkipValue(s, v)
 		if end < 0 {
 			return end
 		}
@@ -94,7 +91,7 @@ func (c *choiceInfo) readMessage(s string, v int) int {
 		case "content":
 			// Some vendors (Mistral's reasoning models) send content as an
 			// array of parts rather than a string.
-			if nonEmptyArray(raw) {
+			if jsonwalk.NonEmptyArray(raw) {
 				c.content = true
 				c.bytes += len(raw)
 			} else {
@@ -106,12 +103,12 @@ func (c *choiceInfo) readMessage(s string, v int) int {
 			// "reasoning_content".
 			c.addText(raw)
 		case "tool_calls":
-			if nonEmptyArray(raw) {
+			if jsonwalk.NonEmptyArray(raw) {
 				c.content = true
 				c.bytes += toolCallsBytes(raw)
 			}
 		case "function_call":
-			if isObject(raw) {
+			if jsonwalk.IsObject(raw) {
 				c.content = true
 				c.bytes += functionBytes(raw)
 			}
@@ -122,7 +119,7 @@ func (c *choiceInfo) readMessage(s string, v int) int {
 
 // addText counts a non-empty string of generated text.
 func (c *choiceInfo) addText(raw string) {
-	if nonEmptyString(raw) {
+	if jsonwalk.NonEmptyString(raw) {
 		c.content = true
 		c.bytes += len(raw) - 2
 	}
@@ -132,9 +129,9 @@ func (c *choiceInfo) addText(raw string) {
 // array raw.
 func toolCallsBytes(raw string) int {
 	n := 0
-	walkArray(raw, 0, func(v int) int {
-		return skipOr(raw, v, walkObject(raw, v, func(key string, v int) int {
-			end := skipValue(raw, v)
+	jsonwalk.WalkArray(raw, 0, func(v int) int {
+		return jsonwalk.SkipOr(raw, v, jsonwalk.WalkObject(raw, v, func(key string, v int) int {
+			end := jsonwalk.SkipValue(raw, v)
 			if key == "function" && end > 0 {
 				n += functionBytes(raw[v:end])
 			}
@@ -148,10 +145,10 @@ func toolCallsBytes(raw string) int {
 // model generated, without the JSON around it.
 func functionBytes(fn string) int {
 	n := 0
-	walkObject(fn, 0, func(key string, v int) int {
-		end := skipValue(fn, v)
+	jsonwalk.WalkObject(fn, 0, func(key string, v int) int {
+		end := jsonwalk.SkipValue(fn, v)
 		if (key == "name" || key == "arguments") && end > 0 {
-			n += len(stringBody(fn[v:end]))
+			n += len(jsonwalk.StringBody(fn[v:end]))
 		}
 		return end
 	})

@@ -6,6 +6,13 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
+// inspectChoice reads one raw element of "choices".
+func inspectChoice(choice string) choiceInfo {
+	var c choiceInfo
+	readChoice(choice, 0, &c)
+	return c
+}
+
 func TestInspectChoice(t *testing.T) {
 	tests := map[string]struct {
 		choice string

@@ -1,6 +1,10 @@
 package meter
 
-import "github.com/tidwall/gjson"
+import (
+	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
+)
 
 // handlePayload reads the data of one event and reports whether the event
 // goes on to the client. hasData is whether the event had data lines at all;
@@ -40,18 +44,18 @@ type members struct {
 	choices                    choices
 }
 
-// topLevel reads a chunk's members in one pass with the raw walker, and its
-// choices in the same pass. Asking gjson.Get for "choices", then "usage",
+// topLevel reads a chunk's members in one pass with jsonwalk.WalkObject, and
+// its choices in the same pass. Asking gjson.Get for "choices", then "usage",
 // then "error" would scan the chunk up to three times (usage comes last), and
 // gjson would unescape strings on the way; the members kept are small and
 // read with gjson afterwards.
 func topLevel(js string) members {
 	var m members
-	walkObject(js, 0, func(key string, v int) int {
+	jsonwalk.WalkObject(js, 0, func(key string, v int) int {
 		if key == "choices" {
 			return m.choices.read(js, v)
 		}
-		end := skipValue(js, v)
+		end := jsonwalk.SkipValue(js, v)
 		if end >= 0 {
 			m.set(key, js[v:end])
 		}
@@ -91,7 +95,7 @@ func (s *Stream) handleChunk(js string) bool {
 	if !s.metaSeen {
 		s.captureMeta(&m)
 	}
-	hasUsage := isObject(m.usage)
+	hasUsage := jsonwalk.IsObject(m.usage)
 	if hasUsage {
 		readUsage(m.usage, &s.usage)
 		s.usageSeen = true
@@ -124,12 +128,12 @@ func (s *Stream) setErr(e *VendorError) {
 // usage chunk. Azure's first chunk (prompt_filter_results) has an empty id,
 // so the first chunk with a non-empty one is used.
 func (s *Stream) captureMeta(m *members) {
-	if !nonEmptyString(m.id) {
+	if !jsonwalk.NonEmptyString(m.id) {
 		return
 	}
 	s.metaSeen = true
 	s.id = append(s.id[:0], m.id...)
-	if nonEmptyString(m.object) {
+	if jsonwalk.NonEmptyString(m.object) {
 		s.object = append(s.object[:0], m.object...)
 	}
 	if gjson.Parse(m.created).Type == gjson.Number {

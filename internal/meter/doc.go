@@ -16,8 +16,8 @@
 // A [Stream] handles `text/event-stream` bodies of chat.completion.chunk (or
 // legacy text_completion) events; [InspectJSON] handles complete
 // non-streaming bodies. Both work on the vendor's bytes in place, through
-// unsafe string views: a small raw JSON walker finds the members of a chunk in
-// one pass and tells empty strings from non-empty ones without unescaping
-// them, and gjson reads the small members found (usage, error). The steady
-// state of a stream does not allocate.
+// unsafe string views: the lenient scanners of internal/jsonwalk find the
+// members of a chunk in one pass and tell empty strings from non-empty ones
+// without unescaping them, and gjson reads the small members found (usage,
+// error). The steady state of a stream does not allocate.
 package meter

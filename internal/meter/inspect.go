@@ -62,11 +62,11 @@ func InspectJSON(body []byte, promptEstimate int) Result {
 		r.HasContent = true
 	}
 	r.FinishReason = internFinish(m.choices.firstFinish)
-	if !m.choices.present && nonEmptyArray(m.data) {
+	if !m.choices.present && jsonwalk.NonEmptyArray(m.data) {
 		r.HasContent = true // embeddings
 	}
 
-	if isObject(m.usage) {
+	if jsonwalk.IsObject(m.usage) {
 		readUsage(m.usage, &r.Usage)
 	} else {
 		r.Usage = Usage{

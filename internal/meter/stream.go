@@ -171,9 +171,6 @@ func (s *Stream) Done() bool { return s.done }
 // FinishReason returns the last non-null finish_reason seen.
 func (s *Stream) FinishReason() string { return s.finish }
 
-// ContentEvents returns how many events carried content.
-func (s *Stream) ContentEvents() int { return s.contentEvents }
-
 // Usage returns the last usage the vendor reported (vendors that repeat usage
 // send running totals, which are never summed), or else an estimate: the
 // caller's PromptEstimate and about one token per 4 bytes of generated text,

@@ -11,6 +11,10 @@ import (
 
 var wantUsage = StreamOptions{ClientWantsUsage: true}
 
+// ContentEvents returns how many events carried content. Only tests ask: the
+// router sees content through Committed and the estimate in Usage.
+func (s *Stream) ContentEvents() int { return s.contentEvents }
+
 func TestStreamPassThroughIsByteExact(t *testing.T) {
 	for name, input := range allFixtures {
 		// The options under which nothing is dropped or synthesized: the

@@ -1,9 +1,6 @@
 package meter
 
-import (
-	"encoding/binary"
-	"unsafe"
-)
+import "unsafe"
 
 // view returns b as a string without copying it.
 //
@@ -13,9 +10,4 @@ import (
 // strings.Clone for anything stored.
 func view(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
-}
-
-// load64 reads the eight bytes of s at i, little-endian; i+8 <= len(s).
-func load64(s string, i int) uint64 {
-	return binary.LittleEndian.Uint64(unsafe.Slice(unsafe.StringData(s[i:]), 8))
 }

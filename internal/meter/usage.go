@@ -1,6 +1,10 @@
 package meter
 
-import "github.com/tidwall/gjson"
+import (
+	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
+)
 
 // Usage is what one attempt consumed, in tokens.
 type Usage struct {
@@ -46,8 +50,8 @@ func Cost(u Usage, p Pricing) float64 {
 func readUsage(raw string, dst *Usage) {
 	var prompt, completion, cached, cacheHit count
 	details := false
-	walkObject(raw, 0, func(key string, v int) int {
-		end := skipValue(raw, v)
+	jsonwalk.WalkObject(raw, 0, func(key string, v int) int {
+		end := jsonwalk.SkipValue(raw, v)
 		if end < 0 {
 			return end
 		}
@@ -62,8 +66,8 @@ func readUsage(raw string, dst *Usage) {
 		case "prompt_tokens_details":
 			if !details {
 				details = true
-				walkObject(val, 0, func(key string, v int) int {
-					end := skipValue(val, v)
+				jsonwalk.WalkObject(val, 0, func(key string, v int) int {
+					end := jsonwalk.SkipValue(val, v)
 					if key == "cached_tokens" && end > 0 {
 						cached.set(val[v:end])
 					}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
 func TestCost(t *testing.T) {
@@ -99,7 +101,7 @@ func FuzzReadUsage(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw string) {
 		// gjson unescapes keys, the meter compares them as written; no
 		// vendor escapes these keys, so such inputs are left out.
-		if !gjson.Valid(raw) || !isObject(strings.TrimLeft(raw, " \t\r\n")) || strings.Contains(raw, `\`) {
+		if !gjson.Valid(raw) || !jsonwalk.IsObject(strings.TrimLeft(raw, " \t\r\n")) || strings.Contains(raw, `\`) {
 			return
 		}
 		var got, want Usage

@@ -1,4 +1,4 @@
-package meter
+package jsonwalk
 
 import (
 	"strings"
@@ -7,12 +7,12 @@ import (
 	"github.com/stretchr/testify/assert"
 )
 
-// collectMembers walks obj with walkObject, skipping every value, and returns
-// the members it saw and what walkObject returned.
+// collectMembers walks obj with WalkObject, skipping every value, and returns
+// the members it saw and what WalkObject returned.
 func collectMembers(obj string) ([][2]string, int) {
 	var got [][2]string
-	end := walkObject(obj, 0, func(key string, v int) int {
-		end := skipValue(obj, v)
+	end := WalkObject(obj, 0, func(key string, v int) int {
+		end := SkipValue(obj, v)
 		if end >= 0 {
 			got = append(got, [2]string{key, obj[v:end]})
 		}
@@ -23,8 +23,8 @@ func collectMembers(obj string) ([][2]string, int) {
 
 func collectElements(arr string) ([]string, int) {
 	var got []string
-	end := walkArray(arr, 0, func(v int) int {
-		end := skipValue(arr, v)
+	end := WalkArray(arr, 0, func(v int) int {
+		end := SkipValue(arr, v)
 		if end >= 0 {
 			got = append(got, arr[v:end])
 		}
@@ -82,6 +82,8 @@ func TestWalkArray(t *testing.T) {
 	assert.NotPanics(t, func() { collectElements(`[{"a":"\`) })
 }
 
+// TestSkipString holds the cases of both scanners it replaced (the meter's
+// and the selector's).
 func TestSkipString(t *testing.T) {
 	tests := map[string]int{
 		`""`:          2,
@@ -89,15 +91,21 @@ func TestSkipString(t *testing.T) {
 		`"a\"b"`:      6,
 		`"a\\"b"`:     5,
 		`"a\\\"b"`:    8,
+		`"\\\\"`:      6,
 		`"unclosed`:   -1,
 		`"unclosed\"`: -1,
+		`"open`:       -1,
+		`"`:           -1,
+		`"esc\"`:      -1,
+		`"\u00e9"  `:  8,
 	}
 	for in, want := range tests {
-		assert.Equal(t, want, skipString(in, 0), in)
+		assert.Equal(t, want, SkipString(in, 0), "%q", in)
 	}
+	assert.Equal(t, -1, SkipString(`"abcdefghijklmnopqrstuvwxyz"`, -9), "a negative offset reads nothing")
 }
 
-// skipStringReference is skipString byte by byte.
+// skipStringReference is SkipString byte by byte.
 func skipStringReference(s string, i int) int {
 	for j := i + 1; j < len(s); j++ {
 		switch s[j] {
@@ -124,8 +132,26 @@ func TestSkipStringLanes(t *testing.T) {
 						b[2+pos] = d[0]
 					}
 					in := string(b) + "tail"
-					assert.Equal(t, skipStringReference(in, 0), skipString(in, 0), "%q", in)
-					assert.Equal(t, skipStringReference(in[:len(in)-5], 0), skipString(in[:len(in)-5], 0), "%q", in[:len(in)-5])
+					assert.Equal(t, skipStringReference(in, 0), SkipString(in, 0), "%q", in)
+					assert.Equal(t, skipStringReference(in[:len(in)-5], 0), SkipString(in[:len(in)-5], 0), "%q", in[:len(in)-5])
+				}
+			}
+		}
+	}
+}
+
+// Strings longer than shortString go over to skipLongString part way:
+// escaped and unescaped quotes, and runs of backslashes that straddle the
+// switch, at every position around it and past it.
+func TestSkipStringLong(t *testing.T) {
+	for length := shortString - 10; length < 2*shortString+10; length++ {
+		for pos := range length {
+			for _, ins := range []string{`"`, `\"`, `\\"`, `\\\"`, `\\`, `\`, "\x00"} {
+				inner := []byte(strings.Repeat("x", length))
+				copy(inner[pos:], ins)
+				for _, tail := range []string{`"tail`, `\"`, ``} {
+					in := `"` + string(inner) + tail
+					assert.Equal(t, skipStringReference(in, 0), SkipString(in, 0), "%q", in)
 				}
 			}
 		}
@@ -139,38 +165,58 @@ func FuzzSkipString(f *testing.F) {
 		if s == "" {
 			return
 		}
-		if got, want := skipString(s, 0), skipStringReference(s, 0); got != want {
-			t.Fatalf("skipString(%q) = %d, want %d", s, got, want)
+		if got, want := SkipString(s, 0), skipStringReference(s, 0); got != want {
+			t.Fatalf("SkipString(%q) = %d, want %d", s, got, want)
 		}
 	})
 }
 
 func TestSkipValue(t *testing.T) {
-	assert.Equal(t, -1, skipValue("", 0))
-	assert.Equal(t, -1, skipValue("}", 0))
-	assert.Equal(t, 4, skipValue("true,", 0))
-	assert.Equal(t, 3, skipValue("123", 0))
-	assert.Equal(t, -1, skipValue(`{"a":[}`, 0), "brackets of either kind count")
-	assert.Equal(t, -1, skipValue(`[1,2`, 0))
+	assert.Equal(t, -1, SkipValue("", 0))
+	assert.Equal(t, -1, SkipValue("}", 0))
+	assert.Equal(t, 4, SkipValue("true,", 0))
+	assert.Equal(t, 3, SkipValue("123", 0))
+	assert.Equal(t, -1, SkipValue(`{"a":[}`, 0), "brackets of either kind count")
+	assert.Equal(t, -1, SkipValue(`[1,2`, 0))
+}
+
+// The meter's and the selector's scanners disagreed on a value that starts
+// with ':'. SkipValue reads it as the selector did, as garbage running to
+// the next delimiter, as it reads any other garbage; it finds no value at a
+// delimiter or at white space.
+func TestSkipValueGarbage(t *testing.T) {
+	assert.Equal(t, 2, SkipValue(":x,", 0))
+	assert.Equal(t, 2, SkipValue("x1]", 0))
+	assert.Equal(t, -1, SkipValue(" 1", 0))
+	assert.Equal(t, -1, SkipValue(",", 0))
 }
 
 func TestRawPredicates(t *testing.T) {
-	assert.True(t, nonEmptyString(`"x"`))
-	assert.False(t, nonEmptyString(`""`))
-	assert.False(t, nonEmptyString(`null`))
-	assert.False(t, nonEmptyString(`[1]`))
+	assert.True(t, NonEmptyString(`"x"`))
+	assert.False(t, NonEmptyString(`""`))
+	assert.False(t, NonEmptyString(`null`))
+	assert.False(t, NonEmptyString(`[1]`))
 
-	assert.True(t, nonEmptyArray(`[1]`))
-	assert.True(t, nonEmptyArray(`[ {} ]`))
-	assert.False(t, nonEmptyArray(`[ ]`))
-	assert.False(t, nonEmptyArray(`[`))
-	assert.False(t, nonEmptyArray(`null`))
+	assert.True(t, NonEmptyArray(`[1]`))
+	assert.True(t, NonEmptyArray(`[ {} ]`))
+	assert.False(t, NonEmptyArray(`[ ]`))
+	assert.False(t, NonEmptyArray(`[`))
+	assert.False(t, NonEmptyArray(`null`))
 
-	assert.True(t, isObject(`{}`))
-	assert.False(t, isObject(`null`))
-	assert.False(t, isObject(``))
+	assert.True(t, IsObject(`{}`))
+	assert.False(t, IsObject(`null`))
+	assert.False(t, IsObject(``))
 
-	assert.Equal(t, `a\nb`, stringBody(`"a\nb"`))
-	assert.Empty(t, stringBody(`null`))
-	assert.Empty(t, stringBody(`"`))
+	assert.Equal(t, `a\nb`, StringBody(`"a\nb"`))
+	assert.Empty(t, StringBody(`null`))
+	assert.Empty(t, StringBody(`"`))
+}
+
+func TestStringBytes(t *testing.T) {
+	assert.Equal(t, 0, StringBytes(`""`))
+	assert.Equal(t, 5, StringBytes(`"hello"`))
+	assert.Equal(t, 3, StringBytes(`"a\nb"`))
+	assert.Equal(t, len(`{"a":"b"}`), StringBytes(`"{\"a\":\"b\"}"`))
+	assert.Equal(t, 0, StringBytes(`12`))
+	assert.Equal(t, 0, StringBytes(""))
 }
