@@ -26,9 +26,12 @@ func ExampleSelector() {
 		{Stats: azure, Price: selector.Pricing{Input: 2.5, Output: 10, Known: true}},
 	}
 
-	// Per request: estimate the prompt size and rank.
-	body := []byte(`{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"Hello!"}]}`)
-	req := selector.Request{Strategy: selector.Perf, PromptTokens: selector.EstimatePromptTokens(body), Stream: true}
+	// Per request: estimate the prompt size from the body's top-level
+	// members (the router feeds them as its validating pass meets them),
+	// and rank.
+	var prompt selector.PromptEstimator
+	prompt.Member([]byte("messages"), []byte(`[{"role":"user","content":"Hello!"}]`))
+	req := selector.Request{Strategy: selector.Perf, PromptTokens: prompt.Tokens(), Stream: true}
 	order := make([]int, len(cands))
 	sel.Rank(req, cands, order, now)
 	fmt.Println(order) // nothing measured yet: config order

@@ -15,7 +15,7 @@ type Candidate struct {
 type Request struct {
 	// Strategy is the routing mode the request asked for.
 	Strategy Strategy
-	// PromptTokens is the estimated prompt size, see EstimatePromptTokens.
+	// PromptTokens is the estimated prompt size, see PromptEstimator.
 	PromptTokens int
 	// MaxTokens is the client's max_tokens or max_completion_tokens; 0 when
 	// not given.
