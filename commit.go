@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/meter"
 	"github.com/caddy-llm/llmrouter/selector"
 	"github.com/caddy-llm/llmrouter/vendors"
@@ -142,7 +143,7 @@ func (b *meteredBody) readWhole(contentLength int64) error {
 	if contentLength > maxCommitJSONBody {
 		// Too large to hold: pass it on uninspected.
 		b.ttft = time.Since(b.start)
-		b.json.Usage = meter.Usage{PromptTokens: b.st.plan.promptTokens, Estimated: true}
+		b.json.Usage = billing.Usage{PromptTokens: b.st.plan.promptTokens, Estimated: true}
 		return nil
 	}
 	// Into the pooled read buffer, which an answer of up to 32 KiB fits
@@ -240,7 +241,7 @@ func (b *meteredBody) completed() bool {
 }
 
 // usage is what the attempt consumed, as far as it got.
-func (b *meteredBody) usage() meter.Usage {
+func (b *meteredBody) usage() billing.Usage {
 	if b.streaming {
 		return b.tr.Usage()
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/selector"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
@@ -21,7 +22,7 @@ type route struct {
 	vendor      *vendors.Vendor
 	model       string // the name clients use
 	vendorModel string
-	price       selector.Pricing
+	price       billing.Pricing
 	stats       selector.Route
 
 	// upstream is this route's own reverse_proxy upstream. Several routes may
@@ -154,7 +155,7 @@ func newRoute(v *vendors.Vendor, mc ModelConfig) (*route, error) {
 	if mc.Name == "" {
 		return nil, fmt.Errorf("model: name is required")
 	}
-	price := selector.Pricing{}
+	price := billing.Pricing{}
 	for _, p := range []struct {
 		field string
 		value *float64

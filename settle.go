@@ -9,8 +9,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/ledger"
-	"github.com/caddy-llm/llmrouter/internal/meter"
 )
 
 // Request outcomes, as metrics labels and log values.
@@ -26,18 +26,18 @@ const (
 // and what the request cost.
 type result struct {
 	served    *route // the route whose answer the client got
-	usage     meter.Usage
+	usage     billing.Usage
 	ttft      time.Duration
 	completed bool // the served answer ended cleanly
 	outcome   string
 
 	// What failed attempts cost (zero completion insurance): never billed.
-	absorbed     meter.Usage
+	absorbed     billing.Usage
 	absorbedCost float64
 }
 
 // absorb adds a failed attempt's consumption to what the router absorbs.
-func (r *result) absorb(rt *route, u meter.Usage) {
+func (r *result) absorb(rt *route, u billing.Usage) {
 	if u.Estimated {
 		// Nothing the vendor reported: a failed attempt's guessed tokens
 		// are no measure of spend.
@@ -46,17 +46,12 @@ func (r *result) absorb(rt *route, u meter.Usage) {
 	r.absorbed.PromptTokens += u.PromptTokens
 	r.absorbed.CachedTokens += u.CachedTokens
 	r.absorbed.CompletionTokens += u.CompletionTokens
-	cost := meter.Cost(u, rt.meterPrice())
+	cost := billing.Cost(u, rt.price)
 	r.absorbedCost += cost
 	countTokens(rt, u, cost, absorbed)
 }
 
-// meterPrice is the route's price in the meter's terms.
-func (rt *route) meterPrice() meter.Pricing {
-	return meter.Pricing{Input: rt.price.Input, CachedInput: rt.price.CachedInput, Output: rt.price.Output}
-}
-
-func countTokens(rt *route, u meter.Usage, cost float64, billing string) {
+func countTokens(rt *route, u billing.Usage, cost float64, billing string) {
 	b := billingIndex(billing)
 	rt.tokenSeries(b, 0).Add(float64(u.PromptTokens - u.CachedTokens))
 	rt.tokenSeries(b, 1).Add(float64(u.CachedTokens))
@@ -75,7 +70,7 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 	case st.result.served != nil && st.result.completed && st.result.usage.CompletionTokens > 0:
 		st.result.outcome = outcomeSuccess
 		isBillable = true
-		cost = meter.Cost(st.result.usage, st.result.served.meterPrice())
+		cost = billing.Cost(st.result.usage, st.result.served.price)
 		countTokens(st.result.served, st.result.usage, cost, billable)
 	case st.result.served != nil:
 		st.result.outcome = outcomeInterrupted

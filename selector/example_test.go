@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/selector"
 )
 
@@ -22,8 +23,8 @@ func ExampleSelector() {
 	openai := store.Route("openai/gpt-4o")
 	azure := store.Route("azure/gpt-4o")
 	cands := []selector.Candidate{
-		{Stats: openai, Price: selector.Pricing{Input: 2.5, Output: 10, Known: true}},
-		{Stats: azure, Price: selector.Pricing{Input: 2.5, Output: 10, Known: true}},
+		{Stats: openai, Price: billing.Pricing{Input: 2.5, Output: 10, Known: true}},
+		{Stats: azure, Price: billing.Pricing{Input: 2.5, Output: 10, Known: true}},
 	}
 
 	// Per request: estimate the prompt size from the body's top-level

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 func TestExplain(t *testing.T) {
@@ -14,7 +16,7 @@ func TestExplain(t *testing.T) {
 	failing := NewRoute()
 	s.ObserveFailure(failing, Failure{Kind: FailureAuth}, t0)
 	cands := []Candidate{
-		{Stats: measured, Price: Pricing{Input: 1, Output: 2, Known: true}},
+		{Stats: measured, Price: billing.Pricing{Input: 1, Output: 2, Known: true}},
 		{Stats: failing},
 		{},
 	}
@@ -40,8 +42,8 @@ func TestRankExplainedMatchesExplain(t *testing.T) {
 	s.ObserveFailure(failing, Failure{Kind: FailureAuth}, t0)
 	cands := []Candidate{
 		{Stats: failing},
-		{Stats: slow, Price: Pricing{Input: 1, Output: 2, Known: true}},
-		{Stats: fast, Price: Pricing{Input: 3, Output: 4, Known: true}},
+		{Stats: slow, Price: billing.Pricing{Input: 1, Output: 2, Known: true}},
+		{Stats: fast, Price: billing.Pricing{Input: 3, Output: 4, Known: true}},
 	}
 	req := Request{Stream: true, PromptTokens: 1000, MaxTokens: 100}
 	for _, strategy := range []Strategy{Perf, PerfAvg, Price} {

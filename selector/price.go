@@ -1,23 +1,10 @@
 package selector
 
-import "math"
+import (
+	"math"
 
-// Pricing is a route's price in USD per 1M tokens. (It is not called Price
-// because that name is the Price Strategy.)
-type Pricing struct {
-	// Input is the price of prompt tokens.
-	Input float64
-	// Output is the price of completion tokens.
-	Output float64
-	// CachedInput is the price of prompt tokens served from the vendor's
-	// prompt cache. Ranking does not use it, since how much of a prompt
-	// will hit a cache is unknown before sending it; it is carried for the
-	// caller's cost reporting.
-	CachedInput float64
-	// Known is false when the operator configured no price. Under the Price
-	// strategy such routes rank after all routes with a known price.
-	Known bool
-}
+	"github.com/caddy-llm/llmrouter/internal/billing"
+)
 
 // DefaultExpectedCompletionTokens is the completion size the strategies
 // assume for a request without max_tokens, for a model whose routes have
@@ -29,8 +16,10 @@ const DefaultExpectedCompletionTokens = 256
 const costTolerance = 1e-9
 
 // expectedCost returns the USD cost to expect from p for a request with
-// promptTokens of prompt and completionTokens of completion.
-func (p Pricing) expectedCost(promptTokens int, completionTokens float64) float64 {
+// promptTokens of prompt and completionTokens of completion. Ranking leaves
+// the prompt cache out: how much of a prompt will hit it is unknown before
+// sending it.
+func expectedCost(p billing.Pricing, promptTokens int, completionTokens float64) float64 {
 	return (float64(promptTokens)*p.Input + completionTokens*p.Output) / 1e6
 }
 

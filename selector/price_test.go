@@ -4,13 +4,15 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 func TestExpectedCost(t *testing.T) {
-	p := Pricing{Input: 2.5, Output: 10, CachedInput: 1.25, Known: true}
+	p := billing.Pricing{Input: 2.5, Output: 10, CachedInput: 1.25, Known: true}
 	// 1000 prompt tokens at $2.5/M plus 500 completion tokens at $10/M.
-	assert.InDelta(t, 0.0025+0.005, p.expectedCost(1000, 500), 1e-15)
-	assert.Equal(t, 0.0, p.expectedCost(0, 0))
+	assert.InDelta(t, 0.0025+0.005, expectedCost(p, 1000, 500), 1e-15)
+	assert.Equal(t, 0.0, expectedCost(p, 0, 0))
 }
 
 func TestExpectedCompletion(t *testing.T) {

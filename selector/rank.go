@@ -1,6 +1,10 @@
 package selector
 
-import "time"
+import (
+	"time"
+
+	"github.com/caddy-llm/llmrouter/internal/billing"
+)
 
 // Candidate is one route the caller could use for this request.
 type Candidate struct {
@@ -8,7 +12,7 @@ type Candidate struct {
 	// treated as a healthy route with no data that cannot learn any.
 	Stats Route
 	// Price is the route's configured price.
-	Price Pricing
+	Price billing.Pricing
 }
 
 // Request is what ranking needs to know of the client's request.

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 // Prompt sizes landing in bucket 0 and bucket 4.
@@ -292,7 +294,7 @@ func benchCandidates(n int) []Candidate {
 		cands[i] = Candidate{Stats: r, Price: priced(float64(1+i%4), float64(2+i%3))}
 	}
 	cands[0].Stats = nil
-	cands[1].Price = Pricing{}
+	cands[1].Price = billing.Pricing{}
 	s.ObserveFailure(cands[2].Stats, Failure{}, t0)
 	s.ObserveFailure(cands[3].Stats, Failure{Kind: FailureQuota}, t0)
 	return cands

@@ -1,6 +1,10 @@
 package selector
 
-import "time"
+import (
+	"time"
+
+	"github.com/caddy-llm/llmrouter/internal/billing"
+)
 
 // tier is a route's health class, the first thing Rank orders by.
 type tier uint8
@@ -53,7 +57,7 @@ func (sc *score) read(strat Strategy, bucket int, r Route, now time.Time, demoti
 
 // predict completes sc with the predicted latency and cost of req on a
 // route priced p, given the completion sizes to expect.
-func (sc *score) predict(req Request, p Pricing, latencyTokens, costTokens float64) {
+func (sc *score) predict(req Request, p billing.Pricing, latencyTokens, costTokens float64) {
 	sc.latency = sc.TTFT
 	if !req.Stream && sc.Decodes {
 		// A non-streaming client waits for the last token too.
@@ -62,7 +66,7 @@ func (sc *score) predict(req Request, p Pricing, latencyTokens, costTokens float
 	if sc.priced = p.Known; sc.priced {
 		// The cost is needed by every strategy: Perf and PerfAvg order
 		// unmeasured routes by it.
-		sc.cost = p.expectedCost(max(req.PromptTokens, 0), costTokens)
+		sc.cost = expectedCost(p, max(req.PromptTokens, 0), costTokens)
 	}
 }
 

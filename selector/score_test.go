@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 func TestScoreReadNilStats(t *testing.T) {
@@ -54,7 +56,7 @@ func TestScoreRead(t *testing.T) {
 
 func TestScorePredict(t *testing.T) {
 	sc := score{Reading: Reading{TTFT: 100, PerToken: 10, Measured: true, Decodes: true}}
-	sc.predict(Request{Stream: true}, Pricing{}, 50, 70)
+	sc.predict(Request{Stream: true}, billing.Pricing{}, 50, 70)
 	assert.Equal(t, 100.0, sc.latency)
 	assert.False(t, sc.priced)
 	sc.predict(Request{PromptTokens: 1e6}, priced(1, 1e6), 50, 70)

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 // t0 is an arbitrary start time; tests pass times explicitly, which is the
@@ -48,8 +50,8 @@ func rank(s *Selector, req Request, cands []Candidate, now time.Time) []int {
 }
 
 // priced returns a known price per 1M tokens.
-func priced(input, output float64) Pricing {
-	return Pricing{Input: input, Output: output, Known: true}
+func priced(input, output float64) billing.Pricing {
+	return billing.Pricing{Input: input, Output: output, Known: true}
 }
 
 func TestNewAppliesDefaults(t *testing.T) {

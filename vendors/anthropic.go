@@ -12,6 +12,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
@@ -491,8 +492,8 @@ func (u *anthropicUsage) set(r gjson.Result) {
 }
 
 // openAI converts: cache writes and reads are prompt tokens too.
-func (u anthropicUsage) openAI() Usage {
-	return Usage{PromptTokens: u.input + u.cacheWrite + u.cacheRead, CachedTokens: u.cacheRead, CompletionTokens: u.output}
+func (u anthropicUsage) openAI() billing.Usage {
+	return billing.Usage{PromptTokens: u.input + u.cacheWrite + u.cacheRead, CachedTokens: u.cacheRead, CompletionTokens: u.output}
 }
 
 // anthropicErrorMessage reads {"type":"error","error":{"type","message"}}.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
@@ -410,9 +411,9 @@ func bedrockFinishReason(stop string) string {
 }
 
 // bedrockUsage reads a Converse TokenUsage; see bedrockParseConverse.
-func bedrockUsage(u gjson.Result) Usage {
+func bedrockUsage(u gjson.Result) billing.Usage {
 	cacheRead := int(u.Get("cacheReadInputTokens").Int())
-	return Usage{
+	return billing.Usage{
 		PromptTokens:     int(u.Get("inputTokens").Int()) + cacheRead + int(u.Get("cacheWriteInputTokens").Int()),
 		CachedTokens:     cacheRead,
 		CompletionTokens: int(u.Get("outputTokens").Int()),

@@ -7,6 +7,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 // AWS event-stream header names and message types (the values of the SDK's
@@ -65,9 +67,9 @@ type bedrockStream struct {
 	toolIndex map[int64]int // content block index -> tool call index
 	tools     int
 
-	finished bool   // messageStop seen: the finish chunk is out
-	usage    *Usage // metadata seen before messageStop
-	over     bool   // [DONE] or an error event is out: ignore the rest
+	finished bool           // messageStop seen: the finish chunk is out
+	usage    *billing.Usage // metadata seen before messageStop
+	over     bool           // [DONE] or an error event is out: ignore the rest
 }
 
 func newBedrockStream() *bedrockStream {
@@ -196,7 +198,7 @@ func (s *bedrockStream) event(eventType string, p []byte, w *chunkWriter) {
 }
 
 // close renders the usage chunk and [DONE].
-func (s *bedrockStream) close(u Usage, w *chunkWriter) {
+func (s *bedrockStream) close(u billing.Usage, w *chunkWriter) {
 	w.usage(u)
 	w.done()
 	s.over = true

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/openai"
 )
 
@@ -28,14 +29,6 @@ type streamDecoder interface {
 
 // maxNativeJSON bounds one native event or answer a translation holds.
 const maxNativeJSON = 64 << 20
-
-// Usage is a translated answer's token usage, in OpenAI's terms.
-type Usage struct {
-	PromptTokens     int // including cached ones
-	CachedTokens     int
-	CompletionTokens int
-	ReasoningTokens  int
-}
 
 // chunkWriter renders OpenAI chat.completion.chunk SSE events for one
 // translated stream. Every chunk carries the same id, created and model.
@@ -150,7 +143,7 @@ func (w *chunkWriter) finish(reason string) {
 // usage writes the usage-only chunk (choices empty), as OpenAI does for
 // stream_options.include_usage; the router removes it again if the client
 // did not ask for it.
-func (w *chunkWriter) usage(u Usage) {
+func (w *chunkWriter) usage(u billing.Usage) {
 	w.open()
 	w.buf = append(w.buf, `[],"usage":`...)
 	w.buf = appendUsage(w.buf, u)
@@ -169,7 +162,7 @@ func (w *chunkWriter) done() {
 }
 
 // appendUsage renders u as OpenAI's usage object.
-func appendUsage(b []byte, u Usage) []byte {
+func appendUsage(b []byte, u billing.Usage) []byte {
 	b = append(b, `{"prompt_tokens":`...)
 	b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
 	b = append(b, `,"completion_tokens":`...)
@@ -202,7 +195,7 @@ type Completion struct {
 	Reasoning    string
 	ToolCalls    []ToolCall
 	FinishReason string
-	Usage        Usage
+	Usage        billing.Usage
 }
 
 // render returns c as an OpenAI chat.completion object.

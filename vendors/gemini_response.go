@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
@@ -167,8 +168,8 @@ func geminiFinishReason(reason string, calledTools bool) string {
 }
 
 // geminiUsage reads usageMetadata.
-func geminiUsage(m gjson.Result) Usage {
-	var u Usage
+func geminiUsage(m gjson.Result) billing.Usage {
+	var u billing.Usage
 	m.ForEach(func(k, v gjson.Result) bool {
 		n := int(v.Int())
 		switch k.Str {

@@ -10,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 var (
@@ -59,7 +61,7 @@ func TestGeminiCompletion(t *testing.T) {
 	assert.Equal(t, "fc-own-id", c.ToolCalls[2].ID)
 	assert.Equal(t, "{}", c.ToolCalls[2].Arguments)
 	assert.Equal(t, "tool_calls", c.FinishReason)
-	assert.Equal(t, Usage{PromptTokens: 55, CompletionTokens: 30}, c.Usage)
+	assert.Equal(t, billing.Usage{PromptTokens: 55, CompletionTokens: 30}, c.Usage)
 
 	// Replaying the answer as history restores the signature.
 	history := `{"messages":[{"role":"user","content":"w?"},{"role":"assistant","tool_calls":[` +

@@ -6,6 +6,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
@@ -38,7 +39,7 @@ type geminiStream struct {
 	tools    int  // tool calls started so far
 	finished bool // the finish chunk was written
 	failed   bool // an error event was written
-	usage    Usage
+	usage    billing.Usage
 }
 
 // newGeminiStream returns a decoder for a Gemini (or Vertex Gemini)

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/meter"
 	"github.com/caddy-llm/llmrouter/internal/openai"
 )
@@ -84,7 +85,7 @@ func (n *nativeAnswer) End()                    { n.meter().End() }
 func (n *nativeAnswer) Committed() bool         { return n.m != nil && n.m.Committed() }
 func (n *nativeAnswer) Done() bool              { return n.m != nil && n.m.Done() }
 func (n *nativeAnswer) Err() *meter.VendorError { return n.meter().Err() }
-func (n *nativeAnswer) Usage() meter.Usage      { return n.meter().Usage() }
+func (n *nativeAnswer) Usage() billing.Usage    { return n.meter().Usage() }
 
 // Answer translates a whole answer, then reads it as any OpenAI answer.
 func (n *nativeAnswer) Answer(body []byte) ([]byte, meter.Result, error) {

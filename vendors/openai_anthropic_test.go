@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
-	"github.com/caddy-llm/llmrouter/internal/meter"
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 // TestAnthropicPrepareRequest checks everything but the body: URL, auth and
@@ -400,7 +400,7 @@ func TestAnthropicTranslator_Feed(t *testing.T) {
 		v: newTestVendor(t, "anthropic"), a: Attempt{Endpoint: ChatCompletions, Model: "claude-sonnet-4-5"},
 		stream: []byte(anthropicContractStream), firstContent: "Bonjour", wantText: "Bonjour monde",
 		// Cache reads are prompt tokens too.
-		wantUsage: meter.Usage{PromptTokens: 10, CachedTokens: 3, CompletionTokens: 4},
+		wantUsage: billing.Usage{PromptTokens: 10, CachedTokens: 3, CompletionTokens: 4},
 	})
 }
 
@@ -409,7 +409,7 @@ func TestAnthropicTranslator_Answer(t *testing.T) {
 		v: newTestVendor(t, "anthropic"), a: Attempt{Endpoint: ChatCompletions, Model: "claude-sonnet-4-5"},
 		answer: []byte(`{"id":"msg_1","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Salut"}],` +
 			`"stop_reason":"end_turn","usage":{"input_tokens":5,"output_tokens":2}}`),
-		wantText: "Salut", wantUsage: meter.Usage{PromptTokens: 5, CompletionTokens: 2},
+		wantText: "Salut", wantUsage: billing.Usage{PromptTokens: 5, CompletionTokens: 2},
 	})
 }
 

@@ -10,7 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
-	"github.com/caddy-llm/llmrouter/internal/meter"
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 // TestAWSPrepareBearer: a Bedrock API key request, with everything Prepare
@@ -185,7 +185,7 @@ func TestBedrockTranslator_Feed(t *testing.T) {
 		contentType: "application/vnd.amazon.eventstream", stream: bedrockTestFrames(t, bedrockTextEvents...),
 		firstContent: "Hello", wantText: "Hello \"world\" ✓\n",
 		// Bedrock's inputTokens leave out the prompt cache: 12 + 100 read + 20 written.
-		wantUsage: meter.Usage{PromptTokens: 132, CachedTokens: 100, CompletionTokens: 5},
+		wantUsage: billing.Usage{PromptTokens: 132, CachedTokens: 100, CompletionTokens: 5},
 	})
 }
 
@@ -195,7 +195,7 @@ func TestBedrockTranslator_Answer(t *testing.T) {
 		v: v, a: Attempt{Endpoint: ChatCompletions, Model: "anthropic.claude-sonnet-4-20250514-v1:0"},
 		answer: []byte(`{"output":{"message":{"role":"assistant","content":[{"text":"Salut"}]}},"stopReason":"end_turn",` +
 			`"usage":{"inputTokens":5,"outputTokens":2,"totalTokens":7}}`),
-		wantText: "Salut", wantUsage: meter.Usage{PromptTokens: 5, CompletionTokens: 2},
+		wantText: "Salut", wantUsage: billing.Usage{PromptTokens: 5, CompletionTokens: 2},
 	})
 }
 

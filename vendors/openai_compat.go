@@ -10,6 +10,7 @@ import (
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/meter"
 )
 
@@ -164,7 +165,7 @@ func (t *compatTranslator) End()                    { t.m.End() }
 func (t *compatTranslator) Committed() bool         { return t.m.Committed() }
 func (t *compatTranslator) Done() bool              { return t.m.Done() }
 func (t *compatTranslator) Err() *meter.VendorError { return t.m.Err() }
-func (t *compatTranslator) Usage() meter.Usage      { return t.m.Usage() }
+func (t *compatTranslator) Usage() billing.Usage    { return t.m.Usage() }
 
 // Answer passes the answer on as it is.
 func (t *compatTranslator) Answer(body []byte) ([]byte, meter.Result, error) {

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
-	"github.com/caddy-llm/llmrouter/internal/meter"
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 // shapeBodies are request bodies with every arrangement of "model" and
@@ -317,7 +317,7 @@ func TestCompatTranslator_Feed(t *testing.T) {
 				v: newTestVendor(t, kind), a: Attempt{Endpoint: ChatCompletions, Model: "m", PromptTokens: 3},
 				stream:       openAIStream(`{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11,"prompt_tokens_details":{"cached_tokens":4}}`, "Bonjour", " monde"),
 				firstContent: "Bonjour", wantText: "Bonjour monde",
-				wantUsage: meter.Usage{PromptTokens: 9, CachedTokens: 4, CompletionTokens: 2},
+				wantUsage: billing.Usage{PromptTokens: 9, CachedTokens: 4, CompletionTokens: 2},
 			})
 		})
 	}
@@ -329,7 +329,7 @@ func TestCompatTranslator_Answer(t *testing.T) {
 	answer := []byte(`{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o","choices":[{"index":0,` +
 		`"message":{"role":"assistant","content":"Salut"},"finish_reason":"stop"}],"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}}`)
 	checkAnswer(t, answerCase{v: v, a: Attempt{Endpoint: ChatCompletions, Model: "gpt-4o"}, answer: answer,
-		wantText: "Salut", wantUsage: meter.Usage{PromptTokens: 5, CompletionTokens: 1}})
+		wantText: "Salut", wantUsage: billing.Usage{PromptTokens: 5, CompletionTokens: 1}})
 
 	tr, err := v.Translator(Attempt{Endpoint: ChatCompletions, Model: "gpt-4o"})
 	require.NoError(t, err)
@@ -365,7 +365,7 @@ func TestCompatTranslator_Release(t *testing.T) {
 		require.NoError(t, err)
 		assert.False(t, tr.Committed())
 		assert.False(t, tr.Done())
-		assert.Equal(t, meter.Usage{PromptTokens: 10 + i, Estimated: true}, tr.Usage())
+		assert.Equal(t, billing.Usage{PromptTokens: 10 + i, Estimated: true}, tr.Usage())
 		require.NoError(t, tr.Feed(openAIStream(`{"prompt_tokens":1,"completion_tokens":1}`, "x"), true))
 		assert.True(t, tr.Done())
 		tr.Release()

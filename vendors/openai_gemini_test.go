@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
-	"github.com/caddy-llm/llmrouter/internal/meter"
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 func TestGoogleNativePrepare(t *testing.T) {
@@ -182,7 +182,7 @@ func TestGeminiTranslator_Feed(t *testing.T) {
 	checkStream(t, streamCase{
 		v: newTestVendor(t, "google"), a: Attempt{Endpoint: ChatCompletions, Model: "gemini-2.5-flash"},
 		stream: []byte(geminiContractStream), firstContent: "Bonjour", wantText: "Bonjour monde",
-		wantUsage: meter.Usage{PromptTokens: 6, CompletionTokens: 3},
+		wantUsage: billing.Usage{PromptTokens: 6, CompletionTokens: 3},
 	})
 }
 
@@ -191,7 +191,7 @@ func TestGeminiTranslator_Answer(t *testing.T) {
 		v: newTestVendor(t, "google"), a: Attempt{Endpoint: ChatCompletions, Model: "gemini-2.5-flash"},
 		answer: []byte(`{"candidates":[{"content":{"parts":[{"text":"Salut"}],"role":"model"},"finishReason":"STOP"}],` +
 			`"usageMetadata":{"promptTokenCount":5,"candidatesTokenCount":2,"totalTokenCount":7}}`),
-		wantText: "Salut", wantUsage: meter.Usage{PromptTokens: 5, CompletionTokens: 2},
+		wantText: "Salut", wantUsage: billing.Usage{PromptTokens: 5, CompletionTokens: 2},
 	})
 }
 

@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
-	"github.com/caddy-llm/llmrouter/internal/meter"
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 func TestVertexPrepareGemini(t *testing.T) {
@@ -144,12 +144,12 @@ func TestVertexTranslators_Feed(t *testing.T) {
 	checkStream(t, streamCase{
 		v: v, a: Attempt{Endpoint: ChatCompletions, Model: "gemini-2.5-pro"},
 		stream: []byte(geminiContractStream), firstContent: "Bonjour", wantText: "Bonjour monde",
-		wantUsage: meter.Usage{PromptTokens: 6, CompletionTokens: 3},
+		wantUsage: billing.Usage{PromptTokens: 6, CompletionTokens: 3},
 	})
 	checkStream(t, streamCase{
 		v: v, a: Attempt{Endpoint: ChatCompletions, Model: "claude-sonnet-4@20250514"},
 		stream: []byte(anthropicContractStream), firstContent: "Bonjour", wantText: "Bonjour monde",
-		wantUsage: meter.Usage{PromptTokens: 10, CachedTokens: 3, CompletionTokens: 4},
+		wantUsage: billing.Usage{PromptTokens: 10, CachedTokens: 3, CompletionTokens: 4},
 	})
 }
 

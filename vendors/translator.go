@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/meter"
 )
 
@@ -70,7 +71,7 @@ type ResponseStream interface {
 	Err() *meter.VendorError
 	// Usage is what the answer consumed so far: as the vendor reported it,
 	// or else estimated.
-	Usage() meter.Usage
+	Usage() billing.Usage
 }
 
 // Attempt is what one try of a request at this vendor needs.

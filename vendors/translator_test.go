@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/meter"
 )
 
@@ -64,8 +65,8 @@ type streamCase struct {
 	// firstContent is the text of the stream's first content; nothing may
 	// commit before the vendor's bytes that carry it.
 	firstContent string
-	wantText     string      // the content deltas, joined
-	wantUsage    meter.Usage // as the vendor reported it
+	wantText     string        // the content deltas, joined
+	wantUsage    billing.Usage // as the vendor reported it
 }
 
 // streamResult is a stream read through a translator the way the transport
@@ -75,7 +76,7 @@ type streamResult struct {
 	committedAfter int // bytes fed when Committed first held; -1 never
 	done           bool
 	err            *meter.VendorError
-	usage          meter.Usage
+	usage          billing.Usage
 }
 
 // runStream feeds c's stream to a fresh translator step bytes at a time.
@@ -182,7 +183,7 @@ type answerCase struct {
 	a         Attempt
 	answer    []byte
 	wantText  string
-	wantUsage meter.Usage
+	wantUsage billing.Usage
 }
 
 // checkAnswer checks the translator contract on a whole answer: it becomes

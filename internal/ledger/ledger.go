@@ -10,7 +10,7 @@ package ledger
 import (
 	"time"
 
-	"github.com/caddy-llm/llmrouter/internal/meter"
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 // Ledger records settled requests and reports each client's spend.
@@ -36,11 +36,11 @@ type Entry struct {
 	// Billable is whether the client is charged: only a complete answer
 	// with completion tokens is (zero completion insurance).
 	Billable bool
-	Usage    meter.Usage // the served answer's usage
-	CostUSD  float64     // what the client is charged; 0 unless Billable
+	Usage    billing.Usage // the served answer's usage
+	CostUSD  float64       // what the client is charged; 0 unless Billable
 	// What the router absorbed: failed attempts, and an answer that broke
 	// off. Never the client's spend.
-	Absorbed        meter.Usage
+	Absorbed        billing.Usage
 	AbsorbedCostUSD float64
 
 	TTFT     time.Duration // to the served answer's first token

@@ -7,17 +7,17 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
-	"github.com/caddy-llm/llmrouter/internal/meter"
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 // Billable spend counts only billable requests; absorbed spend counts for
 // every request and is never billed.
 func TestMemory_Record(t *testing.T) {
 	m := NewMemory()
-	m.Record(Entry{Client: "bob", Billable: true, Usage: meter.Usage{PromptTokens: 10, CompletionTokens: 5}, CostUSD: 0.5,
-		Absorbed: meter.Usage{PromptTokens: 7}, AbsorbedCostUSD: 0.25})
-	m.Record(Entry{Client: "bob", Outcome: "interrupted", Usage: meter.Usage{PromptTokens: 3, CompletionTokens: 2},
-		Absorbed: meter.Usage{PromptTokens: 3, CompletionTokens: 2}, AbsorbedCostUSD: 0.5})
+	m.Record(Entry{Client: "bob", Billable: true, Usage: billing.Usage{PromptTokens: 10, CompletionTokens: 5}, CostUSD: 0.5,
+		Absorbed: billing.Usage{PromptTokens: 7}, AbsorbedCostUSD: 0.25})
+	m.Record(Entry{Client: "bob", Outcome: "interrupted", Usage: billing.Usage{PromptTokens: 3, CompletionTokens: 2},
+		Absorbed: billing.Usage{PromptTokens: 3, CompletionTokens: 2}, AbsorbedCostUSD: 0.5})
 	m.Record(Entry{Client: "alice", Outcome: "vendor_error"})
 	assert.Equal(t, []ClientSpend{
 		{Client: "alice", Requests: 1},
@@ -49,7 +49,7 @@ func TestMemory_Concurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range 1000 {
-				m.Record(Entry{Client: fmt.Sprint("c", w%2), Billable: true, Usage: meter.Usage{CompletionTokens: 1}})
+				m.Record(Entry{Client: fmt.Sprint("c", w%2), Billable: true, Usage: billing.Usage{CompletionTokens: 1}})
 				_ = m.Clients()
 			}
 		}()

@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 // realisticStream builds an OpenAI stream with include_usage of n events: a
@@ -45,7 +47,7 @@ func TestRealisticStream(t *testing.T) {
 	s := NewStream(StreamOptions{ClientWantsUsage: true})
 	assert.Equal(t, len(input), feedReads(s, input, 4096))
 	assert.Equal(t, 196, s.ContentEvents())
-	assert.Equal(t, Usage{PromptTokens: 1234, CachedTokens: 1024, CompletionTokens: 196}, s.Usage())
+	assert.Equal(t, billing.Usage{PromptTokens: 1234, CachedTokens: 1024, CompletionTokens: 196}, s.Usage())
 	assert.Equal(t, "stop", s.FinishReason())
 	assert.True(t, s.Done())
 }

@@ -5,12 +5,13 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
 // Result is what a complete non-streaming response says.
 type Result struct {
-	Usage        Usage
+	Usage        billing.Usage
 	FinishReason string // the first choice's
 	// HasContent is whether any choice's message has a non-empty content,
 	// reasoning_content, refusal, tool_calls or function_call, or a legacy
@@ -45,7 +46,7 @@ func InspectJSON(body []byte, promptEstimate int) Result {
 		m = members{}
 		if !jsonwalk.Valid(body) {
 			return Result{
-				Usage: Usage{PromptTokens: promptEstimate, Estimated: true},
+				Usage: billing.Usage{PromptTokens: promptEstimate, Estimated: true},
 				Err:   &VendorError{Type: "invalid_response", Message: "the vendor's response is not valid JSON"},
 			}
 		}
@@ -69,7 +70,7 @@ func InspectJSON(body []byte, promptEstimate int) Result {
 	if jsonwalk.IsObject(m.usage) {
 		readUsage(m.usage, &r.Usage)
 	} else {
-		r.Usage = Usage{
+		r.Usage = billing.Usage{
 			PromptTokens:     promptEstimate,
 			CompletionTokens: estimateCompletion(m.choices.bytes, 0),
 			Estimated:        true,

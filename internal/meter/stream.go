@@ -1,5 +1,7 @@
 package meter
 
+import "github.com/caddy-llm/llmrouter/internal/billing"
+
 // StreamOptions shape a stream for the client.
 type StreamOptions struct {
 	// ClientWantsUsage is whether the client asked for
@@ -55,7 +57,7 @@ type Stream struct {
 	done            bool
 	err             *VendorError
 	finish          string
-	usage           Usage
+	usage           billing.Usage
 	usageSeen       bool
 	usageOnlyPassed bool // a usage-only chunk went to the client
 	contentEvents   int
@@ -175,11 +177,11 @@ func (s *Stream) FinishReason() string { return s.finish }
 // send running totals, which are never summed), or else an estimate: the
 // caller's PromptEstimate and about one token per 4 bytes of generated text,
 // at least one per content event.
-func (s *Stream) Usage() Usage {
+func (s *Stream) Usage() billing.Usage {
 	if s.usageSeen {
 		return s.usage
 	}
-	return Usage{
+	return billing.Usage{
 		PromptTokens:     s.opts.PromptEstimate,
 		CompletionTokens: estimateCompletion(s.contentBytes, s.contentEvents),
 		Estimated:        true,

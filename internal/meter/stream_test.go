@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 var wantUsage = StreamOptions{ClientWantsUsage: true}
@@ -50,7 +52,7 @@ func TestStreamOpenAI(t *testing.T) {
 	assert.Nil(t, s.Err())
 	assert.Equal(t, "stop", s.FinishReason())
 	assert.Equal(t, 2, s.ContentEvents())
-	assert.Equal(t, Usage{PromptTokens: 12, CompletionTokens: 3}, s.Usage())
+	assert.Equal(t, billing.Usage{PromptTokens: 12, CompletionTokens: 3}, s.Usage())
 	// The client did not ask for usage: the usage-only chunk, requested only
 	// to meter, is dropped and nothing else changes.
 	assert.Equal(t, strings.Replace(openAIStream, openAIUsageChunk, "", 1), out)
@@ -70,7 +72,7 @@ func TestStreamCommentsAndKeepAlivesAreNotTokens(t *testing.T) {
 	assert.Equal(t, input, out, "comments and blank lines keep the connection alive")
 	assert.False(t, s.Committed())
 	assert.Zero(t, s.ContentEvents())
-	assert.Equal(t, Usage{Estimated: true}, s.Usage())
+	assert.Equal(t, billing.Usage{Estimated: true}, s.Usage())
 }
 
 func TestStreamCommitsOnFirstContent(t *testing.T) {
@@ -180,7 +182,7 @@ func TestStreamUsageOnlyChunk(t *testing.T) {
 		input := `data: {"id":"x","usage":{"prompt_tokens":1,"completion_tokens":2}}` + "\n\ndata: [DONE]\n\n"
 		s, out := feed(t, StreamOptions{}, input, 0)
 		assert.Equal(t, "data: [DONE]\n\n", out)
-		assert.Equal(t, Usage{PromptTokens: 1, CompletionTokens: 2}, s.Usage())
+		assert.Equal(t, billing.Usage{PromptTokens: 1, CompletionTokens: 2}, s.Usage())
 	})
 	t.Run("the Azure prelude is not usage", func(t *testing.T) {
 		_, out := feed(t, StreamOptions{}, azurePrelude, 0)
@@ -192,7 +194,7 @@ func TestStreamGeminiCumulativeUsage(t *testing.T) {
 	t.Run("not wanted: nothing dropped or added", func(t *testing.T) {
 		s, out := feed(t, StreamOptions{}, geminiStream, 0)
 		assert.Equal(t, geminiStream, out, "only usage-ONLY chunks are dropped")
-		assert.Equal(t, Usage{PromptTokens: 8, CompletionTokens: 3}, s.Usage(), "the last value, never a sum")
+		assert.Equal(t, billing.Usage{PromptTokens: 8, CompletionTokens: 3}, s.Usage(), "the last value, never a sum")
 	})
 	t.Run("wanted: a usage chunk before [DONE]", func(t *testing.T) {
 		s, out := feed(t, wantUsage, geminiStream, 0)
@@ -208,7 +210,7 @@ func TestStreamMistralUsageOnLastChunk(t *testing.T) {
 	synth := `data: {"id":"mis-1","object":"chat.completion.chunk","created":1700000002,"model":"mistral-small-latest",` +
 		`"choices":[],"usage":{"prompt_tokens":10,"completion_tokens":4,"total_tokens":14}}` + "\n\n"
 	assert.Equal(t, strings.Replace(mistralStream, "data: [DONE]", synth+"data: [DONE]", 1), out)
-	assert.Equal(t, Usage{PromptTokens: 10, CompletionTokens: 4}, s.Usage())
+	assert.Equal(t, billing.Usage{PromptTokens: 10, CompletionTokens: 4}, s.Usage())
 
 	_, out = feed(t, StreamOptions{}, mistralStream, 3)
 	assert.Equal(t, mistralStream, out)
@@ -223,7 +225,7 @@ func TestStreamSynthesizedChunkInCRLFStream(t *testing.T) {
 
 func TestStreamDeepSeekCacheHits(t *testing.T) {
 	s, out := feed(t, wantUsage, deepSeekStream, 0)
-	assert.Equal(t, Usage{PromptTokens: 20, CachedTokens: 16, CompletionTokens: 10}, s.Usage())
+	assert.Equal(t, billing.Usage{PromptTokens: 20, CachedTokens: 16, CompletionTokens: 10}, s.Usage())
 	assert.Contains(t, out, `"total_tokens":30,"prompt_tokens_details":{"cached_tokens":16}}}`+"\n\ndata: [DONE]")
 	assert.Equal(t, "stop", s.FinishReason())
 }
@@ -238,12 +240,12 @@ func TestStreamEstimatedUsage(t *testing.T) {
 	assert.Equal(t, 8, u.CompletionTokens)
 
 	s, _ = feed(t, StreamOptions{PromptEstimate: 5}, legacyStream, 0)
-	assert.Equal(t, Usage{PromptTokens: 5, CompletionTokens: 3, Estimated: true}, s.Usage(), `"Once upon": 9 bytes`)
+	assert.Equal(t, billing.Usage{PromptTokens: 5, CompletionTokens: 3, Estimated: true}, s.Usage(), `"Once upon": 9 bytes`)
 	assert.Equal(t, "length", s.FinishReason())
 
 	ev := `data: {"choices":[{"delta":{"content":"a"}}]}` + "\n\n"
 	s, _ = feed(t, StreamOptions{}, ev+ev+ev, 0)
-	assert.Equal(t, Usage{CompletionTokens: 3, Estimated: true}, s.Usage(), "at least one token per content event")
+	assert.Equal(t, billing.Usage{CompletionTokens: 3, Estimated: true}, s.Usage(), "at least one token per content event")
 }
 
 func TestStreamFinishReasonIsTheLastNonNull(t *testing.T) {
@@ -311,7 +313,7 @@ func TestStreamLongLines(t *testing.T) {
 func TestStreamReset(t *testing.T) {
 	s, _ := feed(t, StreamOptions{}, deepSeekStream+"data: {", 0)
 	s.Reset(wantUsage)
-	assert.Equal(t, Usage{Estimated: true}, s.Usage())
+	assert.Equal(t, billing.Usage{Estimated: true}, s.Usage())
 	assert.False(t, s.Committed())
 	s.Feed([]byte(mistralStream))
 	s.End()

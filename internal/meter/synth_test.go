@@ -7,11 +7,13 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 func TestAppendUsageChunk(t *testing.T) {
 	s := NewStream(StreamOptions{})
-	s.usage = Usage{PromptTokens: 7, CachedTokens: 5, CompletionTokens: 2}
+	s.usage = billing.Usage{PromptTokens: 7, CachedTokens: 5, CompletionTokens: 2}
 	got := string(s.appendUsageChunk([]byte("prefix|")))
 	assert.Equal(t, `prefix|data: {"id":"","object":"chat.completion.chunk","created":0,"model":"","choices":[],`+
 		`"usage":{"prompt_tokens":7,"completion_tokens":2,"total_tokens":9,"prompt_tokens_details":{"cached_tokens":5}}}`+"\n\n", got,

@@ -7,50 +7,38 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/tidwall/gjson"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
-func TestCost(t *testing.T) {
-	p := Pricing{Input: 2.5, CachedInput: 1.25, Output: 10}
-	assert.InDelta(t, 0.0, Cost(Usage{}, p), 1e-12)
-	// 1000 uncached * 2.5 + 500 cached * 1.25 + 200 * 10, per 1e6.
-	assert.InDelta(t, (1000*2.5+500*1.25+200*10)/1e6,
-		Cost(Usage{PromptTokens: 1500, CachedTokens: 500, CompletionTokens: 200}, p), 1e-12)
-	assert.InDelta(t, 10.0, Cost(Usage{CompletionTokens: 1_000_000}, p), 1e-9)
-
-	// Inconsistent counts never give a negative cost.
-	assert.InDelta(t, 100*1.25/1e6, Cost(Usage{PromptTokens: 100, CachedTokens: 300}, p), 1e-12)
-	assert.InDelta(t, 0.0, Cost(Usage{PromptTokens: -5, CompletionTokens: -1}, p), 1e-12)
-}
-
 func TestUsageTotalTokens(t *testing.T) {
-	assert.Equal(t, 7, Usage{PromptTokens: 3, CachedTokens: 2, CompletionTokens: 4}.TotalTokens())
+	assert.Equal(t, 7, billing.Usage{PromptTokens: 3, CachedTokens: 2, CompletionTokens: 4}.TotalTokens())
 }
 
 func TestReadUsage(t *testing.T) {
 	tests := map[string]struct {
 		usage string
-		want  Usage
+		want  billing.Usage
 	}{
-		"openai":   {`{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":4}}`, Usage{PromptTokens: 12, CachedTokens: 4, CompletionTokens: 3}},
-		"deepseek": {`{"prompt_tokens":20,"completion_tokens":10,"prompt_cache_hit_tokens":16,"prompt_cache_miss_tokens":4}`, Usage{PromptTokens: 20, CachedTokens: 16, CompletionTokens: 10}},
-		"both":     {`{"prompt_tokens":20,"prompt_tokens_details":{"cached_tokens":8},"prompt_cache_hit_tokens":16}`, Usage{PromptTokens: 20, CachedTokens: 8}},
-		"nulls":    {`{"prompt_tokens":null,"completion_tokens":2,"prompt_tokens_details":null}`, Usage{CompletionTokens: 2}},
+		"openai":   {`{"prompt_tokens":12,"completion_tokens":3,"total_tokens":15,"prompt_tokens_details":{"cached_tokens":4}}`, billing.Usage{PromptTokens: 12, CachedTokens: 4, CompletionTokens: 3}},
+		"deepseek": {`{"prompt_tokens":20,"completion_tokens":10,"prompt_cache_hit_tokens":16,"prompt_cache_miss_tokens":4}`, billing.Usage{PromptTokens: 20, CachedTokens: 16, CompletionTokens: 10}},
+		"both":     {`{"prompt_tokens":20,"prompt_tokens_details":{"cached_tokens":8},"prompt_cache_hit_tokens":16}`, billing.Usage{PromptTokens: 20, CachedTokens: 8}},
+		"nulls":    {`{"prompt_tokens":null,"completion_tokens":2,"prompt_tokens_details":null}`, billing.Usage{CompletionTokens: 2}},
 	}
 	for name, tt := range tests {
-		var got Usage
+		var got billing.Usage
 		readUsage(tt.usage, &got)
 		assert.Equal(t, tt.want, got, name)
 	}
 
 	// Repeated usage: the latest value of each count wins, nothing is summed.
-	u := Usage{PromptTokens: 8, CompletionTokens: 1}
+	u := billing.Usage{PromptTokens: 8, CompletionTokens: 1}
 	readUsage(`{"completion_tokens":5}`, &u)
-	assert.Equal(t, Usage{PromptTokens: 8, CompletionTokens: 5}, u)
+	assert.Equal(t, billing.Usage{PromptTokens: 8, CompletionTokens: 5}, u)
 }
 
 // readUsageGJSON is readUsage as it was, with a gjson.Get per count.
-func readUsageGJSON(u gjson.Result, dst *Usage) {
+func readUsageGJSON(u gjson.Result, dst *billing.Usage) {
 	if v := u.Get("prompt_tokens"); v.Type == gjson.Number {
 		dst.PromptTokens = int(v.Int())
 	}
@@ -80,7 +68,7 @@ func TestReadUsageMatchesGJSON(t *testing.T) {
 		`{"prompt_tokens_details":[1],"prompt_cache_hit_tokens":4}`,
 		`{"x":{"prompt_tokens":9},"prompt_tokens":[1,{"a":"}"}],"completion_tokens":4}`,
 	} {
-		start := Usage{PromptTokens: 100, CachedTokens: 50, CompletionTokens: 10}
+		start := billing.Usage{PromptTokens: 100, CachedTokens: 50, CompletionTokens: 10}
 		got, want := start, start
 		readUsage(raw, &got)
 		readUsageGJSON(gjson.Parse(raw), &want)
@@ -104,7 +92,7 @@ func FuzzReadUsage(f *testing.F) {
 		if !gjson.Valid(raw) || !jsonwalk.IsObject(strings.TrimLeft(raw, " \t\r\n")) || strings.Contains(raw, `\`) {
 			return
 		}
-		var got, want Usage
+		var got, want billing.Usage
 		readUsage(strings.TrimLeft(raw, " \t\r\n"), &got)
 		readUsageGJSON(gjson.Parse(raw), &want)
 		if got != want {
