@@ -11,6 +11,7 @@ import (
 
 	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/meter"
+	"github.com/caddy-llm/llmrouter/internal/openai"
 	"github.com/caddy-llm/llmrouter/selector"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
@@ -208,7 +209,7 @@ func (b *meteredBody) Read(p []byte) (int, error) {
 				if b.timer.idleExpired() {
 					msg = fmt.Sprintf("vendor %s sent nothing for %s", b.route.vendor.ID(), b.timer.idle)
 				}
-				b.pending = append(append([]byte(nil), b.pending...), meter.ErrorEvent(msg, "stream_interrupted")...)
+				b.pending = append(append([]byte(nil), b.pending...), openai.AppendErrorEvent(nil, openai.Error{Message: msg, Type: "server_error", Code: "stream_interrupted"})...)
 			}
 		default:
 			n, err := b.body.Read(b.buf)
