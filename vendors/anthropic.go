@@ -14,6 +14,7 @@ import (
 
 	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
+	"github.com/caddy-llm/llmrouter/internal/meter"
 )
 
 // anthropic is Anthropic's native Messages API (POST /v1/messages), the one
@@ -498,10 +499,8 @@ func (u anthropicUsage) openAI() billing.Usage {
 
 // anthropicErrorMessage reads {"type":"error","error":{"type","message"}}.
 func anthropicErrorMessage(body []byte) (errType, message string) {
-	if e := errorRoot(body).Get("error"); e.IsObject() {
-		errType = e.Get("type").String()
-	}
-	return errType, ErrorMessage(body)
+	e, _ := meter.ReadError(body)
+	return e.Type, truncateUTF8(e.Message, maxMessageBytes)
 }
 
 // anthropicClassify recognises Anthropic's account-level and overload

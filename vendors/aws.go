@@ -13,6 +13,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/meter"
 )
 
 // awsKind is Amazon Bedrock's runtime API, spoken natively: Converse and
@@ -221,18 +223,6 @@ func bedrockTrimErrorType(t string) string {
 	return strings.TrimSpace(t)
 }
 
-// bedrockMessageOf returns an AWS error body's top-level message ("message",
-// or "Message" as AWS's auth layer writes it).
-func bedrockMessageOf(root gjson.Result) string {
-	if m := root.Get("message"); m.Type == gjson.String {
-		return strings.TrimSpace(m.Str)
-	}
-	if m := root.Get("Message"); m.Type == gjson.String {
-		return strings.TrimSpace(m.Str)
-	}
-	return ""
-}
-
 // bedrockClassify recognises Bedrock's errors. The error type normally
 // travels only in the X-Amzn-ErrorType header, which Classify does not get,
 // so it is read from the body when present ("__type", "code") and otherwise
@@ -321,15 +311,24 @@ func bedrockDailyQuota(lowerMsg string) bool {
 	return strings.Contains(lowerMsg, "per day")
 }
 
+// bedrockMessageOf returns an AWS error body's own top-level message
+// ("message", or "Message" as AWS's auth layer writes it), which Bedrock's
+// rules read; an OpenAI-shaped body's error.message is not Bedrock's.
+func bedrockMessageOf(root gjson.Result) string {
+	if m := root.Get("message"); m.Type == gjson.String {
+		return strings.TrimSpace(m.Str)
+	}
+	if m := root.Get("Message"); m.Type == gjson.String {
+		return strings.TrimSpace(m.Str)
+	}
+	return ""
+}
+
 // bedrockErrorMessage is the errorMessage hook: Bedrock's message, and an
 // OpenAI error type derived from the AWS error type when the body has one.
 func bedrockErrorMessage(body []byte) (errType, message string) {
-	root := errorRoot(body)
-	message = bedrockMessageOf(root)
-	if message == "" {
-		message = extractMessage(body)
-	}
-	return bedrockOpenAIErrorType(bedrockErrorType(root)), message
+	e, _ := meter.ReadError(body)
+	return bedrockOpenAIErrorType(bedrockErrorType(errorRoot(body))), e.Message
 }
 
 // bedrockOpenAIErrorType maps an AWS error or exception type (either case:

@@ -4,6 +4,8 @@ import (
 	"net/http"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/meter"
 )
 
 // Verdict is how the router should treat a vendor's error response.
@@ -74,14 +76,16 @@ func classifyStatus(status int, body []byte) Verdict {
 // isInsufficientQuota recognises OpenAI's exhausted-balance error, which sets
 // both error.type and error.code to "insufficient_quota".
 func isInsufficientQuota(body []byte) bool {
-	e := errorRoot(body).Get("error")
-	return e.Get("code").String() == "insufficient_quota" || e.Get("type").String() == "insufficient_quota"
+	e, _ := meter.ReadError(body)
+	return e.Code == "insufficient_quota" || e.Type == "insufficient_quota"
 }
 
-// errorRoot parses an error body and returns its root object. Gemini's
-// OpenAI-compatible endpoint wraps the error in a one-element array, so an
-// array yields its first element. gjson is lenient with truncated bodies: the
-// fields before the cut are still found.
+// errorRoot parses an error body and returns its root object, for the
+// kinds' own rules that read more of it than meter.ReadError does (Bedrock's
+// __type, Google's details, Volcengine's codes). Gemini's OpenAI-compatible
+// endpoint wraps the error in a one-element array, so an array yields its
+// first element. gjson is lenient with truncated bodies: the fields before the
+// cut are still found.
 func errorRoot(body []byte) gjson.Result {
 	root := gjson.ParseBytes(body)
 	if root.IsArray() {

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/tidwall/gjson"
+	"github.com/caddy-llm/llmrouter/internal/meter"
 )
 
 // maxMessageBytes caps messages passed on to clients and logs: some vendors
@@ -21,7 +21,7 @@ const credentialsRejectedMessage = "vendor rejected the router's credentials"
 const redacted = "[redacted]"
 
 // ErrorMessage extracts a human-readable message from a vendor error body,
-// trying in order:
+// trying in order (see meter.ReadError):
 //
 //   - error.message (OpenAI, Azure, Mistral, DeepSeek, Anthropic, Gemini
 //     native and Vertex, Volcengine), also inside the one-element array
@@ -70,61 +70,11 @@ func (v *Vendor) Redact(msg string) string {
 	return truncateUTF8(msg, maxMessageBytes)
 }
 
-// extractMessage returns the untruncated message of an error body; see
-// ErrorMessage for the shapes.
+// extractMessage returns the untruncated message of an error body, as the
+// one reader of vendors' error shapes (meter.ReadError) finds it.
 func extractMessage(body []byte) string {
-	root := errorRoot(body)
-	if !root.IsObject() {
-		return ""
-	}
-	e := root.Get("error")
-	switch {
-	case e.IsObject():
-		if m := messageText(e.Get("message")); m != "" {
-			return m
-		}
-	case e.Type == gjson.String:
-		if m := strings.TrimSpace(e.String()); m != "" {
-			return m
-		}
-	}
-	if m := messageText(root.Get("message")); m != "" {
-		return m
-	}
-	return messageText(root.Get("detail"))
-}
-
-// messageText renders a message value: a string as is; a pydantic/FastAPI
-// validation list ([{"loc":[...],"msg":...}], possibly under "detail") as
-// "loc.path: msg; ..."; anything else as "".
-func messageText(r gjson.Result) string {
-	switch {
-	case r.Type == gjson.String:
-		return strings.TrimSpace(r.String())
-	case r.IsObject():
-		if d := r.Get("detail"); d.Exists() {
-			return messageText(d)
-		}
-		return strings.TrimSpace(r.Get("msg").String())
-	case r.IsArray():
-		var parts []string
-		for _, item := range r.Array() {
-			text := messageText(item)
-			if text == "" {
-				continue
-			}
-			if loc := item.Get("loc"); loc.IsArray() {
-				var segs []string
-				for _, s := range loc.Array() {
-					segs = append(segs, s.String())
-				}
-				text = strings.Join(segs, ".") + ": " + text
-			}
-			parts = append(parts, text)
-		}
-		return strings.Join(parts, "; ")
-	}
-	return ""
+	e, _ := meter.ReadError(body)
+	return e.Message
 }
 
 // truncateUTF8 makes s valid UTF-8 and cuts it to at most n bytes without

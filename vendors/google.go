@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/tidwall/gjson"
+	"github.com/caddy-llm/llmrouter/internal/meter"
 )
 
 // Google's Gemini API comes in two shapes, chosen per vendor by Config.API:
@@ -111,16 +111,8 @@ func geminiModelName(model string) string {
 // stream errors). The type is the status (RESOURCE_EXHAUSTED); an
 // Anthropic-shaped body (Claude on Vertex) gives its error.type.
 func geminiErrorMessage(body []byte) (errType, message string) {
-	e := errorRoot(body).Get("error")
-	if e.IsObject() {
-		errType = e.Get("status").String()
-		if errType == "" {
-			if t := e.Get("type"); t.Type == gjson.String {
-				errType = t.String()
-			}
-		}
-	}
-	return errType, ErrorMessage(body)
+	e, _ := meter.ReadError(body)
+	return e.Type, truncateUTF8(e.Message, maxMessageBytes)
 }
 
 // classifyGoogle recognises the Gemini API's account problems, which it
