@@ -19,19 +19,25 @@ import (
 // client; a whole answer through the kind's completion translation. The
 // translators embed it and add their Request.
 type nativeAnswer struct {
-	v *Vendor
-	a Attempt
-	// newDecoder makes the stream decoder on the first Feed; completion
-	// translates a whole answer to a chat.completion object; errorMessage
-	// reads the vendor's error bodies (type and message). Each gets the
-	// attempt's vendor-side model.
-	newDecoder   func(model string) streamDecoder
-	completion   func(model string, body []byte) ([]byte, error)
-	errorMessage func(body []byte) (errType, message string)
+	v    *Vendor
+	a    Attempt
+	read *nativeReaders // the vendor API's, declared in its pair's file
 
 	dec streamDecoder
 	w   chunkWriter
 	m   *meter.Stream
+}
+
+// nativeReaders are how a vendor API's answers are read. Each pair's file
+// declares its own.
+type nativeReaders struct {
+	// newDecoder makes the stream decoder of an attempt whose vendor-side
+	// model is model.
+	newDecoder func(model string) streamDecoder
+	// completion translates a whole answer to a chat.completion object.
+	completion func(model string, body []byte) ([]byte, error)
+	// errorMessage reads the vendor's error bodies: type and message.
+	errorMessage func(body []byte) (errType, message string)
 }
 
 // errNativeStream is returned by decoders for framing they cannot read.
@@ -63,7 +69,7 @@ func (n *nativeAnswer) meter() *meter.Stream {
 // usage chunk and [DONE] of a stream that ended properly).
 func (n *nativeAnswer) Feed(p []byte, eof bool) error {
 	if n.dec == nil {
-		n.dec = n.newDecoder(n.a.Model)
+		n.dec = n.read.newDecoder(n.a.Model)
 		n.w.init(n.a.Model)
 	}
 	m := n.meter()
@@ -89,7 +95,7 @@ func (n *nativeAnswer) Usage() billing.Usage    { return n.meter().Usage() }
 
 // Answer translates a whole answer, then reads it as any OpenAI answer.
 func (n *nativeAnswer) Answer(body []byte) ([]byte, meter.Result, error) {
-	out, err := n.completion(n.a.Model, body)
+	out, err := n.read.completion(n.a.Model, body)
 	if err != nil {
 		return nil, meter.Result{}, err
 	}
@@ -102,7 +108,7 @@ func (n *nativeAnswer) Answer(body []byte) ([]byte, meter.Result, error) {
 // message is cleaned of the vendor's key.
 func (n *nativeAnswer) ErrorBody(h http.Header, status int, body []byte) []byte {
 	body = n.v.RedactBody(body)
-	errType, msg := n.errorMessage(body)
+	errType, msg := n.read.errorMessage(body)
 	if errType == "" {
 		errType = "invalid_request_error"
 		if status >= 500 {

@@ -1,7 +1,6 @@
 package vendors
 
 import (
-	"fmt"
 	"net/http"
 )
 
@@ -15,15 +14,14 @@ import (
 // anthropic-beta or anthropic-workspace-id are kept.
 const anthropicVersion = "2023-06-01"
 
+// anthropicAnswers reads Messages answers.
+var anthropicAnswers = nativeReaders{newDecoder: newAnthropicStream, completion: anthropicCompletion,
+	errorMessage: anthropicErrorMessage}
+
 // anthropicTranslator is one attempt at an anthropic vendor.
 type anthropicTranslator struct {
 	nativeAnswer
 	b *anthropicBackend
-}
-
-func newAnthropicTranslator(v *Vendor, b *anthropicBackend, a Attempt) *anthropicTranslator {
-	return &anthropicTranslator{b: b, nativeAnswer: nativeAnswer{v: v, a: a,
-		newDecoder: newAnthropicStream, completion: anthropicCompletion, errorMessage: anthropicErrorMessage}}
 }
 
 // Request builds POST {base}/v1/messages with the translated body,
@@ -31,11 +29,11 @@ func newAnthropicTranslator(v *Vendor, b *anthropicBackend, a Attempt) *anthropi
 func (t *anthropicTranslator) Request(out *http.Request) error {
 	r, err := parseChatRequest(t.a.Body)
 	if err != nil {
-		return fmt.Errorf("vendor %q: %w", t.v.id, err)
+		return t.v.refused(err)
 	}
 	body, err := anthropicMessagesBody(r, t.a.Model, t.b.maxTokens, t.a.Stream)
 	if err != nil {
-		return fmt.Errorf("vendor %q: %w", t.v.id, err)
+		return t.v.refused(err)
 	}
 	return t.v.send(out, &outgoing{path: t.b.path, rawPath: t.b.rawPath, body: body,
 		authName: "X-Api-Key", authValue: t.v.key,

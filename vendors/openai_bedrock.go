@@ -12,17 +12,18 @@ import (
 // translated by bedrockConverseBody (aws_converse.go), a whole answer by
 // bedrockCompletion, a ConverseStream by bedrockStream (aws_stream.go).
 
+// bedrockAnswers reads Converse answers.
+var bedrockAnswers = nativeReaders{newDecoder: newBedrockDecoder, completion: bedrockCompletion,
+	errorMessage: bedrockErrorMessage}
+
 // bedrockTranslator is one attempt at an aws vendor.
 type bedrockTranslator struct {
 	nativeAnswer
 	b *bedrockBackend
 }
 
-func newBedrockTranslator(v *Vendor, b *bedrockBackend, a Attempt) *bedrockTranslator {
-	return &bedrockTranslator{b: b, nativeAnswer: nativeAnswer{v: v, a: a,
-		newDecoder: func(string) streamDecoder { return newBedrockStream() },
-		completion: bedrockCompletion, errorMessage: bedrockErrorMessage}}
-}
+// newBedrockDecoder is the ConverseStream decoder, as nativeAnswer makes it.
+func newBedrockDecoder(string) streamDecoder { return newBedrockStream() }
 
 // Request builds a Converse (or ConverseStream) request: the path with the
 // escaped model id, the Converse body, and the auth, signed last.
@@ -35,16 +36,16 @@ func (t *bedrockTranslator) Request(out *http.Request) error {
 	v, b, a := t.v, t.b, t.a
 	r, err := parseChatRequest(a.Body)
 	if err != nil {
-		return fmt.Errorf("vendor %q: %w", v.id, err)
+		return v.refused(err)
 	}
 	body, err := bedrockConverseBody(r, b.maxTokens)
 	if err != nil {
-		return fmt.Errorf("vendor %q: %w", v.id, err)
+		return v.refused(err)
 	}
 	var creds aws.Credentials
 	if b.creds != nil {
 		if creds, err = b.creds.Retrieve(out.Context()); err != nil {
-			return fmt.Errorf("vendor %q: aws credentials: %w", v.id, err)
+			return v.refused(fmt.Errorf("aws credentials: %w", err))
 		}
 	}
 	op := "/converse"

@@ -138,7 +138,7 @@ func (t *compatTranslator) Request(out *http.Request) error {
 	if b.modelPath != nil {
 		var err error
 		if o.path, o.rawPath, err = b.modelPath(a.Endpoint, a.Model); err != nil {
-			return fmt.Errorf("vendor %q: %w", t.v.id, err)
+			return t.v.refused(err)
 		}
 	}
 	body, err := b.shapeBody(a)
@@ -146,7 +146,7 @@ func (t *compatTranslator) Request(out *http.Request) error {
 		body, err = b.opts.sanitize(body, a)
 	}
 	if err != nil {
-		return fmt.Errorf("vendor %q: %w", t.v.id, err)
+		return t.v.refused(err)
 	}
 	o.body = body
 	return t.v.send(out, &o)

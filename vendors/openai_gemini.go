@@ -1,7 +1,6 @@
 package vendors
 
 import (
-	"fmt"
 	"net/http"
 	"net/url"
 )
@@ -14,28 +13,34 @@ import (
 // gemini_stream.go. Embeddings need no translation and go to the
 // OpenAI-compatible endpoint (see Vendor.Translator).
 
-// geminiTranslator is one chat attempt at a google vendor.
-type geminiTranslator struct {
-	nativeAnswer
-	b *geminiBackend
-}
+// geminiAnswers reads generateContent answers, the Gemini API's and Vertex
+// AI's.
+var geminiAnswers = nativeReaders{newDecoder: newGeminiStream, completion: geminiChatCompletion,
+	errorMessage: geminiErrorMessage}
 
-func newGeminiTranslator(v *Vendor, b *geminiBackend, a Attempt) *geminiTranslator {
-	return &geminiTranslator{b: b, nativeAnswer: nativeAnswer{v: v, a: a,
-		newDecoder: newGeminiStream, completion: geminiChatCompletion, errorMessage: geminiErrorMessage}}
-}
+// geminiTranslator is one chat attempt at a google vendor. Its backend has
+// nothing a chat request needs: the key is the vendor's.
+type geminiTranslator struct{ nativeAnswer }
 
 // Request builds the generateContent request.
 func (t *geminiTranslator) Request(out *http.Request) error {
-	body, err := geminiAttemptBody(t.a)
+	body, model, method, query, err := geminiRequestOf(t.a)
 	if err != nil {
-		return fmt.Errorf("vendor %q: %w", t.v.id, err)
+		return t.v.refused(err)
 	}
-	model := geminiModelName(t.a.Model)
-	method, query := geminiMethod(t.a.Stream)
 	o := outgoing{query: query, body: body, authName: "X-Goog-Api-Key", authValue: t.v.key, plain: true}
 	o.path, o.rawPath = t.v.below("/v1beta/models/"+model+":"+method, "/v1beta/models/"+url.PathEscape(model)+":"+method)
 	return t.v.send(out, &o)
+}
+
+// geminiRequestOf translates attempt a for generateContent: the body, the
+// model as the URL names it, and the method and query (a stream's, or not).
+func geminiRequestOf(a Attempt) (body []byte, model, method, query string, err error) {
+	if body, err = geminiAttemptBody(a); err != nil {
+		return nil, "", "", "", err
+	}
+	method, query = geminiMethod(a.Stream)
+	return body, geminiModelName(a.Model), method, query, nil
 }
 
 // geminiChatCompletion translates a whole generateContent answer into an

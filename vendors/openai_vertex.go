@@ -1,7 +1,6 @@
 package vendors
 
 import (
-	"fmt"
 	"net/http"
 )
 
@@ -18,51 +17,39 @@ import (
 //
 // Both authenticate with the vendor's service account token (vertex.go).
 
-// vertexGeminiTranslator is one attempt at a Gemini model on Vertex AI.
-type vertexGeminiTranslator struct {
+// vertexClaudeAnswers reads Claude's answers on Vertex AI: Anthropic's
+// Messages, with Google's errors.
+var vertexClaudeAnswers = nativeReaders{newDecoder: newAnthropicStream, completion: anthropicCompletion,
+	errorMessage: geminiErrorMessage}
+
+// vertexTranslator is one attempt at a vertex vendor, whose model is
+// Gemini or, with claude set, Claude.
+type vertexTranslator struct {
 	nativeAnswer
-	b *vertexBackend
+	b      *vertexBackend
+	claude bool
 }
 
-func newVertexGeminiTranslator(v *Vendor, b *vertexBackend, a Attempt) *vertexGeminiTranslator {
-	return &vertexGeminiTranslator{b: b, nativeAnswer: nativeAnswer{v: v, a: a,
-		newDecoder: newGeminiStream, completion: geminiChatCompletion, errorMessage: geminiErrorMessage}}
-}
-
-func (t *vertexGeminiTranslator) Request(out *http.Request) error {
-	body, err := geminiAttemptBody(t.a)
+// Request builds the generateContent request at the google publisher, or
+// the rawPredict request at the anthropic publisher.
+func (t *vertexTranslator) Request(out *http.Request) error {
+	if t.claude {
+		body, err := vertexClaudeBody(t.b.maxTokens, t.a)
+		if err != nil {
+			return t.v.refused(err)
+		}
+		method := "rawPredict"
+		if t.a.Stream {
+			method = "streamRawPredict"
+		}
+		return t.b.send(t.v, out, "anthropic", t.a.Model, method, "", body)
+	}
+	body, model, method, query, err := geminiRequestOf(t.a)
 	if err != nil {
-		return fmt.Errorf("vendor %q: %w", t.v.id, err)
+		return t.v.refused(err)
 	}
-	method, query := geminiMethod(t.a.Stream)
-	return t.b.send(t.v, out, "google", geminiModelName(t.a.Model), method, query, body)
-}
-
-// vertexClaudeTranslator is one attempt at a Claude model on Vertex AI.
-type vertexClaudeTranslator struct {
-	nativeAnswer
-	b *vertexBackend
-}
-
-func newVertexClaudeTranslator(v *Vendor, b *vertexBackend, a Attempt) *vertexClaudeTranslator {
-	return &vertexClaudeTranslator{b: b, nativeAnswer: nativeAnswer{v: v, a: a,
-		newDecoder: newAnthropicStream, completion: anthropicCompletion, errorMessage: geminiErrorMessage}}
-}
-
-func (t *vertexClaudeTranslator) Request(out *http.Request) error {
-	body, err := vertexClaudeBody(t.b.maxTokens, t.a)
-	if err != nil {
-		return fmt.Errorf("vendor %q: %w", t.v.id, err)
-	}
-	method := "rawPredict"
-	if t.a.Stream {
-		method = "streamRawPredict"
-	}
-	return t.b.send(t.v, out, "anthropic", t.a.Model, method, "", body)
+	return t.b.send(t.v, out, "google", model, method, query, body)
 }
 
 // Interface guards
-var (
-	_ Translator = (*vertexGeminiTranslator)(nil)
-	_ Translator = (*vertexClaudeTranslator)(nil)
-)
+var _ Translator = (*vertexTranslator)(nil)

@@ -108,21 +108,21 @@ func (v *Vendor) Translator(a Attempt) (Translator, error) {
 	case *compatBackend:
 		return newCompatTranslator(v, b, a), nil
 	case *anthropicBackend:
-		return newAnthropicTranslator(v, b, a), nil
+		return &anthropicTranslator{b: b, nativeAnswer: nativeAnswer{v: v, a: a, read: &anthropicAnswers}}, nil
 	case *bedrockBackend:
-		return newBedrockTranslator(v, b, a), nil
+		return &bedrockTranslator{b: b, nativeAnswer: nativeAnswer{v: v, a: a, read: &bedrockAnswers}}, nil
 	case *geminiBackend:
 		if a.Endpoint == Embeddings {
 			// Embeddings need no translation: the Gemini API serves them
 			// on its OpenAI-compatible endpoint.
 			return newCompatTranslator(v, b.embeddings, a), nil
 		}
-		return newGeminiTranslator(v, b, a), nil
+		return &geminiTranslator{nativeAnswer{v: v, a: a, read: &geminiAnswers}}, nil
 	case *vertexBackend:
 		if vertexIsClaude(a.Model) {
-			return newVertexClaudeTranslator(v, b, a), nil
+			return &vertexTranslator{nativeAnswer{v: v, a: a, read: &vertexClaudeAnswers}, b, true}, nil
 		}
-		return newVertexGeminiTranslator(v, b, a), nil
+		return &vertexTranslator{nativeAnswer{v: v, a: a, read: &geminiAnswers}, b, false}, nil
 	}
 	return nil, fmt.Errorf("vendor %q: no translation from %s to kind %s", v.id, a.Endpoint, v.kind.name)
 }

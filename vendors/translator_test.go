@@ -33,8 +33,8 @@ func TestVendor_Translator(t *testing.T) {
 		{"aws", ChatCompletions, "anthropic.claude-sonnet-4-20250514-v1:0", "*vendors.bedrockTranslator"},
 		{"google", ChatCompletions, "gemini-2.5-flash", "*vendors.geminiTranslator"},
 		{"google", Embeddings, "gemini-embedding-001", "*vendors.compatTranslator"},
-		{"vertex", ChatCompletions, "gemini-2.5-pro", "*vendors.vertexGeminiTranslator"},
-		{"vertex", ChatCompletions, "claude-sonnet-4@20250514", "*vendors.vertexClaudeTranslator"},
+		{"vertex", ChatCompletions, "gemini-2.5-pro", "*vendors.vertexTranslator"},
+		{"vertex", ChatCompletions, "claude-sonnet-4@20250514", "*vendors.vertexTranslator"},
 	}
 	for _, c := range cases {
 		t.Run(c.kind+"/"+c.endpoint.String()+"/"+c.model, func(t *testing.T) {

@@ -316,6 +316,12 @@ func (v *Vendor) Dial() string { return v.dial }
 // Supports reports whether the vendor serves endpoint e.
 func (v *Vendor) Supports(e Endpoint) bool { return v.backend.serves(e) }
 
+// refused says that the vendor cannot take a request, and why: an error of a
+// translator's Request, which the router answers by trying another vendor.
+func (v *Vendor) refused(err error) error {
+	return fmt.Errorf("vendor %q: %w", v.id, err)
+}
+
 // String identifies the vendor for logs. It exists so that printing a Vendor
 // with %v can never print its key.
 func (v *Vendor) String() string {
