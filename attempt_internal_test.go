@@ -308,3 +308,25 @@ func TestAttemptTransport_ClientLeaves(t *testing.T) {
 	assert.Empty(t, st.attempts.failed)
 	assert.Equal(t, selector.Closed, h.selector.Snapshot(st.plan.ranked[0].stats, time.Now()).Breaker)
 }
+
+// A JSON answer too large to hold (its Content-Length over
+// maxCommitJSONBody) is not inspected, but it still reaches the client whole.
+func TestAttemptTransport_HugeAnswerPassesUninspected(t *testing.T) {
+	body := `{"object":"list","data":[{"object":"embedding","index":0,"embedding":[0.1,0.2]}]}`
+	inner := &fakeInner{answers: map[string]func(*http.Request) (*http.Response, error){
+		"a.test": func(r *http.Request) (*http.Response, error) {
+			resp, err := answer(200, "application/json", body)(r)
+			resp.ContentLength = maxCommitJSONBody + 1 // as the vendor announced it
+			return resp, err
+		},
+	}}
+	h, tr := unitRouter(t, inner, nil)
+	resp, st := proxyLoop(t, h, tr, unitBody)
+	require.NotNil(t, resp)
+	got, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	assert.Equal(t, body, string(got))
+	assert.True(t, st.result.usage.Estimated)
+	assert.True(t, st.result.completed)
+}

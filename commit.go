@@ -52,6 +52,9 @@ type meteredBody struct {
 	clientCx context.Context
 
 	streaming bool         // an SSE answer, read event by event; else a JSON body, read whole
+	// uninspected is a JSON answer too large to hold (maxCommitJSONBody):
+	// it passes to the client as the vendor sends it.
+	uninspected bool
 	json      meter.Result // the JSON body's reading
 	buf       []byte       // vendor read buffer (streams)
 	bufp      *[]byte      // buf's pool handle
@@ -145,6 +148,7 @@ func (b *meteredBody) readWhole(contentLength int64) error {
 		// Too large to hold: pass it on uninspected.
 		b.ttft = time.Since(b.start)
 		b.json.Usage = billing.Usage{PromptTokens: b.st.plan.promptTokens, Estimated: true}
+		b.uninspected = true
 		return nil
 	}
 	// Into the pooled read buffer, which an answer of up to 32 KiB fits
@@ -192,6 +196,9 @@ func readAllInto(buf []byte, r io.Reader) ([]byte, error) {
 
 // Read hands the client the committed response, event by event.
 func (b *meteredBody) Read(p []byte) (int, error) {
+	if b.uninspected {
+		return b.body.Read(p)
+	}
 	for len(b.pending) == 0 {
 		switch {
 		case b.finished:
@@ -209,7 +216,8 @@ func (b *meteredBody) Read(p []byte) (int, error) {
 				if b.timer.idleExpired() {
 					msg = fmt.Sprintf("vendor %s sent nothing for %s", b.route.vendor.ID(), b.timer.idle)
 				}
-				b.pending = append(append([]byte(nil), b.pending...), openai.AppendErrorEvent(nil, openai.Error{Message: msg, Type: "server_error", Code: "stream_interrupted"})...)
+				b.pending = openai.AppendErrorEvent(append([]byte(nil), b.pending...),
+					openai.Error{Message: msg, Type: "server_error", Code: "stream_interrupted"})
 			}
 		default:
 			n, err := b.body.Read(b.buf)
