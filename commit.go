@@ -51,15 +51,15 @@ type meteredBody struct {
 	cancel   context.CancelFunc
 	clientCx context.Context
 
-	streaming bool         // an SSE answer, read event by event; else a JSON body, read whole
+	streaming bool // an SSE answer, read event by event; else a JSON body, read whole
 	// uninspected is a JSON answer too large to hold (maxCommitJSONBody):
 	// it passes to the client as the vendor sends it.
 	uninspected bool
-	json      meter.Result // the JSON body's reading
-	buf       []byte       // vendor read buffer (streams)
-	bufp      *[]byte      // buf's pool handle
-	pending   []byte       // bytes ready for the client
-	ttft      time.Duration
+	json        meter.Result // the JSON body's reading
+	buf         []byte       // vendor read buffer (streams)
+	bufp        *[]byte      // buf's pool handle
+	pending     []byte       // bytes ready for the client
+	ttft        time.Duration
 
 	vendorDone bool  // the vendor's body ended (EOF or error)
 	vendorErr  error // why, if not EOF
