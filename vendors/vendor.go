@@ -248,9 +248,9 @@ func (v *Vendor) appendBasePath(suffix string) {
 	v.base.RawPath = rawPathIfNeeded(v.basePath, v.baseRawPath)
 }
 
-// headersManagedByPrepare may not appear in Config.Headers: the router (or
+// headersTheRouterSets may not appear in Config.Headers: the router (or
 // Go's transport) owns them, so an operator value would be silently replaced.
-var headersManagedByPrepare = []string{"Host", "Content-Length", "Content-Type", "Transfer-Encoding"}
+var headersTheRouterSets = []string{"Host", "Content-Length", "Content-Type", "Transfer-Encoding"}
 
 // cleanHeaders validates the operator's extra headers and returns a
 // canonicalised deep copy, so later changes to the caller's map cannot reach
@@ -262,7 +262,7 @@ func cleanHeaders(h http.Header) (http.Header, *ConfigError) {
 			return nil, &ConfigError{"headers", fmt.Sprintf("invalid header name %q", name)}
 		}
 		canon := http.CanonicalHeaderKey(name)
-		if slices.Contains(headersManagedByPrepare, canon) {
+		if slices.Contains(headersTheRouterSets, canon) {
 			return nil, &ConfigError{"headers", fmt.Sprintf("header %q is set by the router and cannot be configured", canon)}
 		}
 		for _, val := range values {
