@@ -7,6 +7,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
+	"github.com/caddy-llm/llmrouter/internal/meter"
 )
 
 // Limits that keep a broken or hostile stream from growing the decoder
@@ -220,9 +221,9 @@ func (d *anthropicStream) handle(data, name []byte, w *chunkWriter) error {
 		w.done()
 		d.done = true
 	case "error":
-		e := gjson.Get(s, "error")
-		errType := e.Get("type").String()
-		msg := truncateUTF8(e.Get("message").String(), maxMessageBytes)
+		e, _ := meter.ReadError(data)
+		errType := e.Type
+		msg := truncateUTF8(e.Message, maxMessageBytes)
 		if msg == "" {
 			msg = "the vendor reported an error in its stream"
 		}

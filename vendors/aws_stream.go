@@ -9,6 +9,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/caddy-llm/llmrouter/internal/billing"
+	"github.com/caddy-llm/llmrouter/internal/meter"
 )
 
 // AWS event-stream header names and message types (the values of the SDK's
@@ -133,7 +134,8 @@ func (s *bedrockStream) handle(msg eventstream.Message, w *chunkWriter) {
 		s.event(bedrockHeader(msg, bedrockEventTypeHeader), msg.Payload, w)
 	case "exception":
 		typ := bedrockHeader(msg, bedrockExceptionTypeHeader)
-		text := gjson.GetBytes(msg.Payload, "message").String()
+		e, _ := meter.ReadError(msg.Payload)
+		text := e.Message
 		if text == "" {
 			text = "Bedrock stream exception " + typ
 		}
