@@ -69,49 +69,37 @@ const (
 	settingAPI
 )
 
-// settingNames are the operator-facing names of each setting, in the order
-// checkSettings reports them.
+// settingNames are the optional settings by their operator-facing names,
+// in the order checkSettings reports them, each with whether a Config sets
+// it.
 var settingNames = []struct {
 	s     setting
 	field string
+	isSet func(c *Config) bool
 }{
-	{settingAPIVersion, "api_version"},
-	{settingRegion, "region"},
-	{settingAccessKeys, "access_key_id"},
-	{settingAccessKeys, "secret_access_key"},
-	{settingAccessKeys, "session_token"},
-	{settingProject, "project"},
-	{settingCredentials, "credentials_file"},
-	{settingMaxTokens, "max_tokens"},
-	{settingAPI, "api"},
+	{settingAPIVersion, "api_version", func(c *Config) bool { return isSet(c.APIVersion) }},
+	{settingRegion, "region", func(c *Config) bool { return isSet(c.Region) }},
+	{settingAccessKeys, "access_key_id", func(c *Config) bool { return isSet(c.AccessKeyID) }},
+	{settingAccessKeys, "secret_access_key", func(c *Config) bool { return isSet(c.SecretAccessKey) }},
+	{settingAccessKeys, "session_token", func(c *Config) bool { return isSet(c.SessionToken) }},
+	{settingProject, "project", func(c *Config) bool { return isSet(c.Project) }},
+	{settingCredentials, "credentials_file", func(c *Config) bool { return len(c.CredentialsJSON) > 0 }},
+	{settingMaxTokens, "max_tokens", func(c *Config) bool { return c.DefaultMaxTokens != 0 }},
+	{settingAPI, "api", func(c *Config) bool { return isSet(c.API) }},
 }
 
-// settingsIn returns the optional settings c sets, by field name.
-func settingsIn(c Config) map[string]bool {
-	set := func(s string) bool { return strings.TrimSpace(s) != "" }
-	return map[string]bool{
-		"api_version":       set(c.APIVersion),
-		"region":            set(c.Region),
-		"access_key_id":     set(c.AccessKeyID),
-		"secret_access_key": set(c.SecretAccessKey),
-		"session_token":     set(c.SessionToken),
-		"project":           set(c.Project),
-		"credentials_file":  len(c.CredentialsJSON) > 0,
-		"max_tokens":        c.DefaultMaxTokens != 0,
-		"api":               set(c.API),
-	}
-}
+// isSet reports whether a string setting has a value.
+func isSet(value string) bool { return strings.TrimSpace(value) != "" }
 
 // checkSettings refuses a setting k does not use: silently ignoring it would
 // hide a mistake (a region on an openai vendor, an api on mistral). The
 // message names the kinds that do use it.
 func (k *kind) checkSettings(c Config) *ConfigError {
-	if k.noAPIKey && strings.TrimSpace(c.APIKey) != "" {
+	if k.noAPIKey && isSet(c.APIKey) {
 		return &ConfigError{"api_key", fmt.Sprintf("is not used by kind %q, which authenticates another way", k.name)}
 	}
-	in := settingsIn(c)
 	for _, s := range settingNames {
-		if !in[s.field] || k.settings&s.s != 0 {
+		if !s.isSet(&c) || k.settings&s.s != 0 {
 			continue
 		}
 		return &ConfigError{s.field, fmt.Sprintf("is not used by kind %q (kinds that use it: %s)",
