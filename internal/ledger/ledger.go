@@ -2,12 +2,15 @@
 // client. The router holds a Ledger and records every request once it is
 // settled (zero completion insurance applied); the admin API reads it back.
 //
-// Memory is the ledger kept in the process. A ledger kept elsewhere (a SQL
-// database) implements the same interface; Record must then queue, so that
-// a slow store never holds a request up.
+// Memory is the ledger kept in the process: per-client totals, no history.
+// SQL keeps one row per request in SQLite or PostgreSQL, with daily and
+// hourly rollups that answer Usage; its Record only queues, so that a slow
+// or absent database never holds a request up (see sql.go).
 package ledger
 
 import (
+	"context"
+	"errors"
 	"time"
 
 	"github.com/caddy-llm/llmrouter/internal/billing"
@@ -16,22 +19,40 @@ import (
 // Ledger records settled requests and reports each client's spend.
 // Implementations are safe for concurrent use.
 type Ledger interface {
-	// Record adds one settled request. It must not block on I/O.
+	// Record adds one settled request. It never blocks on I/O: it is called
+	// on the request path.
 	Record(e Entry)
-	// Clients returns every client's totals, sorted by client.
-	Clients() []ClientSpend
+	// Clients returns every client's totals over all time, sorted by client.
+	Clients(ctx context.Context) ([]ClientSpend, error)
+	// Usage returns the totals per time bucket and per the requested
+	// groups. A ledger that keeps no time series returns ErrNoHistory.
+	Usage(ctx context.Context, q UsageQuery) ([]UsageRow, error)
+	// Close writes out everything recorded and releases the ledger. It is
+	// idempotent; Caddy calls it on a reload that drops the ledger and on
+	// a graceful stop.
+	Close() error
 }
+
+// ErrNoHistory is what Usage returns from a ledger that keeps no time
+// series (Memory): the admin API turns it into a clear answer rather than
+// an empty one that would read as "no traffic".
+var ErrNoHistory = errors.New("ledger: this ledger keeps no usage history (configure a SQL ledger)")
 
 // Entry is one settled request, as the router closes its books on it.
 type Entry struct {
-	Time     time.Time // when the request arrived
-	Client   string    // who made it: the ledger key (see the router's ledger_key)
-	Endpoint string    // the API path below the prefix: "chat/completions", "embeddings"...
-	Model    string    // the model the client asked for
-	Vendor   string    // the vendor that served it; "" when none did
-	Routing  string    // the routing strategy
-	Attempts int       // vendors tried
-	Outcome  string    // success, vendor_error, client_error, interrupted, canceled
+	// RequestID is unique per request, across instances and restarts. It is
+	// the idempotency key of the SQL rows: a request written twice (a batch
+	// replayed from the spill file after a commit whose answer was lost)
+	// is stored and counted once.
+	RequestID string
+	Time      time.Time // when the request arrived
+	Client    string    // who made it: the ledger key (see the router's ledger_key)
+	Endpoint  string    // the API path below the prefix: "chat/completions", "embeddings"...
+	Model     string    // the model the client asked for
+	Vendor    string    // the vendor that served it; "" when none did
+	Routing   string    // the routing strategy
+	Attempts  int       // vendors tried
+	Outcome   string    // success, vendor_error, client_error, interrupted, canceled
 
 	// Billable is whether the client is charged: only a complete answer
 	// with completion tokens is (zero completion insurance).

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"sort"
 	"sync"
 )
@@ -46,8 +47,9 @@ func (m *Memory) Record(e Entry) {
 	c.add(&e)
 }
 
-// Clients returns a copy of every client's totals, sorted by client.
-func (m *Memory) Clients() []ClientSpend {
+// Clients returns a copy of every client's totals, sorted by client. It
+// never fails.
+func (m *Memory) Clients(context.Context) ([]ClientSpend, error) {
 	m.mu.Lock()
 	out := make([]ClientSpend, 0, len(m.clients))
 	for _, c := range m.clients {
@@ -55,8 +57,15 @@ func (m *Memory) Clients() []ClientSpend {
 	}
 	m.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Client < out[j].Client })
-	return out
+	return out, nil
 }
+
+// Usage returns ErrNoHistory: Memory keeps totals, not a time series.
+func (m *Memory) Usage(context.Context, UsageQuery) ([]UsageRow, error) { return nil, ErrNoHistory }
+
+// Close does nothing: Memory has nothing to write out, and its totals stay
+// readable.
+func (m *Memory) Close() error { return nil }
 
 // Interface guards
 var _ Ledger = (*Memory)(nil)

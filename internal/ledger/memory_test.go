@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"testing"
@@ -23,7 +24,20 @@ func TestMemory_Record(t *testing.T) {
 		{Client: "alice", Requests: 1},
 		{Client: "bob", Requests: 2, BillableRequests: 1, BillablePromptTokens: 10, BillableCompletionTokens: 5,
 			BillableCostUSD: 0.5, AbsorbedPromptTokens: 10, AbsorbedCompletionTokens: 2, AbsorbedCostUSD: 0.75},
-	}, m.Clients())
+	}, clients(t, m))
+	_, err := m.Usage(t.Context(), UsageQuery{})
+	assert.ErrorIs(t, err, ErrNoHistory)
+	assert.NoError(t, m.Close())
+}
+
+// clients is l.Clients, which must not fail.
+func clients(t testing.TB, l Ledger) []ClientSpend {
+	t.Helper()
+	c, err := l.Clients(context.Background())
+	if err != nil {
+		t.Errorf("Clients: %v", err) // not Fatal: called from goroutines too
+	}
+	return c
 }
 
 // Clients beyond the bound share one entry, so that a flood of keys cannot
@@ -35,7 +49,7 @@ func TestMemory_Overflow(t *testing.T) {
 		m.Record(Entry{Client: fmt.Sprint("c", i)})
 	}
 	m.Record(Entry{Client: "c0"})
-	got := m.Clients()
+	got := clients(t, m)
 	assert.Len(t, got, 4)
 	assert.Equal(t, ClientSpend{Client: OverflowClient, Requests: 2}, got[0])
 	assert.Equal(t, ClientSpend{Client: "c0", Requests: 2}, got[1])
@@ -50,12 +64,12 @@ func TestMemory_Concurrent(t *testing.T) {
 			defer wg.Done()
 			for range 1000 {
 				m.Record(Entry{Client: fmt.Sprint("c", w%2), Billable: true, Usage: billing.Usage{CompletionTokens: 1}})
-				_ = m.Clients()
+				_ = clients(t, m)
 			}
 		}()
 	}
 	wg.Wait()
-	got := m.Clients()
+	got := clients(t, m)
 	assert.Equal(t, int64(8000), got[0].Requests+got[1].Requests)
 	assert.Equal(t, int64(8000), got[0].BillableCompletionTokens+got[1].BillableCompletionTokens)
 }
