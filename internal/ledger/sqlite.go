@@ -1,0 +1,450 @@
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver: pure Go, no cgo
+)
+
+// sqliteMigrations are the SQLite schema's versions, in order; a version is
+// applied once, recorded in schema_migrations. Append, never edit.
+//
+// Request rows are WITHOUT ROWID, clustered on request_id (the idempotency
+// key): a rowid table would need a second b-tree for the key. Their
+// indexes serve a client's rows over time (client, time_us) and retention
+// (time_us). The rollups are clustered on their key led by the bucket
+// start, as Usage reads a range of buckets; Clients reads the whole daily
+// table, which holds one row per client, model, vendor and day.
+var sqliteMigrations = [][]string{
+	1: {
+		`CREATE TABLE requests (
+			request_id TEXT NOT NULL PRIMARY KEY,
+			time_us INTEGER NOT NULL,
+			client TEXT NOT NULL,
+			endpoint TEXT NOT NULL,
+			model TEXT NOT NULL,
+			vendor TEXT NOT NULL,
+			routing TEXT NOT NULL,
+			attempts INTEGER NOT NULL,
+			outcome TEXT NOT NULL,
+			billable INTEGER NOT NULL,
+			prompt_tokens INTEGER NOT NULL,
+			cached_tokens INTEGER NOT NULL,
+			completion_tokens INTEGER NOT NULL,
+			reasoning_tokens INTEGER NOT NULL,
+			usage_estimated INTEGER NOT NULL,
+			billable_cost_micro_usd INTEGER NOT NULL,
+			absorbed_prompt_tokens INTEGER NOT NULL,
+			absorbed_completion_tokens INTEGER NOT NULL,
+			absorbed_cost_micro_usd INTEGER NOT NULL,
+			ttft_us INTEGER NOT NULL,
+			duration_us INTEGER NOT NULL
+		) WITHOUT ROWID`,
+		`CREATE INDEX requests_client_time ON requests (client, time_us)`,
+		`CREATE INDEX requests_time ON requests (time_us)`,
+		sqliteRollupTable("usage_daily"),
+		sqliteRollupTable("usage_hourly"),
+	},
+}
+
+// sqliteRollupTable is a rollup table's DDL; start is the bucket's start in
+// Unix seconds, UTC.
+func sqliteRollupTable(name string) string {
+	return `CREATE TABLE ` + name + ` (
+		start INTEGER NOT NULL,
+		client TEXT NOT NULL,
+		model TEXT NOT NULL,
+		vendor TEXT NOT NULL,
+		` + strings.Join(rollupCols, " INTEGER NOT NULL,\n\t\t") + ` INTEGER NOT NULL,
+		PRIMARY KEY (start, client, model, vendor)
+	) WITHOUT ROWID`
+}
+
+// sqliteMaxRows is the most rows one INSERT binds (21 parameters each, well
+// under SQLite's 32766): larger statements saved no more CPU.
+const sqliteMaxRows = 256
+
+// sqliteStore is the SQLite database. The writer has a connection of its
+// own, with statements prepared once per size (powers of two, so that any
+// batch is a few of them); reads use the pool's other connections, which
+// WAL lets run beside the writer.
+type sqliteStore struct {
+	db      *sql.DB
+	conn    *sql.Conn            // the writer's; nil until needed, and after a failure
+	insert  map[int]*sql.Stmt    // n rows, ON CONFLICT DO NOTHING
+	upserts [2]map[int]*sql.Stmt // daily, hourly: n keys
+	args    []any                // scratch
+	fresh   []Entry              // scratch: the rows a transaction inserted
+	sums    [2]rollup            // scratch: daily, hourly
+	tables  [2]string            // rollup tables, as upserts
+	pers    [2]time.Duration     // their bucket sizes
+	known   map[string]struct{}  // scratch: ids a RETURNING reported
+}
+
+// openSQLite opens (creating it and its directory) the database at path
+// and migrates it.
+func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
+	if strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
+		return nil, fmt.Errorf("ledger: sqlite path %q: give a plain file path", path)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("ledger: sqlite directory: %w", err)
+	}
+	db, err := sql.Open("sqlite", path+"?_busy_timeout=5000&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(4)
+	s := &sqliteStore{db: db, insert: map[int]*sql.Stmt{}, upserts: [2]map[int]*sql.Stmt{{}, {}},
+		tables: [2]string{"usage_daily", "usage_hourly"}, pers: [2]time.Duration{24 * time.Hour, time.Hour}}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("ledger: sqlite %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// migrate applies the migrations the database lacks, in one transaction.
+func (s *sqliteStore) migrate(ctx context.Context) error {
+	tx, err := s.db.BeginTx(ctx, nil) // _txlock=immediate: a write lock from the start
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER NOT NULL PRIMARY KEY, applied_at INTEGER NOT NULL)`); err != nil {
+		return err
+	}
+	var have int
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		return err
+	}
+	if err := errorIfNewer(have, len(sqliteMigrations)-1); err != nil {
+		return err
+	}
+	for v := have + 1; v < len(sqliteMigrations); v++ {
+		for _, stmt := range sqliteMigrations[v] {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("migration %d: %w", v, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, ?)`, v, time.Now().Unix()); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// errorIfNewer refuses a database migrated by a newer version of the
+// router: it might write rows this one cannot.
+func errorIfNewer(have, known int) error {
+	if have > known {
+		return fmt.Errorf("schema version %d is newer than this build knows (%d)", have, known)
+	}
+	return nil
+}
+
+// writerConn returns the writer's connection, opening it if needed.
+func (s *sqliteStore) writerConn(ctx context.Context) (*sql.Conn, error) {
+	if s.conn != nil {
+		return s.conn, nil
+	}
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.conn = c
+	return c, nil
+}
+
+// dropConn forgets the writer's connection and its statements after a
+// failure, so that the next write starts clean.
+func (s *sqliteStore) dropConn() {
+	for _, m := range append([]map[int]*sql.Stmt{s.insert}, s.upserts[:]...) {
+		for n, st := range m {
+			st.Close()
+			delete(m, n)
+		}
+	}
+	if s.conn != nil {
+		s.conn.Close()
+		s.conn = nil
+	}
+}
+
+// errDuplicates sends write to its slow path: some rows were there already.
+var errDuplicates = errors.New("duplicates")
+
+func (s *sqliteStore) write(ctx context.Context, batch []Entry) (int, error) {
+	conn, err := s.writerConn(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.writeTx(ctx, conn, batch, false)
+	if errors.Is(err, errDuplicates) {
+		n, err = s.writeTx(ctx, conn, batch, true)
+	}
+	if err != nil && s.conn != nil {
+		if _, rerr := s.conn.ExecContext(context.Background(), "ROLLBACK"); rerr != nil && !strings.Contains(rerr.Error(), "no transaction") {
+			s.dropConn()
+		}
+	}
+	return n, err
+}
+
+// writeTx is one transaction of write. The fast path inserts every row and
+// rolls them all up; if fewer rows were inserted than given (a replay), it
+// fails with errDuplicates, and the slow path inserts with RETURNING to
+// roll up only the rows it inserted.
+func (s *sqliteStore) writeTx(ctx context.Context, conn *sql.Conn, batch []Entry, slow bool) (int, error) {
+	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return 0, err
+	}
+	fresh := batch
+	if slow {
+		var err error
+		if fresh, err = s.insertReturning(ctx, conn, batch); err != nil {
+			return 0, err
+		}
+	} else {
+		inserted := 0
+		for rest := batch; len(rest) > 0; {
+			n := chunk(len(rest), sqliteMaxRows)
+			st, err := s.stmt(ctx, conn, s.insert, n, func() string { return sqliteInsertSQL(n, "") })
+			if err != nil {
+				return 0, err
+			}
+			s.args = s.args[:0]
+			for i := range rest[:n] {
+				s.args = appendSQLiteRow(s.args, &rest[i])
+			}
+			res, err := st.ExecContext(ctx, s.args...)
+			if err != nil {
+				return 0, err
+			}
+			k, _ := res.RowsAffected()
+			inserted += int(k)
+			rest = rest[n:]
+		}
+		if inserted != len(batch) {
+			if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+				return 0, err
+			}
+			return 0, errDuplicates
+		}
+	}
+	for t := range s.tables {
+		aggregate(fresh, s.pers[t], &s.sums[t])
+		if err := s.upsert(ctx, conn, t); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := conn.ExecContext(ctx, "COMMIT"); err != nil {
+		return 0, err
+	}
+	return len(fresh), nil
+}
+
+// insertReturning inserts batch and returns the rows it inserted: those
+// whose id was not there, the first of ids repeated within the batch.
+func (s *sqliteStore) insertReturning(ctx context.Context, conn *sql.Conn, batch []Entry) ([]Entry, error) {
+	if s.known == nil {
+		s.known = make(map[string]struct{})
+	}
+	clear(s.known)
+	for rest := batch; len(rest) > 0; {
+		n := min(len(rest), sqliteMaxRows)
+		s.args = s.args[:0]
+		for i := range rest[:n] {
+			s.args = appendSQLiteRow(s.args, &rest[i])
+		}
+		rows, err := conn.QueryContext(ctx, sqliteInsertSQL(n, " RETURNING request_id"), s.args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			s.known[id] = struct{}{}
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		rest = rest[n:]
+	}
+	fresh := s.fresh[:0]
+	for i := range batch {
+		if _, ok := s.known[batch[i].RequestID]; ok {
+			delete(s.known, batch[i].RequestID)
+			fresh = append(fresh, batch[i])
+		}
+	}
+	s.fresh = fresh
+	return fresh, nil
+}
+
+// upsert adds the rollup s.sums[t] to its table.
+func (s *sqliteStore) upsert(ctx context.Context, conn *sql.Conn, t int) error {
+	r := &s.sums[t]
+	for off := 0; off < len(r.keys); {
+		n := chunk(len(r.keys)-off, sqliteMaxRows)
+		st, err := s.stmt(ctx, conn, s.upserts[t], n, func() string { return sqliteUpsertSQL(s.tables[t], n) })
+		if err != nil {
+			return err
+		}
+		s.args = s.args[:0]
+		for i := off; i < off+n; i++ {
+			k, v := &r.keys[i], &r.sums[i]
+			s.args = append(s.args, k.start, k.client, k.model, k.vendor, v.requests, v.successes, v.failures,
+				v.billableRequests, v.prompt, v.cached, v.completion, v.absorbedPrompt, v.absorbedCompletion,
+				v.billableMicroUSD, v.absorbedMicroUSD)
+		}
+		if _, err := st.ExecContext(ctx, s.args...); err != nil {
+			return err
+		}
+		off += n
+	}
+	return nil
+}
+
+// stmt returns the statement for n rows from cache, preparing it once.
+func (s *sqliteStore) stmt(ctx context.Context, conn *sql.Conn, cache map[int]*sql.Stmt, n int, text func() string) (*sql.Stmt, error) {
+	if st := cache[n]; st != nil {
+		return st, nil
+	}
+	st, err := conn.PrepareContext(ctx, text())
+	if err != nil {
+		return nil, err
+	}
+	cache[n] = st
+	return st, nil
+}
+
+// chunk is the size of the next statement for rest rows: the largest power
+// of two up to max, so that few statements are prepared.
+func chunk(rest, max int) int {
+	if rest >= max {
+		return max
+	}
+	return 1 << (bits.Len(uint(rest)) - 1)
+}
+
+// appendSQLiteRow appends e's values in requestColumns' order.
+func appendSQLiteRow(args []any, e *Entry) []any {
+	return append(args, e.RequestID, e.Time.UnixMicro(), e.Client, e.Endpoint, e.Model, e.Vendor, e.Routing,
+		int64(e.Attempts), e.Outcome, e.Billable, int64(e.Usage.PromptTokens), int64(e.Usage.CachedTokens),
+		int64(e.Usage.CompletionTokens), int64(e.Usage.ReasoningTokens), e.Usage.Estimated, microUSD(e.CostUSD),
+		int64(e.Absorbed.PromptTokens), int64(e.Absorbed.CompletionTokens), microUSD(e.AbsorbedCostUSD),
+		e.TTFT.Microseconds(), e.Duration.Microseconds())
+}
+
+// sqliteInsertSQL inserts n request rows, skipping those already there.
+func sqliteInsertSQL(n int, returning string) string {
+	cols := requestColumns("time_us")
+	return "INSERT INTO requests (" + strings.Join(cols, ", ") + ") VALUES " +
+		valuesList(n, len(cols)) + " ON CONFLICT (request_id) DO NOTHING" + returning
+}
+
+// sqliteUpsertSQL adds n rollup rows to table.
+func sqliteUpsertSQL(table string, n int) string {
+	set := make([]string, len(rollupCols))
+	for i, c := range rollupCols {
+		set[i] = c + " = " + c + " + excluded." + c
+	}
+	return "INSERT INTO " + table + " (start, client, model, vendor, " + strings.Join(rollupCols, ", ") + ") VALUES " +
+		valuesList(n, 4+len(rollupCols)) + " ON CONFLICT (start, client, model, vendor) DO UPDATE SET " +
+		strings.Join(set, ", ")
+}
+
+// valuesList is n tuples of cols "?" placeholders.
+func valuesList(n, cols int) string {
+	tuple := "(" + strings.Repeat("?, ", cols-1) + "?)"
+	var b strings.Builder
+	b.Grow(n * (len(tuple) + 2))
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(tuple)
+	}
+	return b.String()
+}
+
+func (s *sqliteStore) ping(ctx context.Context) error {
+	var v int
+	return s.db.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations").Scan(&v)
+}
+
+// sqlitePruneRows is how many old rows one DELETE removes: small enough to
+// keep the write lock short.
+const sqlitePruneRows = 5000
+
+func (s *sqliteStore) prune(ctx context.Context, cutoff time.Time) (bool, error) {
+	conn, err := s.writerConn(ctx)
+	if err != nil {
+		return false, err
+	}
+	res, err := conn.ExecContext(ctx, `DELETE FROM requests WHERE request_id IN
+		(SELECT request_id FROM requests WHERE time_us < ? LIMIT ?)`, cutoff.UnixMicro(), sqlitePruneRows)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == sqlitePruneRows, err
+}
+
+func (s *sqliteStore) clients(ctx context.Context) ([]ClientSpend, error) {
+	rows, err := s.db.QueryContext(ctx, sqliteDialect.clientsSQL())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []ClientSpend{}
+	for rows.Next() {
+		c, err := scanClient(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	sortClients(out)
+	return out, rows.Err()
+}
+
+func (s *sqliteStore) usage(ctx context.Context, q UsageQuery, gran string, groups [3]bool) ([]UsageRow, error) {
+	text, args := sqliteDialect.usageSQL(q, gran, groups)
+	rows, err := s.db.QueryContext(ctx, text, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []UsageRow{}
+	for rows.Next() {
+		u, err := scanUsage(rows, groups)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	sortUsage(out)
+	return out, rows.Err()
+}
+
+func (s *sqliteStore) close() error {
+	s.dropConn()
+	return s.db.Close()
+}
