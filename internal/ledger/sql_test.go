@@ -350,7 +350,7 @@ func TestSQL_CloseFlushesEverything(t *testing.T) {
 		require.NoError(t, s.Close())
 		require.NoError(t, s.Close(), "idempotent")
 		assert.Equal(t, [][]any{{int64(2500)}}, b.query(t, cfg, `SELECT count(*) FROM requests`))
-		assert.Equal(t, [][]any{{int64(2500)}}, b.query(t, cfg, `SELECT sum(requests) FROM usage_hourly`))
+		assert.Equal(t, [][]any{{int64(2500)}}, b.query(t, cfg, `SELECT CAST(sum(requests) AS BIGINT) FROM usage_hourly`))
 		assert.Equal(t, uint64(2500), s.Stats().Written)
 
 		// A Record after Close goes to the spill file, which the next open
@@ -383,7 +383,7 @@ func TestSQL_Synchronous(t *testing.T) {
 		}
 		wg.Wait()
 		assert.Equal(t, [][]any{{int64(201)}}, b.query(t, cfg, `SELECT count(*) FROM requests`))
-		assert.Equal(t, [][]any{{int64(201)}}, b.query(t, cfg, `SELECT sum(requests) FROM usage_daily`))
+		assert.Equal(t, [][]any{{int64(201)}}, b.query(t, cfg, `SELECT CAST(sum(requests) AS BIGINT) FROM usage_daily`))
 	})
 }
 
