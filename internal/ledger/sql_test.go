@@ -123,7 +123,7 @@ func sample() []Entry {
 			Model: "gpt", Vendor: "openai", Routing: "perf", Attempts: 2, Outcome: "interrupted",
 			Usage:    billing.Usage{PromptTokens: 50, CompletionTokens: 7, Estimated: true},
 			Absorbed: billing.Usage{PromptTokens: 80, CompletionTokens: 7}, AbsorbedCostUSD: 0.0005,
-			TTFT:     time.Second, Duration: 2 * time.Second},
+			TTFT: time.Second, Duration: 2 * time.Second},
 		{RequestID: "r3", Time: day0.Add(10 * time.Hour), Client: "alice", Endpoint: "embeddings",
 			Model: "emb", Vendor: "mistral", Routing: "price", Attempts: 1, Outcome: "success", Billable: true,
 			Usage: billing.Usage{PromptTokens: 10, CompletionTokens: 1}, CostUSD: 0.00001, Duration: time.Millisecond},

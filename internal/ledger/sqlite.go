@@ -17,16 +17,21 @@ import (
 // sqliteMigrations are the SQLite schema's versions, in order; a version is
 // applied once, recorded in schema_migrations. Append, never edit.
 //
-// Request rows are WITHOUT ROWID, clustered on request_id (the idempotency
-// key): a rowid table would need a second b-tree for the key. Their
-// indexes serve a client's rows over time (client, time_us) and retention
-// (time_us). The rollups are clustered on their key led by the bucket
-// start, as Usage reads a range of buckets; Clients reads the whole daily
-// table, which holds one row per client, model, vendor and day.
+// Request rows are WITHOUT ROWID, clustered on (time_us, request_id): rows
+// arrive in time order, so inserts append to the b-tree, and retention
+// deletes a range at its start without an index on time. A request replays
+// with its own time, so the key is still the idempotency key (as in
+// PostgreSQL, whose partitioned key must hold the time too). Keyed on
+// request_id alone, with an index on time for retention, the benchmark
+// cost 9.9 µs a row instead of 8. The one secondary index serves a
+// client's rows over time (client, time_us). The rollups are clustered on
+// their key led by the bucket start, as Usage reads a range of buckets;
+// Clients reads the whole daily table, one row per client, model, vendor
+// and day, which stays small.
 var sqliteMigrations = [][]string{
 	1: {
 		`CREATE TABLE requests (
-			request_id TEXT NOT NULL PRIMARY KEY,
+			request_id TEXT NOT NULL,
 			time_us INTEGER NOT NULL,
 			client TEXT NOT NULL,
 			endpoint TEXT NOT NULL,
@@ -46,10 +51,10 @@ var sqliteMigrations = [][]string{
 			absorbed_completion_tokens INTEGER NOT NULL,
 			absorbed_cost_micro_usd INTEGER NOT NULL,
 			ttft_us INTEGER NOT NULL,
-			duration_us INTEGER NOT NULL
+			duration_us INTEGER NOT NULL,
+			PRIMARY KEY (time_us, request_id)
 		) WITHOUT ROWID`,
 		`CREATE INDEX requests_client_time ON requests (client, time_us)`,
-		`CREATE INDEX requests_time ON requests (time_us)`,
 		sqliteRollupTable("usage_daily"),
 		sqliteRollupTable("usage_hourly"),
 	},
@@ -98,7 +103,7 @@ func openSQLite(ctx context.Context, path string) (*sqliteStore, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("ledger: sqlite directory: %w", err)
 	}
-	db, err := sql.Open("sqlite", path+"?_busy_timeout=5000&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate")
+	db, err := sql.Open("sqlite", path+"?_busy_timeout=5000&_journal_mode=WAL&_synchronous=NORMAL&_txlock=immediate&_pragma=temp_store(MEMORY)&_pragma=cache_size(-16000)")
 	if err != nil {
 		return nil, err
 	}
@@ -356,7 +361,7 @@ func appendSQLiteRow(args []any, e *Entry) []any {
 func sqliteInsertSQL(n int, returning string) string {
 	cols := requestColumns("time_us")
 	return "INSERT INTO requests (" + strings.Join(cols, ", ") + ") VALUES " +
-		valuesList(n, len(cols)) + " ON CONFLICT (request_id) DO NOTHING" + returning
+		valuesList(n, len(cols)) + " ON CONFLICT (time_us, request_id) DO NOTHING" + returning
 }
 
 // sqliteUpsertSQL adds n rollup rows to table.
@@ -398,8 +403,8 @@ func (s *sqliteStore) prune(ctx context.Context, cutoff time.Time) (bool, error)
 	if err != nil {
 		return false, err
 	}
-	res, err := conn.ExecContext(ctx, `DELETE FROM requests WHERE request_id IN
-		(SELECT request_id FROM requests WHERE time_us < ? LIMIT ?)`, cutoff.UnixMicro(), sqlitePruneRows)
+	res, err := conn.ExecContext(ctx, `DELETE FROM requests WHERE (time_us, request_id) IN
+		(SELECT time_us, request_id FROM requests WHERE time_us < ? ORDER BY time_us LIMIT ?)`, cutoff.UnixMicro(), sqlitePruneRows)
 	if err != nil {
 		return false, err
 	}
