@@ -51,6 +51,19 @@ type Route interface {
 	// starts from what the fleet learned. What is in flight here (an
 	// admitted probe, a claimed exploration) is kept.
 	Load(st State)
+	// Absorb merges st into what the route learned, in one step, as
+	// Load(Merge(State(), st, halfLife)) would without a concurrent
+	// observation slipping in between: how a shared store applies a
+	// breaker another instance opened (a State holding only that
+	// breaker). What is in flight here is kept.
+	Absorb(st State, halfLife time.Duration)
+	// Rebase replaces what the route learned from its samples (everything
+	// but the breaker) with st's, and merges st's breaker into the route's
+	// as [Merge] does, in one step: how a shared store rebuilds what
+	// ranking reads from the fleet's published states without undoing a
+	// breaker change made here in the meantime. What is in flight here is
+	// kept.
+	Rebase(st State)
 }
 
 // TTFTBasis says which time to first token a Reading reports.
