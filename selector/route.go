@@ -6,8 +6,9 @@ import "time"
 // and the route's circuit breaker. A Selector ranks, admits and observes
 // routes only through these methods, so that a store shared between Caddy
 // instances can serve them: most simply by wrapping the in-memory Route of
-// [NewRoute], loading it with what the fleet learned ([Route.Load]) and
-// publishing what it learns ([Route.State], [Merge]).
+// [NewRoute], loading it with what the fleet learned ([Route.Load],
+// [Route.Rebase]), merging in what other instances report
+// ([Route.Absorb]) and publishing what it learns ([Route.State], [Merge]).
 //
 // Implementations must be safe for concurrent use and should not allocate,
 // since ReadInto runs for every candidate of every request and Admit and the

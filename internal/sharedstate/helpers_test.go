@@ -121,6 +121,17 @@ type proxy struct {
 	ln    net.Listener
 	conns map[net.Conn]struct{}
 	wg    sync.WaitGroup
+	hung  bool // accept connections, answer nothing: a Redis that hangs
+}
+
+// hang makes the proxy a Redis that accepts connections and never answers,
+// from now until start.
+func (p *proxy) hang() {
+	p.stop()
+	p.mu.Lock()
+	p.hung = true
+	p.mu.Unlock()
+	p.listen()
 }
 
 func newProxy(t *testing.T, upstream string) *proxy {
@@ -133,8 +144,23 @@ func newProxy(t *testing.T, upstream string) *proxy {
 	return p
 }
 
-// start listens again after stop, on the same address.
+// start listens again after stop (or hang), on the same address.
 func (p *proxy) start() {
+	p.t.Helper()
+	p.mu.Lock()
+	wasHung := p.hung
+	p.mu.Unlock()
+	if wasHung {
+		p.stop()
+		p.mu.Lock()
+		p.hung = false
+		p.mu.Unlock()
+	}
+	p.listen()
+}
+
+// listen listens on the proxy's address again.
+func (p *proxy) listen() {
 	p.t.Helper()
 	var ln net.Listener
 	require.Eventually(p.t, func() bool {
@@ -156,6 +182,15 @@ func (p *proxy) serve(ln net.Listener) {
 			c, err := ln.Accept()
 			if err != nil {
 				return
+			}
+			p.mu.Lock()
+			hung := p.hung
+			if hung {
+				p.conns[c] = struct{}{}
+			}
+			p.mu.Unlock()
+			if hung {
+				continue
 			}
 			u, err := net.Dial("tcp", p.upstream)
 			if err != nil {

@@ -120,7 +120,10 @@ func (r *route) published() selector.State {
 
 // rebuild sets the fleet's view to this instance's samples merged with
 // others' (the other instances' published states and breakers, merged),
-// and merges others' breaker into the view's.
+// and merges others' breaker into the view's. A sample observed between
+// the read of local and the rebase is missing from the view until the next
+// round (it is in local, so it is not lost); a breaker change cannot be
+// missed, since the breaker is merged, not replaced.
 func (r *route) rebuild(others selector.State, halfLife time.Duration) {
 	mine := r.local.State()
 	mine.Breaker = selector.BreakerRecord{}

@@ -272,3 +272,62 @@ func TestRouteRefCounting(t *testing.T) {
 	assert.True(t, s.Route("k") != r1, "dropped with the last reference")
 	s.Release("never")
 }
+
+// A Redis that accepts connections but answers nothing: every call gives
+// up within its timeout, the hot path does not notice, and sharing resumes
+// when Redis answers again.
+func TestRedisHanging(t *testing.T) {
+	f := newFleet(t)
+	p := newProxy(t, f.addr)
+	var ups upRecorder
+	a := f.open(func(c *Config) { c.Address = p.addr; c.OnUpChange = ups.record })
+	b := f.open()
+	ra, rb := a.Route(routeKey), b.Route(routeKey)
+	ready(t, a)
+
+	p.hang()
+	require.Eventually(t, func() bool { return !a.Up() }, 3*time.Second, 5*time.Millisecond)
+	start := time.Now()
+	sel.ObserveSuccess(ra, 0, streamed(time.Second), start)
+	sel.ObserveFailure(ra, rateLimited, start)
+	assert.False(t, sel.Admit(ra, start))
+	assert.Less(t, time.Since(start), 5*time.Millisecond)
+
+	start = time.Now()
+	_, err := a.Reserve(context.Background(), []Counter{{Name: "n", Kind: Budget, Limit: 1, Amount: 1}})
+	assert.Error(t, err)
+	assert.Less(t, time.Since(start), time.Second, "bounded by the command timeout")
+
+	p.start()
+	require.Eventually(t, a.Up, 5*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return !sel.Admit(rb, time.Now()) }, 3*time.Second, 5*time.Millisecond,
+		"B learns the breaker A opened while Redis hung")
+	require.Eventually(t, func() bool { return sel.Snapshot(rb, start).Successes == 1 }, 3*time.Second, 5*time.Millisecond)
+	assert.Equal(t, []bool{true, false, true}, ups.get())
+}
+
+// A probe that succeeds on B ends, across the fleet, the breaker A opened,
+// and A's stale published breaker does not re-open B.
+func TestProbeSuccessClosesBreakerEverywhere(t *testing.T) {
+	fast := selector.New(selector.Config{ExplorationShare: -1, CooldownBase: 300 * time.Millisecond})
+	f := newFleet(t)
+	a, b := f.open(), f.open()
+	ra, rb := a.Route(routeKey), b.Route(routeKey)
+	ready(t, a)
+	ready(t, b)
+
+	fast.ObserveFailure(ra, selector.Failure{Kind: selector.FailureAuth}, time.Now())
+	require.Eventually(t, func() bool { return !fast.Admit(rb, time.Now()) }, time.Second, 2*time.Millisecond)
+
+	// After the cooldown, B's probe succeeds.
+	require.Eventually(t, func() bool { return fast.Admit(rb, time.Now()) }, 2*time.Second, 5*time.Millisecond)
+	now := time.Now()
+	fast.ObserveSuccess(rb, 0, streamed(10*time.Millisecond), now)
+	require.Equal(t, selector.Closed, fast.Snapshot(rb, now).Breaker)
+
+	waitRounds(t, 4, a, b)
+	assert.Equal(t, selector.Closed, fast.Snapshot(rb, time.Now()).Breaker, "B stays closed")
+	assert.Equal(t, selector.Closed, fast.Snapshot(ra, time.Now()).Breaker, "A hears of the probe")
+	assert.True(t, fast.Admit(ra, time.Now()))
+	assert.Equal(t, 0, fast.Snapshot(ra, time.Now()).ConsecutiveFailures)
+}
