@@ -40,7 +40,7 @@ func TestBreakerOpenedOnAIsHonouredByB(t *testing.T) {
 
 	start := time.Now()
 	sel.ObserveFailure(ra, rateLimited, start)
-	assert.Less(t, time.Since(start), 5*time.Millisecond, "the failure path does not wait for Redis")
+	assert.Less(t, time.Since(start), 50*time.Millisecond, "the failure path does not wait for Redis")
 	require.Eventually(t, func() bool { return !sel.Admit(rb, time.Now()) }, time.Second, 2*time.Millisecond,
 		"B honours A's breaker within a second")
 	t.Logf("breaker reached B after %v", time.Since(start))
@@ -193,7 +193,7 @@ func TestRedisOutageAndRecovery(t *testing.T) {
 	assert.Equal(t, 2, sel.Snapshot(ra, now).Buckets[0].Samples)
 	sel.ObserveFailure(ra2, rateLimited, now) // its publication fails, later
 	assert.False(t, sel.Admit(ra2, now))
-	assert.Less(t, time.Since(start), 5*time.Millisecond, "no request waits for Redis")
+	assert.Less(t, time.Since(start), 50*time.Millisecond, "no request waits for Redis")
 
 	// A breaker opened on B meanwhile does not reach A...
 	sel.ObserveFailure(rb, rateLimited, time.Now())
@@ -291,7 +291,7 @@ func TestRedisHanging(t *testing.T) {
 	sel.ObserveSuccess(ra, 0, streamed(time.Second), start)
 	sel.ObserveFailure(ra, rateLimited, start)
 	assert.False(t, sel.Admit(ra, start))
-	assert.Less(t, time.Since(start), 5*time.Millisecond)
+	assert.Less(t, time.Since(start), 50*time.Millisecond)
 
 	start = time.Now()
 	_, err := a.Reserve(context.Background(), []Counter{{Name: "n", Kind: Budget, Limit: 1, Amount: 1}})
