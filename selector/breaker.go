@@ -44,6 +44,9 @@ type breaker struct {
 	openedAt    time.Time // start of the current opening
 	openUntil   time.Time // end of the current cooldown
 	probeUntil  time.Time // half-open: deadline of the admitted probe
+	// lastSuccessStart is when the attempt of the newest success started;
+	// unlike the rest it survives the reset a success makes.
+	lastSuccessStart time.Time
 }
 
 // state returns the breaker's state at now.
@@ -94,10 +97,12 @@ func (b *breaker) admit(now time.Time, probeTimeout time.Duration) bool {
 // straggler says nothing about the route since, so it must not undo a
 // cooldown (a long stream finishing after a 429 wave, say).
 func (b *breaker) success(started time.Time) {
+	last := later(b.lastSuccessStart, started)
 	if b.open && started.Before(b.openedAt) {
+		b.lastSuccessStart = last
 		return
 	}
-	*b = breaker{}
+	*b = breaker{lastSuccessStart: last}
 }
 
 // failure records f at now under cfg.
@@ -144,6 +149,7 @@ func (b *breaker) record() BreakerRecord {
 		ConsecutiveFailures: b.consecutive,
 		LastFailure:         b.lastFailure,
 		Openings:            b.opens,
+		LastSuccessStart:    b.lastSuccessStart,
 	}
 }
 
@@ -158,5 +164,7 @@ func (b *breaker) load(rec BreakerRecord) {
 		openedAt:    rec.OpenedAt,
 		openUntil:   rec.OpenUntil,
 		probeUntil:  b.probeUntil,
+
+		lastSuccessStart: rec.LastSuccessStart,
 	}
 }

@@ -125,3 +125,22 @@ func (r *memoryRoute) Load(st State) {
 	r.breaker.load(st.Breaker)
 	r.mu.Unlock()
 }
+
+// Absorb implements Route.
+func (r *memoryRoute) Absorb(st State, halfLife time.Duration) {
+	r.mu.Lock()
+	cur := r.stats.state()
+	cur.Breaker = r.breaker.record()
+	merged := Merge(cur, st, halfLife)
+	r.stats.load(&merged)
+	r.breaker.load(merged.Breaker)
+	r.mu.Unlock()
+}
+
+// Rebase implements Route.
+func (r *memoryRoute) Rebase(st State) {
+	r.mu.Lock()
+	r.stats.load(&st)
+	r.breaker.load(mergeBreakers(r.breaker.record(), st.Breaker))
+	r.mu.Unlock()
+}

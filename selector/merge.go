@@ -9,8 +9,14 @@ import "time"
 // counts add up. The breaker takes the more pessimistic view, since either
 // instance may have seen the failures the other missed: it is open if
 // either is, until the later OpenUntil, its failures in a row and openings
-// are the larger of the two, and its times the later ones. Merging with
-// the zero State gives the other State back.
+// are the larger of the two, and its times the later ones. Only a newer
+// success overrides that: a side whose newest success started at or after
+// the other side's opening (LastSuccessStart, OpenedAt) ended that opening,
+// as it would have on one instance, and a success started after the other
+// side's last failure ended its failures in a row. Without that, an
+// instance whose probe succeeded would be re-opened by the stale state
+// another instance published, for as long as it kept publishing it.
+// Merging with the zero State gives the other State back.
 func Merge(a, b State, halfLife time.Duration) State {
 	out := State{
 		Decode:     mergeMeans(a.Decode, b.Decode, halfLife),
@@ -62,9 +68,12 @@ func mergeDecayed(a, b MeanState, halfLife time.Duration) (m MeanState, wa, wb f
 	}, wa, wb
 }
 
-// mergeBreakers returns the more pessimistic of two breakers.
+// mergeBreakers returns the more pessimistic of two breakers, after each
+// has been brought up to date with the other's newest success.
 func mergeBreakers(a, b BreakerRecord) BreakerRecord {
+	a, b = a.after(b.LastSuccessStart), b.after(a.LastSuccessStart)
 	out := BreakerRecord{
+		LastSuccessStart:    later(a.LastSuccessStart, b.LastSuccessStart),
 		Open:                a.Open || b.Open,
 		OpenUntil:           later(a.OpenUntil, b.OpenUntil),
 		ConsecutiveFailures: max(a.ConsecutiveFailures, b.ConsecutiveFailures),
@@ -82,6 +91,27 @@ func mergeBreakers(a, b BreakerRecord) BreakerRecord {
 		out.OpenedAt = b.OpenedAt
 	}
 	return out
+}
+
+// after returns r as it stands after a success whose attempt started at
+// started (zero: none), as breaker.success would leave it: an opening the
+// attempt started in or after is over, and so are failures in a row that
+// all happened before the attempt started. An opening that started after
+// the attempt, or failures after its start, stand.
+func (r BreakerRecord) after(started time.Time) BreakerRecord {
+	if started.IsZero() {
+		return r
+	}
+	var over bool
+	if r.Open {
+		over = !r.OpenedAt.IsZero() && !started.Before(r.OpenedAt)
+	} else {
+		over = r.ConsecutiveFailures > 0 && started.After(r.LastFailure)
+	}
+	if !over {
+		return r
+	}
+	return BreakerRecord{LastSuccessStart: later(r.LastSuccessStart, started)}
 }
 
 // later returns the later of a and b.

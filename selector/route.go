@@ -6,8 +6,9 @@ import "time"
 // and the route's circuit breaker. A Selector ranks, admits and observes
 // routes only through these methods, so that a store shared between Caddy
 // instances can serve them: most simply by wrapping the in-memory Route of
-// [NewRoute], loading it with what the fleet learned ([Route.Load]) and
-// publishing what it learns ([Route.State], [Merge]).
+// [NewRoute], loading it with what the fleet learned ([Route.Load],
+// [Route.Rebase]), merging in what other instances report
+// ([Route.Absorb]) and publishing what it learns ([Route.State], [Merge]).
 //
 // Implementations must be safe for concurrent use and should not allocate,
 // since ReadInto runs for every candidate of every request and Admit and the
@@ -51,6 +52,19 @@ type Route interface {
 	// starts from what the fleet learned. What is in flight here (an
 	// admitted probe, a claimed exploration) is kept.
 	Load(st State)
+	// Absorb merges st into what the route learned, in one step, as
+	// Load(Merge(State(), st, halfLife)) would without a concurrent
+	// observation slipping in between: how a shared store applies a
+	// breaker another instance opened (a State holding only that
+	// breaker). What is in flight here is kept.
+	Absorb(st State, halfLife time.Duration)
+	// Rebase replaces what the route learned from its samples (everything
+	// but the breaker) with st's, and merges st's breaker into the route's
+	// as [Merge] does, in one step: how a shared store rebuilds what
+	// ranking reads from the fleet's published states without undoing a
+	// breaker change made here in the meantime. What is in flight here is
+	// kept.
+	Rebase(st State)
 }
 
 // TTFTBasis says which time to first token a Reading reports.

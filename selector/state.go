@@ -66,4 +66,10 @@ type BreakerRecord struct {
 	// Openings counts the openings since the last success, which sets the
 	// next cooldown.
 	Openings int
+	// LastSuccessStart is when the attempt of the newest success started;
+	// zero if none. It is what lets a success seen by one instance end an
+	// opening another instance published (see [Merge]): the start, not the
+	// end of the attempt, because a success of an attempt started before
+	// an opening says nothing about the route since.
+	LastSuccessStart time.Time
 }
