@@ -2,11 +2,14 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -74,6 +77,7 @@ func postgresRollupTable(name string) string {
 // postgresStore is the PostgreSQL database, through a small pgx pool.
 type postgresStore struct {
 	pool     *pgxpool.Pool
+	migrated atomic.Bool // false while a database down at open has not been migrated yet
 	insert   string
 	parts    map[int]bool // months (year*12 + month-1) whose partition exists: the writer's
 	cols     pgColumns    // scratch
@@ -89,28 +93,59 @@ type pgColumns struct {
 	ints                                                         [11][]int64
 }
 
-func openPostgres(ctx context.Context, dsn string) (*postgresStore, error) {
+// openPostgres makes the pool and migrates, for at most timeout. A
+// database it cannot reach (or migrate) in that time is no error: it
+// returns the store, not migrated yet, and why as down; the writer's
+// health check (ping) migrates it later. err is what waiting cannot fix.
+func openPostgres(ctx context.Context, dsn string, timeout time.Duration) (s *postgresStore, down, err error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("ledger: postgres DSN: %w", err)
+		return nil, nil, fmt.Errorf("ledger: postgres DSN: %w", err)
 	}
 	cfg.MaxConns = 4
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	pool, err := pgxpool.NewWithConfig(ctx, cfg) // connects lazily
 	if err != nil {
-		return nil, fmt.Errorf("ledger: postgres: %w", err)
+		return nil, nil, fmt.Errorf("ledger: postgres: %w", err)
 	}
-	s := &postgresStore{pool: pool, insert: postgresInsertSQL(), parts: map[int]bool{}}
-	if err := s.migrate(ctx); err != nil {
-		pool.Close()
-		return nil, fmt.Errorf("ledger: postgres: %w", err)
+	s = &postgresStore{pool: pool, insert: postgresInsertSQL(), parts: map[int]bool{}}
+	mctx, cancel := context.WithTimeout(ctx, timeout)
+	err = s.migrate(mctx)
+	cancel()
+	if err != nil {
+		if permanent(err) {
+			pool.Close()
+			return nil, nil, fmt.Errorf("ledger: postgres: %w", err)
+		}
+		return s, err, nil
 	}
-	return s, nil
+	return s, nil, nil
+}
+
+// permanent reports whether err, from connecting and migrating, is one
+// that waiting will not fix: a schema newer than this build, or the server
+// refusing the credentials (SQLSTATE class 28), the database (3D) or the
+// schema change (42: a permission or syntax error). Anything else (refused
+// or timed-out connections, a server starting up or out of connections)
+// is an outage.
+func permanent(err error) bool {
+	var newer *newerSchemaError
+	if errors.As(err, &newer) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && len(pgErr.Code) >= 2 {
+		switch pgErr.Code[:2] {
+		case "28", "3D", "42":
+			return true
+		}
+	}
+	return false
 }
 
 // migrate applies the migrations the database lacks, in one transaction
 // that holds the advisory lock: instances starting together take turns.
 func (s *postgresStore) migrate(ctx context.Context) error {
-	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(pgLockKey)); err != nil {
 			return err
 		}
@@ -137,7 +172,15 @@ func (s *postgresStore) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
+	if err == nil {
+		s.migrated.Store(true)
+	}
+	return err
 }
+
+// errNotMigrated guards write: the writer only writes once a health check
+// has migrated a database that was down at open.
+var errNotMigrated = errors.New("ledger: postgres: the schema is not migrated yet")
 
 // postgresInsertSQL is the whole write of a batch in one statement, hence
 // one transaction: insert the rows that are not there, then add exactly
@@ -179,6 +222,9 @@ func postgresInsertSQL() string {
 }
 
 func (s *postgresStore) write(ctx context.Context, batch []Entry) (int, error) {
+	if !s.migrated.Load() {
+		return 0, errNotMigrated
+	}
 	if err := s.ensure(ctx, batch); err != nil {
 		return 0, err
 	}
@@ -295,7 +341,14 @@ func (s *postgresStore) createPartition(ctx context.Context, m int) error {
 	})
 }
 
-func (s *postgresStore) ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+// ping migrates a database that was down at open: the writer replays the
+// spill file once ping succeeds, which needs the schema.
+func (s *postgresStore) ping(ctx context.Context) error {
+	if !s.migrated.Load() {
+		return s.migrate(ctx)
+	}
+	return s.pool.Ping(ctx)
+}
 
 // prune drops the partitions whose month ended before cutoff, and deletes
 // the DEFAULT partition's rows older than it.

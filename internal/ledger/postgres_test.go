@@ -16,6 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/testservices"
@@ -265,4 +267,76 @@ func TestPostgres_Outage(t *testing.T) {
 func withSpill(cfg SQLConfig, path string) SQLConfig {
 	cfg.SpillPath = path
 	return cfg
+}
+
+// A database down when the ledger opens is an outage, not a failure:
+// OpenSQL returns a ledger that spills (one WARN); the first health check
+// that succeeds migrates, then replays, and every row lands once.
+func TestPostgres_UnreachableAtOpen(t *testing.T) {
+	cfg := postgresBackend.fresh(t)
+	u, err := url.Parse(cfg.DSN)
+	require.NoError(t, err)
+	proxy := startProxy(t, u.Host)
+	proxy.Stop()
+	u.Host = proxy.addr
+	cfg.DSN = u.String()
+	cfg.FlushInterval = 5 * time.Millisecond
+	core, logs := observer.New(zap.InfoLevel)
+	cfg.Logger = zap.New(core)
+
+	s := open(t, cfg)
+	assert.False(t, s.Stats().Up)
+	n := 0
+	record := func(count int) {
+		for range count {
+			s.Record(Entry{RequestID: fmt.Sprint("u", n), Time: day0.Add(time.Duration(n) * time.Minute), Client: "bob",
+				Model: "gpt", Vendor: "openai", Outcome: "success", Billable: true,
+				Usage: billing.Usage{PromptTokens: 2, CompletionTokens: 1}, CostUSD: 0.000001})
+			n++
+		}
+	}
+	record(300)
+	require.NoError(t, s.Flush(t.Context()))
+	st := s.Stats()
+	assert.Equal(t, uint64(300), st.Spilled)
+	assert.Zero(t, st.Written)
+	_, err = s.Clients(t.Context())
+	assert.Error(t, err, "nothing to read yet")
+
+	proxy.Start(t)
+	record(100) // spilled too until the next health check
+	require.Eventually(t, func() bool { st = s.Stats(); return st.Up && st.Replayed == st.Spilled && !s.spill.pending() },
+		10*time.Second, 10*time.Millisecond, "%+v", &st)
+	record(100) // written
+	got, err := s.Clients(t.Context())
+	require.NoError(t, err)
+	assert.Equal(t, []ClientSpend{{Client: "bob", Requests: 500, BillableRequests: 500, BillablePromptTokens: 1000,
+		BillableCompletionTokens: 500, BillableCostUSD: 0.0005}}, got)
+	q := func(sql string) [][]any { return postgresBackend.query(t, cfg, sql) }
+	assert.Equal(t, [][]any{{int64(500), int64(500)}}, q(`SELECT count(*), count(DISTINCT request_id) FROM requests`))
+	assert.Equal(t, [][]any{{int64(500)}}, q(`SELECT sum(requests)::bigint FROM usage_hourly`))
+	assert.Equal(t, [][]any{{int64(500)}}, q(`SELECT sum(requests)::bigint FROM usage_daily`))
+	assert.Equal(t, [][]any{{int64(1)}}, q(`SELECT count(*) FROM schema_migrations`))
+	assert.Equal(t, uint64(500), s.Stats().Written)
+
+	warns := logs.FilterLevelExact(zap.WarnLevel).All()
+	require.Len(t, warns, 1, "one WARN for the outage")
+	assert.Contains(t, warns[0].Message, "unreachable at start")
+	assert.Equal(t, 1, logs.FilterMessageSnippet("database is back").Len())
+}
+
+// What waiting cannot fix still fails OpenSQL: a DSN that does not parse,
+// a database migrated by a newer build.
+func TestPostgres_OpenErrors(t *testing.T) {
+	spill := filepath.Join(t.TempDir(), "spill")
+	_, err := openSQL(t.Context(), SQLConfig{Driver: "postgres", DSN: "postgres://bob@%zz/x", SpillPath: spill}, testTuning)
+	assert.ErrorContains(t, err, "postgres DSN")
+
+	cfg := postgresBackend.fresh(t)
+	cfg.SpillPath = spill
+	s := open(t, cfg)
+	require.NoError(t, s.Close())
+	postgresBackend.query(t, cfg, `INSERT INTO schema_migrations (version) VALUES (99)`)
+	_, err = openSQL(t.Context(), cfg, testTuning)
+	assert.ErrorContains(t, err, "schema version 99 is newer than this build knows (1)")
 }

@@ -65,13 +65,14 @@ type SQLStats struct {
 
 // tuning is what tests shorten; OpenSQL uses defaultTuning.
 type tuning struct {
+	openTimeout    time.Duration // PostgreSQL's first connection and migration, before OpenSQL starts without it
 	batchTimeout   time.Duration // one batch's transaction, before it is spilled
 	healthEvery    time.Duration // how often a down database is pinged
 	maintainEvery  time.Duration // the writer's housekeeping tick
 	retentionEvery time.Duration // how often old rows are deleted
 }
 
-var defaultTuning = tuning{batchTimeout: 5 * time.Second, healthEvery: 3 * time.Second,
+var defaultTuning = tuning{openTimeout: 5 * time.Second, batchTimeout: 5 * time.Second, healthEvery: 3 * time.Second,
 	maintainEvery: time.Second, retentionEvery: time.Hour}
 
 // store is a dialect's database: the writer calls write, ping and prune
@@ -81,6 +82,8 @@ type store interface {
 	// id) and adds exactly those to the daily and hourly rollups, in one
 	// transaction; it returns how many it inserted.
 	write(ctx context.Context, batch []Entry) (int, error)
+	// ping reports whether the database can take rows: a PostgreSQL store
+	// that could not migrate at open migrates first.
 	ping(ctx context.Context) error
 	// prune deletes request rows older than cutoff, a bounded amount per
 	// call; more reports that some are left.
@@ -126,9 +129,16 @@ type SQL struct {
 }
 
 // OpenSQL opens the database, runs the migrations it lacks, replays the
-// spill file left by a previous run, and starts the writer. It fails if
-// the database cannot be reached or migrated: a ledger that starts without
-// its schema could not take a single row.
+// spill file left by a previous run, and starts the writer.
+//
+// SQLite fails if the file cannot be opened or migrated: that is a
+// configuration problem. PostgreSQL is a server, which may well be down
+// when Caddy starts: if it cannot be reached (or migrated) within a few
+// seconds, or ctx, OpenSQL still returns a working ledger, which spills
+// to SpillPath as during an outage (one WARN), and migrates then replays
+// once a health check succeeds. What waiting cannot fix still fails it: a
+// DSN that does not parse, a database migrated by a newer build, and the
+// server refusing the credentials, the database name or the schema change.
 func OpenSQL(ctx context.Context, cfg SQLConfig) (*SQL, error) {
 	return openSQL(ctx, cfg, defaultTuning)
 }
@@ -154,13 +164,17 @@ func openSQL(ctx context.Context, cfg SQLConfig, tune tuning) (*SQL, error) {
 		log = zap.NewNop()
 	}
 	var st store
-	var err error
+	var down, err error // down: the database could not be reached at open
 	switch cfg.Driver {
 	case "", "sqlite":
 		cfg.Driver = "sqlite"
 		st, err = openSQLite(ctx, cfg.DSN)
 	case "postgres":
-		st, err = openPostgres(ctx, cfg.DSN)
+		var pg *postgresStore
+		pg, down, err = openPostgres(ctx, cfg.DSN, tune.openTimeout)
+		if err == nil { // not st = pg: a nil *postgresStore would be a non-nil store
+			st = pg
+		}
 	default:
 		return nil, fmt.Errorf("ledger: unknown driver %q: use sqlite or postgres", cfg.Driver)
 	}
@@ -175,8 +189,12 @@ func openSQL(ctx context.Context, cfg SQLConfig, tune tuning) (*SQL, error) {
 	s := &SQL{cfg: cfg, tune: tune, store: st, spill: sp, log: log,
 		done: make(chan struct{}), wake: make(chan struct{}, 1), quit: make(chan struct{}),
 		exited: make(chan struct{}), calls: make(chan func())}
-	s.up.Store(true)
-	if sp.pending() {
+	s.up.Store(down == nil)
+	if down != nil {
+		s.lastCheck = time.Now()
+		log.Warn("ledger database unreachable at start, spilling to "+cfg.SpillPath+" until it answers",
+			zap.String("driver", cfg.Driver), zap.Error(down))
+	} else if sp.pending() {
 		if n, err := s.replay(); err != nil {
 			s.markDown(err)
 		} else {

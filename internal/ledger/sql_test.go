@@ -18,7 +18,7 @@ import (
 )
 
 // testTuning makes the writer's housekeeping fast enough for tests.
-var testTuning = tuning{batchTimeout: 2 * time.Second, healthEvery: 50 * time.Millisecond,
+var testTuning = tuning{openTimeout: 2 * time.Second, batchTimeout: 2 * time.Second, healthEvery: 50 * time.Millisecond,
 	maintainEvery: 10 * time.Millisecond, retentionEvery: time.Hour}
 
 // backend is a database the shared tests run against.
