@@ -3,7 +3,9 @@ package llmrouter
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -33,7 +35,10 @@ func (adminStats) CaddyModule() caddy.ModuleInfo {
 
 // Routes returns the admin routes.
 func (adminStats) Routes() []caddy.AdminRoute {
-	return []caddy.AdminRoute{{Pattern: "/llm_router/stats", Handler: caddy.AdminHandlerFunc(serveStats)}}
+	return []caddy.AdminRoute{
+		{Pattern: "/llm_router/stats", Handler: caddy.AdminHandlerFunc(serveStats)},
+		{Pattern: "/llm_router/usage", Handler: caddy.AdminHandlerFunc(serveUsage)},
+	}
 }
 
 // liveRouters are the provisioned handlers, for the admin API. A handler
@@ -103,12 +108,14 @@ func serveStats(w http.ResponseWriter, r *http.Request) error {
 		Routes  []routeStats         `json:"routes"`
 		Clients []ledger.ClientSpend `json:"clients"`
 	}{Routes: []routeStats{}, Clients: []ledger.ClientSpend{}}
-	ledgersSeen := make(map[ledger.Ledger]bool)
-	for _, h := range liveRouters.list() {
-		if h.ledger != nil && !ledgersSeen[h.ledger] {
-			ledgersSeen[h.ledger] = true
-			out.Clients = append(out.Clients, h.ledger.Clients()...)
+	for _, l := range liveLedgers() {
+		clients, err := l.Clients(r.Context())
+		if err != nil {
+			return caddy.APIError{HTTPStatus: http.StatusServiceUnavailable, Err: fmt.Errorf("reading the ledger: %v", err)}
 		}
+		out.Clients = append(out.Clients, clients...)
+	}
+	for _, h := range liveRouters.list() {
 		for _, rt := range h.table.routes {
 			if seen[rt.stats] {
 				continue
@@ -126,6 +133,17 @@ func serveStats(w http.ResponseWriter, r *http.Request) error {
 	})
 	w.Header().Set("Content-Type", "application/json")
 	return json.NewEncoder(w).Encode(out)
+}
+
+// liveLedgers returns the ledgers of the provisioned handlers, each once.
+func liveLedgers() []ledger.Ledger {
+	var out []ledger.Ledger
+	for _, h := range liveRouters.list() {
+		if h.ledger != nil && !slices.Contains(out, h.ledger) {
+			out = append(out, h.ledger)
+		}
+	}
+	return out
 }
 
 func describeRoute(sel *selector.Selector, rt *route, now time.Time) routeStats {

@@ -37,6 +37,20 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    retries          <n>
 //	    path_prefix      <prefix>
 //	    ledger_key       <placeholder>
+//	    ledger sqlite [<path>] | postgres <dsn> | memory | off
+//	    ledger_flush_interval <duration>       # 0 = synchronous writes
+//	    ledger_retention <duration>
+//	    shared redis [<address>] {
+//	        address <host:port|redis://…|rediss://…>
+//	        username <user>
+//	        password <password>
+//	        db <n>
+//	        tls [<server_name>]
+//	        key_prefix <prefix>
+//	        dial_timeout <duration>
+//	        timeout <duration>
+//	        sync_interval <duration>
+//	    }
 //
 //	    half_life         <duration>
 //	    exploration       <share>
@@ -100,6 +114,29 @@ func (h *LLMRouter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if !d.AllArgs(&h.LedgerKey) {
 				return d.ArgErr()
 			}
+		case "ledger":
+			if err := unmarshalLedger(d, h.ledgerConfig()); err != nil {
+				return err
+			}
+		case "ledger_flush_interval":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			dur, err := caddy.ParseDuration(s)
+			if err != nil || dur < 0 {
+				return d.Errf("ledger_flush_interval: invalid duration %q (0 writes synchronously)", s)
+			}
+			flush := caddy.Duration(dur)
+			h.ledgerConfig().FlushInterval = &flush
+		case "ledger_retention":
+			if err := unmarshalDuration(d, &h.ledgerConfig().Retention); err != nil {
+				return err
+			}
+		case "shared":
+			if err := h.unmarshalShared(d); err != nil {
+				return err
+			}
 		case "path_prefix":
 			var s string
 			if !d.AllArgs(&s) {
@@ -156,6 +193,95 @@ func (h *LLMRouter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			return d.Errf("unrecognized llm_router subdirective %q", d.Val())
 		}
 	}
+	return nil
+}
+
+// ledgerConfig returns the handler's ledger settings, creating them.
+func (h *LLMRouter) ledgerConfig() *LedgerConfig {
+	if h.Ledger == nil {
+		h.Ledger = new(LedgerConfig)
+	}
+	return h.Ledger
+}
+
+// unmarshalLedger parses `ledger sqlite [<path>] | postgres <dsn> | memory | off`.
+func unmarshalLedger(d *caddyfile.Dispenser, lc *LedgerConfig) error {
+	args := d.RemainingArgs()
+	if len(args) == 0 {
+		return d.ArgErr()
+	}
+	lc.Backend = args[0]
+	switch {
+	case args[0] == LedgerSQLite && len(args) <= 2:
+		if len(args) == 2 {
+			lc.Path = args[1]
+		}
+	case args[0] == LedgerPostgres && len(args) == 2:
+		lc.DSN = args[1]
+	case (args[0] == LedgerMemory || args[0] == LedgerOff) && len(args) == 1:
+	case args[0] == LedgerPostgres:
+		return d.Errf("ledger postgres: want one connection string, got %d arguments", len(args)-1)
+	case args[0] == LedgerSQLite || args[0] == LedgerMemory || args[0] == LedgerOff:
+		return d.ArgErr()
+	default:
+		return d.Errf("ledger: unknown backend %q (want %s, %s, %s or %s)", args[0],
+			LedgerSQLite, LedgerPostgres, LedgerMemory, LedgerOff)
+	}
+	return nil
+}
+
+// unmarshalShared parses `shared redis [<address>] { ... }`.
+func (h *LLMRouter) unmarshalShared(d *caddyfile.Dispenser) error {
+	args := d.RemainingArgs()
+	if len(args) == 0 || args[0] != "redis" || len(args) > 2 {
+		return d.Errf("shared: want `shared redis [<address>] { ... }`")
+	}
+	rc := new(RedisConfig)
+	if len(args) == 2 {
+		rc.Address = args[1]
+	}
+	for nesting := d.Nesting(); d.NextBlock(nesting); {
+		name := d.Val()
+		switch name {
+		case "address", "username", "password", "key_prefix":
+			dst := map[string]*string{"address": &rc.Address, "username": &rc.Username,
+				"password": &rc.Password, "key_prefix": &rc.KeyPrefix}[name]
+			if !d.AllArgs(dst) {
+				return d.ArgErr()
+			}
+		case "db":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 0 {
+				return d.Errf("db: want a database number of 0 or more, got %q", s)
+			}
+			rc.DB = n
+		case "tls":
+			rc.TLS = true
+			args := d.RemainingArgs()
+			if len(args) > 1 {
+				return d.ArgErr()
+			}
+			if len(args) == 1 {
+				rc.TLSServerName = args[0]
+			}
+		case "dial_timeout", "timeout", "sync_interval":
+			dst := map[string]*caddy.Duration{"dial_timeout": &rc.DialTimeout, "timeout": &rc.Timeout,
+				"sync_interval": &rc.SyncInterval}[name]
+			if err := unmarshalDuration(d, dst); err != nil {
+				return err
+			}
+		default:
+			return d.Errf("unrecognized shared redis setting %q", name)
+		}
+	}
+	if rc.Address == "" {
+		return d.Errf("shared redis: address is required")
+	}
+	h.Shared = &SharedConfig{Redis: rc}
 	return nil
 }
 

@@ -113,6 +113,49 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 			},
 		},
 		{name: "empty block", input: `llm_router`, want: LLMRouter{}},
+		{
+			name: "ledger and shared state",
+			input: `llm_router {
+				ledger postgres "postgres://router:{env.PG_PASSWORD}@db:5432/llm"
+				ledger_flush_interval 0
+				ledger_retention 2160h
+				shared redis rediss://cache:6380/2 {
+					username router
+					password {env.REDIS_PASSWORD}
+					tls cache.internal
+					key_prefix prod:
+					dial_timeout 2s
+					timeout 300ms
+					sync_interval 10s
+				}
+			}`,
+			want: LLMRouter{
+				Ledger: &LedgerConfig{Backend: "postgres", DSN: "postgres://router:{env.PG_PASSWORD}@db:5432/llm",
+					FlushInterval: ptr(caddy.Duration(0)), Retention: caddy.Duration(2160 * time.Hour)},
+				Shared: &SharedConfig{Redis: &RedisConfig{Address: "rediss://cache:6380/2", Username: "router",
+					Password: "{env.REDIS_PASSWORD}", TLS: true, TLSServerName: "cache.internal", KeyPrefix: "prod:",
+					DialTimeout: caddy.Duration(2 * time.Second), Timeout: caddy.Duration(300 * time.Millisecond),
+					SyncInterval: caddy.Duration(10 * time.Second)}},
+			},
+		},
+		{name: "ledger sqlite default path", input: "llm_router {\nledger sqlite\n}", want: LLMRouter{Ledger: &LedgerConfig{Backend: "sqlite"}}},
+		{name: "ledger sqlite path", input: "llm_router {\nledger sqlite /var/lib/llm.db\n}",
+			want: LLMRouter{Ledger: &LedgerConfig{Backend: "sqlite", Path: "/var/lib/llm.db"}}},
+		{name: "ledger off", input: "llm_router {\nledger off\n}", want: LLMRouter{Ledger: &LedgerConfig{Backend: "off"}}},
+		{name: "ledger memory", input: "llm_router {\nledger memory\n}", want: LLMRouter{Ledger: &LedgerConfig{Backend: "memory"}}},
+		{name: "shared redis address in block", input: "llm_router {\nshared redis {\naddress 10.0.0.5:6379\ndb 3\n}\n}",
+			want: LLMRouter{Shared: &SharedConfig{Redis: &RedisConfig{Address: "10.0.0.5:6379", DB: 3}}}},
+		{name: "ledger unknown backend", input: "llm_router {\nledger mysql dsn\n}", wantErr: `ledger: unknown backend "mysql"`},
+		{name: "ledger postgres without dsn", input: "llm_router {\nledger postgres\n}", wantErr: "ledger postgres: want one connection string"},
+		{name: "ledger off with argument", input: "llm_router {\nledger off now\n}", wantErr: "wrong argument count"},
+		{name: "ledger without backend", input: "llm_router {\nledger\n}", wantErr: "wrong argument count"},
+		{name: "bad ledger_retention", input: "llm_router {\nledger_retention forever\n}", wantErr: `ledger_retention: invalid duration "forever"`},
+		{name: "bad ledger_flush_interval", input: "llm_router {\nledger_flush_interval -1s\n}", wantErr: `ledger_flush_interval: invalid duration "-1s"`},
+		{name: "shared without redis", input: "llm_router {\nshared etcd\n}", wantErr: "shared: want `shared redis [<address>] { ... }`"},
+		{name: "shared redis without address", input: "llm_router {\nshared redis {\ndb 1\n}\n}", wantErr: "shared redis: address is required"},
+		{name: "shared redis unknown setting", input: "llm_router {\nshared redis :6379 {\npool 10\n}\n}", wantErr: `unrecognized shared redis setting "pool"`},
+		{name: "shared redis bad db", input: "llm_router {\nshared redis :6379 {\ndb -1\n}\n}", wantErr: `db: want a database number of 0 or more, got "-1"`},
+		{name: "shared redis bad timeout", input: "llm_router {\nshared redis :6379 {\ntimeout fast\n}\n}", wantErr: `timeout: invalid duration "fast"`},
 		{name: "retries zero", input: "llm_router {\nretries 0\n}", want: LLMRouter{Retries: ptr(0)}},
 		{name: "exploration off", input: "llm_router {\nexploration 0\n}", want: LLMRouter{Exploration: ptr(0.0)}},
 		{name: "exploration share", input: "llm_router {\nexploration 0.1\n}", want: LLMRouter{Exploration: ptr(0.1)}},
@@ -207,6 +250,11 @@ func TestProvisionErrors(t *testing.T) {
 		{"exploration above 1", LLMRouter{Exploration: ptr(1.5)}, `exploration`},
 		{"negative half_life", LLMRouter{HalfLife: caddy.Duration(-time.Second)}, `half_life`},
 		{"negative failure_threshold", LLMRouter{FailureThreshold: -1}, `failure_threshold`},
+		{"unknown ledger backend", LLMRouter{Ledger: &LedgerConfig{Backend: "mysql"}}, `ledger: unknown backend "mysql"`},
+		{"postgres ledger without dsn", LLMRouter{Ledger: &LedgerConfig{Backend: "postgres"}}, `ledger: postgres needs a dsn`},
+		{"sqlite ledger with a dsn", LLMRouter{Ledger: &LedgerConfig{Backend: "sqlite", DSN: "postgres://x"}}, `ledger: dsn is a postgres setting`},
+		{"negative ledger retention", LLMRouter{Ledger: &LedgerConfig{Retention: caddy.Duration(-time.Hour)}}, `ledger: retention: must be positive`},
+		{"shared redis without address", LLMRouter{Shared: &SharedConfig{Redis: &RedisConfig{}}}, `shared redis: address is required`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

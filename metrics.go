@@ -2,11 +2,14 @@ package llmrouter
 
 import (
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/caddy-llm/llmrouter/internal/ledger"
+	"github.com/caddy-llm/llmrouter/internal/sharedstate"
 	"github.com/caddy-llm/llmrouter/selector"
 )
 
@@ -21,6 +24,7 @@ var routerMetrics struct {
 	tokens    *prometheus.CounterVec
 	cost      *prometheus.CounterVec
 	breakers  prometheus.Collector
+	state     prometheus.Collector
 }
 
 // Billing label values: billable spend is what clients are charged for;
@@ -58,12 +62,13 @@ func initMetrics(registry *prometheus.Registry) error {
 			prometheus.BuildFQName(ns, sub, "breaker_state"),
 			"Breaker state per vendor and model: 0 closed, 1 half-open, 2 open.",
 			[]string{"vendor", "model"}, nil)}
+		routerMetrics.state = newStateCollector(ns, sub)
 	})
 	if registry == nil {
 		return nil
 	}
 	for _, c := range []prometheus.Collector{routerMetrics.requests, routerMetrics.failovers, routerMetrics.ttft,
-		routerMetrics.tokens, routerMetrics.cost, routerMetrics.breakers} {
+		routerMetrics.tokens, routerMetrics.cost, routerMetrics.breakers, routerMetrics.state} {
 		// Several llm_router handlers in one config share the collectors.
 		var already prometheus.AlreadyRegisteredError
 		if err := registry.Register(c); err != nil && !errors.As(err, &already) {
@@ -93,5 +98,77 @@ func (c breakerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// stateCollector reports, at scrape time, whether the shared state and the
+// ledgers can reach their servers, and what the ledgers did with their rows.
+type stateCollector struct {
+	sharedUp, ledgerUp, ledgerRows *prometheus.Desc
+}
+
+func newStateCollector(ns, sub string) stateCollector {
+	return stateCollector{
+		sharedUp: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "shared_state_up"),
+			"Whether the shared state (Redis) is reachable: 1 up, 0 down (each instance carries on with local state). Absent without shared state.", nil, nil),
+		ledgerUp: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "ledger_up"),
+			"Whether the ledger's database is reachable: 1 up, 0 down (rows go to the spill file). Absent without an SQL ledger.", nil, nil),
+		ledgerRows: prometheus.NewDesc(prometheus.BuildFQName(ns, sub, "ledger_rows_total"),
+			"Ledger rows by what happened to them: queued for the writer, written to the database, spilled to the spill file, replayed from it, lost (neither the database nor the disk took them).", []string{"state"}, nil),
+	}
+}
+
+func (c stateCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.sharedUp
+	ch <- c.ledgerUp
+	ch <- c.ledgerRows
+}
+
+func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
+	var stores []*sharedstate.Shared
+	for _, h := range liveRouters.list() {
+		if s, ok := h.store.(*sharedstate.Shared); ok && !slices.Contains(stores, s) {
+			stores = append(stores, s)
+		}
+	}
+	if len(stores) > 0 {
+		up := 1.0
+		for _, s := range stores {
+			if !s.Up() {
+				up = 0
+			}
+		}
+		ch <- prometheus.MustNewConstMetric(c.sharedUp, prometheus.GaugeValue, up)
+	}
+
+	var sum ledger.SQLStats
+	up, haveSQL := 1.0, false
+	for _, l := range liveLedgers() {
+		sl, ok := l.(*ledger.SQL)
+		if !ok {
+			continue
+		}
+		haveSQL = true
+		st := sl.Stats()
+		sum.Queued += st.Queued
+		sum.Written += st.Written
+		sum.Spilled += st.Spilled
+		sum.Replayed += st.Replayed
+		sum.Lost += st.Lost
+		if !st.Up {
+			up = 0
+		}
+	}
+	if haveSQL {
+		ch <- prometheus.MustNewConstMetric(c.ledgerUp, prometheus.GaugeValue, up)
+		for _, n := range []struct {
+			state string
+			rows  uint64
+		}{{"queued", sum.Queued}, {"written", sum.Written}, {"spilled", sum.Spilled}, {"replayed", sum.Replayed}, {"lost", sum.Lost}} {
+			ch <- prometheus.MustNewConstMetric(c.ledgerRows, prometheus.CounterValue, float64(n.rows), n.state)
+		}
+	}
+}
+
 // Interface guards
-var _ prometheus.Collector = breakerCollector{}
+var (
+	_ prometheus.Collector = breakerCollector{}
+	_ prometheus.Collector = stateCollector{}
+)

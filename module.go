@@ -137,6 +137,14 @@ type LLMRouter struct {
 	// is a hash of its bearer token or API key (never the token itself).
 	LedgerKey string `json:"ledger_key,omitempty"`
 
+	// Where every request's usage and cost are kept. Default: an SQLite
+	// database under Caddy's data directory.
+	Ledger *LedgerConfig `json:"ledger,omitempty"`
+
+	// State shared with the other instances of a fleet (breakers, latency
+	// statistics). Default: none; each instance learns on its own.
+	Shared *SharedConfig `json:"shared,omitempty"`
+
 	routing   selector.Strategy
 	selector  *selector.Selector
 	ledgerKey string
@@ -144,6 +152,10 @@ type LLMRouter struct {
 	// the ledgers pool, "" once released.
 	ledger          ledger.Ledger
 	ledgerKeyInPool string
+	// store keeps what the routes learn: routePool, or a shared store whose
+	// key in sharedStores is sharedKeyInPool ("" for none).
+	store           selector.Store
+	sharedKeyInPool string
 	prefix          string
 	// vendorHeaderKey is VendorHeader in canonical form.
 	vendorHeaderKey string
@@ -219,17 +231,20 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	if err := initMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %v", err)
 	}
-	if err := h.provisionLedger(); err != nil {
+	ledgerPlan, err := h.planLedger()
+	if err != nil {
 		return fmt.Errorf("ledger: %v", err)
 	}
-
 	sel, err := h.newSelector()
 	if err != nil {
 		return err
 	}
 	h.selector = sel
+	if h.store, err = h.provisionStore(); err != nil {
+		return err
+	}
 
-	table, err := buildRouteTable(h.Vendors, caddy.NewReplacer(), routePool{})
+	table, err := buildRouteTable(h.Vendors, caddy.NewReplacer(), h.store)
 	if err != nil {
 		return err
 	}
@@ -239,6 +254,10 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	}
 	if err := h.provisionProxy(ctx); err != nil {
 		return err
+	}
+	// Last, once the config is known to be good: it may open a database.
+	if err := h.openLedger(ctx, ledgerPlan); err != nil {
+		return fmt.Errorf("ledger: %v", err)
 	}
 	liveRouters.add(h)
 	return nil
@@ -274,15 +293,19 @@ func (h *LLMRouter) Validate() error {
 	return nil
 }
 
-// Cleanup releases the routes' stats, the embedded proxy and its transport;
+// Cleanup releases the routes' stats, the ledger, the shared store, the
+// embedded proxy and its transport;
 // Caddy only cleans up modules it loaded itself. Caddy calls it once, also
 // when Provision or Validate failed.
 func (h *LLMRouter) Cleanup() error {
 	liveRouters.remove(h)
 	if h.table != nil {
-		h.table.release(routePool{})
+		h.table.release(h.store)
 	}
 	firstErr := h.cleanupLedger()
+	if err := h.cleanupStore(); err != nil && firstErr == nil {
+		firstErr = err
+	}
 	if h.proxy != nil {
 		if err := h.proxy.Cleanup(); err != nil && firstErr == nil {
 			firstErr = err

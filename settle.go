@@ -94,8 +94,9 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 	}
 	identity := h.clientIdentity(r)
 	duration := time.Since(start)
+	requestID := newRequestID()
 	if h.ledger != nil {
-		h.ledger.Record(ledger.Entry{Time: start, Client: identity, Endpoint: st.plan.endpoint.String(),
+		h.ledger.Record(ledger.Entry{RequestID: requestID, Time: start, Client: identity, Endpoint: st.plan.endpoint.String(),
 			Model: st.plan.model, Vendor: vendorID, Routing: st.plan.strategy.String(), Attempts: st.attempts.tries,
 			Outcome: st.result.outcome, Billable: isBillable, Usage: st.result.usage, CostUSD: cost,
 			Absorbed: st.result.absorbed, AbsorbedCostUSD: st.result.absorbedCost, TTFT: st.result.ttft, Duration: duration})
@@ -107,7 +108,7 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 	}
 
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
-		p := placeholders{vendor: vendorID, model: vendorModel, st: st, cost: cost, billable: isBillable}
+		p := placeholders{requestID: requestID, vendor: vendorID, model: vendorModel, st: st, cost: cost, billable: isBillable}
 		// One provider instead of a Set per value: nothing is formatted or
 		// boxed unless a log or header asks for it.
 		repl.Map(p.lookup)
@@ -139,6 +140,7 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 			zap.Float64("ttft_ms", float64(st.result.ttft)/float64(time.Millisecond)),
 			zap.Duration("duration", duration),
 			zap.String("client", identity),
+			zap.String("request_id", requestID),
 		)
 	}
 }
@@ -146,6 +148,7 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 // placeholders answers the {http.llm_router.*} placeholders of a settled
 // request.
 type placeholders struct {
+	requestID     string
 	vendor, model string
 	st            *requestState
 	cost          float64
@@ -162,6 +165,8 @@ func (p placeholders) lookup(key string) (any, bool) {
 	}
 	st := p.st
 	switch name {
+	case "request_id":
+		return p.requestID, true
 	case "vendor":
 		return p.vendor, true
 	case "model":

@@ -24,7 +24,16 @@ func TestMain(m *testing.M) {
 		caddycmd.Main() // os.Args: <test binary> run --config ... --adapter caddyfile
 		return
 	}
-	os.Exit(m.Run())
+	// The in-process Caddy's default ledger (SQLite under Caddy's data
+	// directory) goes to a directory of the run's own.
+	dir, err := os.MkdirTemp("", "llm-router-bench-data-*")
+	if err != nil {
+		panic(err)
+	}
+	os.Setenv("XDG_DATA_HOME", dir)
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
 
 // TestSmoke is the benchmark's smoke run (-smoke): every mode (the vendor

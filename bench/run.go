@@ -17,11 +17,12 @@ import (
 
 // modeLabels names the modes in the report.
 var modeLabels = map[string]string{
-	"direct":      "(a) vendor direct",
-	"rp":          "(b) reverse_proxy",
-	"rp32":        "(b32) reverse_proxy, Caddy's default pool (32)",
-	"router":      "(c) llm_router",
-	"router-warn": "(c-warn) llm_router, log level WARN",
+	"direct":          "(a) vendor direct",
+	"rp":              "(b) reverse_proxy",
+	"rp32":            "(b32) reverse_proxy, Caddy's default pool (32)",
+	"router":          "(c) llm_router",
+	"router-warn":     "(c-warn) llm_router, log level WARN",
+	"router-noledger": "(c-noledger) llm_router, ledger off",
 }
 
 // globalOptions is the global block of every Caddyfile: no admin endpoint
@@ -43,7 +44,9 @@ func globalOptions(admin, extra string) string {
 // (DefaultMaxIdleConnsPerHost), Caddy's default dial timeout (3 s). rp32 is
 // the same with Caddy's default pool (32). The router has three
 // openai_compatible vendors on the same fake, serving the same model, perf
-// routing and the default exploration share, and Caddy's default logging
+// routing, the default exploration share and the default ledger (SQLite
+// under the instance's data directory; router-noledger turns it off), and
+// Caddy's default logging
 // (INFO to stderr, written to a file; the per-request "routed" line is at
 // DEBUG, so only failovers would be logged).
 func caddyfileFor(mode string, port, fakePort, rpIdle int, admin string) string {
@@ -59,13 +62,16 @@ func caddyfileFor(mode string, port, fakePort, rpIdle int, admin string) string 
 		return globalOptions(admin, "") + site(fmt.Sprintf(
 			"\treverse_proxy 127.0.0.1:%d {\n\t\ttransport http {\n\t\t\ttls\n\t\t\ttls_except_ports %d\n%s\t\t}\n\t}\n",
 			fakePort, fakePort, pool))
-	case "router", "router-warn":
+	case "router", "router-warn", "router-noledger":
 		extra := ""
 		if mode == "router-warn" {
 			extra = "\tlog {\n\t\tlevel WARN\n\t}\n"
 		}
 		var b strings.Builder
 		b.WriteString("\tllm_router {\n\t\trouting perf\n")
+		if mode == "router-noledger" {
+			b.WriteString("\t\tledger off\n")
+		}
 		for i := 1; i <= 3; i++ {
 			fmt.Fprintf(&b, "\t\tvendor v%d openai_compatible {\n\t\t\tbase_url http://127.0.0.1:%d/v1\n"+
 				"\t\t\tapi_key bench-key-%d\n\t\t\tmodel gpt-4o input 2.5 output 10\n\t\t}\n", i, fakePort, i)

@@ -46,6 +46,17 @@ var fakes = []struct {
 }
 
 func main() {
+	// The ledger (SQLite, the default) lives under Caddy's data directory:
+	// a fresh one for each demo run, so that the demo leaves nothing behind.
+	dataDir, err := os.MkdirTemp("", "llm-router-demo-*")
+	if err != nil {
+		log.Fatalf("making the demo's data directory: %v", err)
+	}
+	defer os.RemoveAll(dataDir)
+	if err := os.Setenv("XDG_DATA_HOME", dataDir); err != nil {
+		log.Fatal(err)
+	}
+
 	for _, f := range fakes {
 		v, err := fakevendor.StartOn(f.addr, f.opts)
 		if err != nil {
@@ -66,7 +77,7 @@ func main() {
 	}
 	defer caddy.Stop() //nolint:errcheck
 
-	fmt.Print(usage)
+	fmt.Printf(usage, caddy.AppDataDir())
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
 	<-stop
@@ -99,6 +110,10 @@ Try (-i shows the X-LLM-* headers):
 
   # what the router has measured: TTFT per prompt size, decode speed, breakers
   curl -s http://localhost:2019/llm_router/stats
+
+  # usage and cost from the ledger (SQLite, in %s), per client and vendor, by hour
+  curl -s 'http://localhost:2019/llm_router/usage?group_by=client,vendor&granularity=hour'
+  curl -s 'http://localhost:2019/llm_router/usage?group_by=model&format=csv'
 
 Ctrl-C stops the demo.
 `
