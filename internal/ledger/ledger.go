@@ -6,6 +6,52 @@
 // SQL keeps one row per request in SQLite or PostgreSQL, with daily and
 // hourly rollups that answer Usage; its Record only queues, so that a slow
 // or absent database never holds a request up (see sql.go).
+//
+// # Tables
+//
+// The SQL ledger's tables share the user's database, so every name starts
+// with llm_. Both dialects have:
+//
+//   - llm_requests: one row per settled request (columns below). In
+//     PostgreSQL a table partitioned by month on time (partitions
+//     llm_requests_pYYYY_MM, plus llm_requests_default for a month without
+//     one), keyed by (request_id, time), indexed on (client, time). In
+//     SQLite a VIEW over llm_request_rows (time_us, request_id, data: a
+//     JSON array of the other columns, strings as ids into llm_names), to
+//     be read, not written; see sqliteMigrations.
+//   - llm_usage_daily and llm_usage_hourly: the rollups, one row per
+//     bucket start (UTC; Unix seconds in SQLite, timestamptz in
+//     PostgreSQL), client, model and vendor, with requests, successes,
+//     failures, billable_requests, prompt_tokens, cached_tokens and
+//     completion_tokens (of the billable requests), absorbed_prompt_tokens,
+//     absorbed_completion_tokens, billable_cost_micro_usd and
+//     absorbed_cost_micro_usd.
+//   - llm_schema_migrations: the schema versions applied.
+//
+// The columns of llm_requests (SQLite: integers for the booleans, 0 or 1):
+//
+//	request_id                  text     the idempotency key (Entry.RequestID)
+//	time_us (SQLite)            integer  arrival, Unix microseconds (UTC)
+//	time (PostgreSQL)           timestamptz
+//	client                      text     the ledger key
+//	endpoint                    text     "chat/completions", "embeddings"...
+//	model                       text     as the client asked
+//	vendor                      text     that served it; "" if none did
+//	routing                     text     the routing strategy
+//	attempts                    integer  vendors tried
+//	outcome                     text     success, vendor_error, client_error, interrupted, canceled
+//	billable                    boolean  the client is charged
+//	prompt_tokens               integer  the served answer's usage, in tokens
+//	cached_tokens               integer  part of prompt_tokens
+//	completion_tokens           integer
+//	reasoning_tokens            integer
+//	usage_estimated             boolean  counted by the router, not reported by the vendor
+//	billable_cost_micro_usd     integer  charged to the client, micro-dollars; 0 unless billable
+//	absorbed_prompt_tokens      integer  absorbed by the router (failed attempts, broken-off answers)
+//	absorbed_completion_tokens  integer
+//	absorbed_cost_micro_usd     integer  micro-dollars
+//	ttft_us                     integer  to the served answer's first token, microseconds
+//	duration_us                 integer  the whole request, microseconds
 package ledger
 
 import (

@@ -19,8 +19,8 @@ import (
 const pgLockKey = 0x6c6c6d726c6564 // "llmrled"
 
 // postgresMigrations are the PostgreSQL schema's versions, in order; a
-// version is applied once, recorded in schema_migrations. Append, never
-// edit.
+// version is applied once, recorded in llm_schema_migrations. Append, never
+// edit. The package doc lists the tables and llm_requests' columns.
 //
 // Request rows are partitioned by month on time, so that retention drops a
 // whole partition instead of deleting rows; the writer creates a batch's
@@ -32,7 +32,7 @@ const pgLockKey = 0x6c6c6d726c6564 // "llmrled"
 // table, one row per client, model, vendor and day.
 var postgresMigrations = [][]string{
 	1: {
-		`CREATE TABLE requests (
+		`CREATE TABLE llm_requests (
 			request_id text NOT NULL,
 			time timestamptz NOT NULL,
 			client text NOT NULL,
@@ -56,10 +56,10 @@ var postgresMigrations = [][]string{
 			duration_us bigint NOT NULL,
 			PRIMARY KEY (request_id, time)
 		) PARTITION BY RANGE (time)`,
-		`CREATE TABLE requests_default PARTITION OF requests DEFAULT`,
-		`CREATE INDEX requests_client_time ON requests (client, time)`,
-		postgresRollupTable("usage_daily"),
-		postgresRollupTable("usage_hourly"),
+		`CREATE TABLE llm_requests_default PARTITION OF llm_requests DEFAULT`,
+		`CREATE INDEX llm_requests_client_time ON llm_requests (client, time)`,
+		postgresRollupTable("llm_usage_daily"),
+		postgresRollupTable("llm_usage_hourly"),
 	},
 }
 
@@ -149,12 +149,12 @@ func (s *postgresStore) migrate(ctx context.Context) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(pgLockKey)); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS llm_schema_migrations (
 			version integer NOT NULL PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 			return err
 		}
 		var have int
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&have); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM llm_schema_migrations`).Scan(&have); err != nil {
 			return err
 		}
 		if err := errorIfNewer(have, len(postgresMigrations)-1); err != nil {
@@ -166,7 +166,7 @@ func (s *postgresStore) migrate(ctx context.Context) error {
 					return fmt.Errorf("migration %d: %w", v, err)
 				}
 			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version) VALUES ($1)`, v); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO llm_schema_migrations (version) VALUES ($1)`, v); err != nil {
 				return err
 			}
 		}
@@ -211,13 +211,13 @@ func postgresInsertSQL() string {
 			ON CONFLICT (start, client, model, vendor) DO UPDATE SET ` + strings.Join(set, ", ")
 	}
 	return `WITH ins AS (
-		INSERT INTO requests (` + strings.Join(cols, ", ") + `)
+		INSERT INTO llm_requests (` + strings.Join(cols, ", ") + `)
 		SELECT * FROM unnest(` + strings.Join(params, ", ") + `)
 		ON CONFLICT DO NOTHING
 		RETURNING time, client, model, vendor, outcome, billable, prompt_tokens, cached_tokens, completion_tokens,
 			billable_cost_micro_usd, absorbed_prompt_tokens, absorbed_completion_tokens, absorbed_cost_micro_usd
-	), daily AS (` + rollup("usage_daily", "day") + `
-	), hourly AS (` + rollup("usage_hourly", "hour") + `
+	), daily AS (` + rollup("llm_usage_daily", "day") + `
+	), hourly AS (` + rollup("llm_usage_hourly", "hour") + `
 	) SELECT count(*) FROM ins`
 }
 
@@ -287,7 +287,7 @@ func monthOf(t time.Time) int {
 func monthStart(m int) time.Time { return time.Date(m/12, time.Month(m%12+1), 1, 0, 0, 0, 0, time.UTC) }
 
 // partitionName names month m's partition.
-func partitionName(m int) string { return fmt.Sprintf("requests_p%04d_%02d", m/12, m%12+1) }
+func partitionName(m int) string { return fmt.Sprintf("llm_requests_p%04d_%02d", m/12, m%12+1) }
 
 // ensure makes sure the partitions of batch's months exist.
 func (s *postgresStore) ensure(ctx context.Context, batch []Entry) error {
@@ -328,10 +328,10 @@ func (s *postgresStore) createPartition(ctx context.Context, m int) error {
 		}
 		bound := func(t time.Time) string { return "'" + t.Format("2006-01-02 15:04:05Z07:00") + "'" }
 		for _, stmt := range []string{
-			`CREATE TABLE ` + name + ` (LIKE requests INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`,
-			`WITH moved AS (DELETE FROM requests_default WHERE time >= ` + bound(from) + ` AND time < ` + bound(to) +
+			`CREATE TABLE ` + name + ` (LIKE llm_requests INCLUDING DEFAULTS INCLUDING CONSTRAINTS)`,
+			`WITH moved AS (DELETE FROM llm_requests_default WHERE time >= ` + bound(from) + ` AND time < ` + bound(to) +
 				` RETURNING *) INSERT INTO ` + name + ` SELECT * FROM moved`,
-			`ALTER TABLE requests ATTACH PARTITION ` + name + ` FOR VALUES FROM (` + bound(from) + `) TO (` + bound(to) + `)`,
+			`ALTER TABLE llm_requests ATTACH PARTITION ` + name + ` FOR VALUES FROM (` + bound(from) + `) TO (` + bound(to) + `)`,
 		} {
 			if _, err := tx.Exec(ctx, stmt); err != nil {
 				return fmt.Errorf("partition %s: %w", name, err)
@@ -354,7 +354,7 @@ func (s *postgresStore) ping(ctx context.Context) error {
 // the DEFAULT partition's rows older than it.
 func (s *postgresStore) prune(ctx context.Context, cutoff time.Time) (bool, error) {
 	rows, err := s.pool.Query(ctx, `SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-		WHERE i.inhparent = 'requests'::regclass`)
+		WHERE i.inhparent = 'llm_requests'::regclass`)
 	if err != nil {
 		return false, err
 	}
@@ -364,7 +364,7 @@ func (s *postgresStore) prune(ctx context.Context, cutoff time.Time) (bool, erro
 	}
 	for _, name := range names {
 		var y, mo int
-		if n, _ := fmt.Sscanf(name, "requests_p%04d_%02d", &y, &mo); n != 2 {
+		if n, _ := fmt.Sscanf(name, "llm_requests_p%04d_%02d", &y, &mo); n != 2 {
 			continue
 		}
 		m := y*12 + mo - 1
@@ -383,7 +383,7 @@ func (s *postgresStore) prune(ctx context.Context, cutoff time.Time) (bool, erro
 		}
 		delete(s.parts, m)
 	}
-	_, err = s.pool.Exec(ctx, `DELETE FROM requests_default WHERE time < $1`, cutoff)
+	_, err = s.pool.Exec(ctx, `DELETE FROM llm_requests_default WHERE time < $1`, cutoff)
 	return false, err
 }
 

@@ -94,17 +94,17 @@ func TestPostgres_Partitions(t *testing.T) {
 	require.NoError(t, s.Flush(t.Context()))
 	q := func(sql string) [][]any { return postgresBackend.query(t, cfg, sql) }
 	assert.Equal(t, [][]any{{"new", partitionName(monthOf(now))}, {"old", partitionName(monthOf(old))}},
-		q(`SELECT request_id, tableoid::regclass::text FROM requests ORDER BY 1`))
+		q(`SELECT request_id, tableoid::regclass::text FROM llm_requests ORDER BY 1`))
 
 	// A row in the DEFAULT partition moves to its partition when made.
 	stray := now.AddDate(-1, 0, 0)
-	q(fmt.Sprintf(`INSERT INTO requests SELECT 'stray', '%s', 'bob', '', '', '', '', 1, 'success', false,
+	q(fmt.Sprintf(`INSERT INTO llm_requests SELECT 'stray', '%s', 'bob', '', '', '', '', 1, 'success', false,
 		0, 0, 0, 0, false, 0, 0, 0, 0, 0, 0`, stray.Format(time.RFC3339Nano)))
-	assert.Equal(t, [][]any{{"requests_default"}}, q(`SELECT tableoid::regclass::text FROM requests WHERE request_id = 'stray'`))
+	assert.Equal(t, [][]any{{"llm_requests_default"}}, q(`SELECT tableoid::regclass::text FROM llm_requests WHERE request_id = 'stray'`))
 	s.Record(Entry{RequestID: "same-month", Time: stray, Client: "bob"})
 	require.NoError(t, s.Flush(t.Context()))
 	assert.Equal(t, [][]any{{partitionName(monthOf(stray))}, {partitionName(monthOf(stray))}},
-		q(`SELECT tableoid::regclass::text FROM requests WHERE request_id IN ('stray', 'same-month')`))
+		q(`SELECT tableoid::regclass::text FROM llm_requests WHERE request_id IN ('stray', 'same-month')`))
 	before, err := s.Clients(t.Context())
 	require.NoError(t, err)
 	require.NoError(t, s.Close())
@@ -115,7 +115,7 @@ func TestPostgres_Partitions(t *testing.T) {
 	s = open(t, cfg)
 	oldPartition := fmt.Sprintf(`SELECT to_regclass('%s')::text`, partitionName(monthOf(old)))
 	require.Eventually(t, func() bool { return q(oldPartition)[0][0] == nil }, 5*time.Second, 10*time.Millisecond)
-	assert.Equal(t, [][]any{{"new"}}, q(`SELECT request_id FROM requests`))
+	assert.Equal(t, [][]any{{"new"}}, q(`SELECT request_id FROM llm_requests`))
 	after, err := s.Clients(t.Context())
 	require.NoError(t, err)
 	assert.Equal(t, before, after, "the rollups are kept")
@@ -123,7 +123,7 @@ func TestPostgres_Partitions(t *testing.T) {
 	// A late row of a dropped month gets its partition back.
 	s.Record(Entry{RequestID: "late", Time: old, Client: "bob"})
 	require.NoError(t, s.Flush(t.Context()))
-	assert.Equal(t, [][]any{{partitionName(monthOf(old))}}, q(`SELECT tableoid::regclass::text FROM requests WHERE request_id = 'late'`))
+	assert.Equal(t, [][]any{{partitionName(monthOf(old))}}, q(`SELECT tableoid::regclass::text FROM llm_requests WHERE request_id = 'late'`))
 }
 
 // Two instances starting together migrate once.
@@ -144,7 +144,7 @@ func TestPostgres_ConcurrentMigrations(t *testing.T) {
 	}
 	wg.Wait()
 	assert.Equal(t, []error{nil, nil, nil}, errs)
-	assert.Equal(t, [][]any{{int64(1)}}, postgresBackend.query(t, cfg, `SELECT count(*) FROM schema_migrations`))
+	assert.Equal(t, [][]any{{int64(1)}}, postgresBackend.query(t, cfg, `SELECT count(*) FROM llm_schema_migrations`))
 }
 
 // tcpProxy forwards a loopback port to the database; Stop cuts every
@@ -244,7 +244,7 @@ func TestPostgres_Outage(t *testing.T) {
 	assert.Equal(t, int64(500), got[0].Requests)
 	assert.Equal(t, int64(500), got[0].BillableCompletionTokens)
 	assert.InDelta(t, 0.0005, got[0].BillableCostUSD, 1e-12)
-	assert.Equal(t, [][]any{{int64(500)}}, postgresBackend.query(t, cfg, `SELECT count(*) FROM requests`))
+	assert.Equal(t, [][]any{{int64(500)}}, postgresBackend.query(t, cfg, `SELECT count(*) FROM llm_requests`))
 
 	// Close while the database is down spills what is queued: nothing is
 	// lost, the next open replays it.
@@ -313,10 +313,10 @@ func TestPostgres_UnreachableAtOpen(t *testing.T) {
 	assert.Equal(t, []ClientSpend{{Client: "bob", Requests: 500, BillableRequests: 500, BillablePromptTokens: 1000,
 		BillableCompletionTokens: 500, BillableCostUSD: 0.0005}}, got)
 	q := func(sql string) [][]any { return postgresBackend.query(t, cfg, sql) }
-	assert.Equal(t, [][]any{{int64(500), int64(500)}}, q(`SELECT count(*), count(DISTINCT request_id) FROM requests`))
-	assert.Equal(t, [][]any{{int64(500)}}, q(`SELECT sum(requests)::bigint FROM usage_hourly`))
-	assert.Equal(t, [][]any{{int64(500)}}, q(`SELECT sum(requests)::bigint FROM usage_daily`))
-	assert.Equal(t, [][]any{{int64(1)}}, q(`SELECT count(*) FROM schema_migrations`))
+	assert.Equal(t, [][]any{{int64(500), int64(500)}}, q(`SELECT count(*), count(DISTINCT request_id) FROM llm_requests`))
+	assert.Equal(t, [][]any{{int64(500)}}, q(`SELECT sum(requests)::bigint FROM llm_usage_hourly`))
+	assert.Equal(t, [][]any{{int64(500)}}, q(`SELECT sum(requests)::bigint FROM llm_usage_daily`))
+	assert.Equal(t, [][]any{{int64(1)}}, q(`SELECT count(*) FROM llm_schema_migrations`))
 	assert.Equal(t, uint64(500), s.Stats().Written)
 
 	warns := logs.FilterLevelExact(zap.WarnLevel).All()
@@ -336,7 +336,7 @@ func TestPostgres_OpenErrors(t *testing.T) {
 	cfg.SpillPath = spill
 	s := open(t, cfg)
 	require.NoError(t, s.Close())
-	postgresBackend.query(t, cfg, `INSERT INTO schema_migrations (version) VALUES (99)`)
+	postgresBackend.query(t, cfg, `INSERT INTO llm_schema_migrations (version) VALUES (99)`)
 	_, err = openSQL(t.Context(), cfg, testTuning)
 	assert.ErrorContains(t, err, "schema version 99 is newer than this build knows (1)")
 }

@@ -25,7 +25,7 @@ var rollupCols = []string{"requests", "successes", "failures", "billable_request
 	"billable_cost_micro_usd", "absorbed_cost_micro_usd"}
 
 // rollupTables names the rollup table of each granularity.
-var rollupTables = map[string]string{GranularityDay: "usage_daily", GranularityHour: "usage_hourly"}
+var rollupTables = map[string]string{GranularityDay: "llm_usage_daily", GranularityHour: "llm_usage_hourly"}
 
 // dialect is what the read queries need to know of a dialect.
 type dialect struct {
@@ -56,7 +56,7 @@ func (d dialect) clientsSQL() string {
 		"billable_cost_micro_usd", "absorbed_prompt_tokens", "absorbed_completion_tokens", "absorbed_cost_micro_usd"} {
 		cols = append(cols, d.sum(c))
 	}
-	return "SELECT " + strings.Join(cols, ", ") + " FROM usage_daily GROUP BY client"
+	return "SELECT " + strings.Join(cols, ", ") + " FROM llm_usage_daily GROUP BY client"
 }
 
 // scanner is a row of sql.Rows or pgx.Rows.

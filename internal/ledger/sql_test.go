@@ -158,7 +158,7 @@ func TestSQL_RowsAndRollups(t *testing.T) {
 			CASE WHEN billable THEN 1 ELSE 0 END, prompt_tokens, cached_tokens, completion_tokens, reasoning_tokens,
 			CASE WHEN usage_estimated THEN 1 ELSE 0 END, billable_cost_micro_usd, absorbed_prompt_tokens,
 			absorbed_completion_tokens, absorbed_cost_micro_usd, ttft_us, duration_us, `+b.timeUS+`
-			FROM requests ORDER BY request_id`)
+			FROM llm_requests ORDER BY request_id`)
 		us := func(d time.Duration) int64 { return d.Microseconds() }
 		assert.Equal(t, [][]any{
 			{"bob", "chat/completions", "gpt", "openai", "perf", "success", int64(1), int64(1), int64(100), int64(40),
@@ -289,7 +289,7 @@ func TestSQL_IdempotentReplay(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, memoryOf(entries[:2]), got)
 		assert.Equal(t, SQLStats{Written: 1, Replayed: 3, Up: true}, s.Stats())
-		assert.Equal(t, [][]any{{int64(2)}}, b.query(t, cfg, `SELECT count(*) FROM requests`))
+		assert.Equal(t, [][]any{{int64(2)}}, b.query(t, cfg, `SELECT count(*) FROM llm_requests`))
 		assert.False(t, s.spill.pending(), "the spill file is truncated once replayed")
 
 		// The same id recorded twice through the queue counts once too.
@@ -311,8 +311,8 @@ func TestSQL_MigrationsRunOnce(t *testing.T) {
 		s = open(t, cfg)
 		require.NoError(t, s.Close())
 		assert.Equal(t, [][]any{{int64(1), int64(1)}},
-			b.query(t, cfg, `SELECT count(*), max(version) FROM schema_migrations`))
-		assert.Equal(t, [][]any{{int64(1)}}, b.query(t, cfg, `SELECT count(*) FROM requests`))
+			b.query(t, cfg, `SELECT count(*), max(version) FROM llm_schema_migrations`))
+		assert.Equal(t, [][]any{{int64(1)}}, b.query(t, cfg, `SELECT count(*) FROM llm_requests`))
 	})
 }
 
@@ -330,7 +330,7 @@ func TestSQL_Retention(t *testing.T) {
 		before, err := s.Clients(t.Context())
 		require.NoError(t, err)
 		s.onWriter(func() { s.prune(time.Now()) })
-		assert.Equal(t, [][]any{{"new"}}, b.query(t, cfg, `SELECT request_id FROM requests`))
+		assert.Equal(t, [][]any{{"new"}}, b.query(t, cfg, `SELECT request_id FROM llm_requests`))
 		after, err := s.Clients(t.Context())
 		require.NoError(t, err)
 		assert.Equal(t, before, after)
@@ -349,8 +349,8 @@ func TestSQL_CloseFlushesEverything(t *testing.T) {
 		}
 		require.NoError(t, s.Close())
 		require.NoError(t, s.Close(), "idempotent")
-		assert.Equal(t, [][]any{{int64(2500)}}, b.query(t, cfg, `SELECT count(*) FROM requests`))
-		assert.Equal(t, [][]any{{int64(2500)}}, b.query(t, cfg, `SELECT CAST(sum(requests) AS BIGINT) FROM usage_hourly`))
+		assert.Equal(t, [][]any{{int64(2500)}}, b.query(t, cfg, `SELECT count(*) FROM llm_requests`))
+		assert.Equal(t, [][]any{{int64(2500)}}, b.query(t, cfg, `SELECT CAST(sum(requests) AS BIGINT) FROM llm_usage_hourly`))
 		assert.Equal(t, uint64(2500), s.Stats().Written)
 
 		// A Record after Close goes to the spill file, which the next open
@@ -371,7 +371,7 @@ func TestSQL_Synchronous(t *testing.T) {
 		cfg.FlushInterval = 0
 		s := open(t, cfg)
 		s.Record(Entry{RequestID: "one", Time: day0, Client: "bob"})
-		assert.Equal(t, [][]any{{int64(1)}}, b.query(t, cfg, `SELECT count(*) FROM requests`))
+		assert.Equal(t, [][]any{{int64(1)}}, b.query(t, cfg, `SELECT count(*) FROM llm_requests`))
 
 		var wg sync.WaitGroup
 		for w := range 4 {
@@ -382,8 +382,8 @@ func TestSQL_Synchronous(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		assert.Equal(t, [][]any{{int64(201)}}, b.query(t, cfg, `SELECT count(*) FROM requests`))
-		assert.Equal(t, [][]any{{int64(201)}}, b.query(t, cfg, `SELECT CAST(sum(requests) AS BIGINT) FROM usage_daily`))
+		assert.Equal(t, [][]any{{int64(201)}}, b.query(t, cfg, `SELECT count(*) FROM llm_requests`))
+		assert.Equal(t, [][]any{{int64(201)}}, b.query(t, cfg, `SELECT CAST(sum(requests) AS BIGINT) FROM llm_usage_daily`))
 	})
 }
 
