@@ -30,4 +30,4 @@ lint:
 	go run honnef.co/go/tools/cmd/staticcheck@v0.7.0 ./...
 
 bench:
-	go test -run '^$$' -bench . -benchmem ./selector/ ./vendors/ .
+	go test -run '^$$' -bench . -benchmem ./selector/ ./vendors/ ./internal/ledger/ ./internal/sharedstate/ .

@@ -16,7 +16,8 @@ import (
 // other apps), which the integration tests have.
 func provisionRoutes(t *testing.T, h *LLMRouter) {
 	t.Helper()
-	table, err := buildRouteTable(h.Vendors, caddy.NewReplacer(), routePool{})
+	h.store = routePool{}
+	table, err := buildRouteTable(h.Vendors, caddy.NewReplacer(), h.store)
 	require.NoError(t, err)
 	h.table = table
 	h.selector = selector.New(selector.Config{})

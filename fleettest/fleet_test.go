@@ -193,7 +193,7 @@ func countRows(t testing.TB, dsn, client string) int {
 }
 
 // requestsTable is the ledger's table of request rows.
-const requestsTable = "requests"
+const requestsTable = "llm_requests"
 
 func randomHex(n int) string {
 	b := make([]byte, n)
