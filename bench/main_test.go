@@ -12,6 +12,7 @@ import (
 	_ "github.com/caddyserver/caddy/v2/modules/standard"
 
 	_ "github.com/caddy-llm/llmrouter"
+	"github.com/caddy-llm/llmrouter/internal/testservices"
 )
 
 // childEnv makes the test binary run as caddy: the smoke test needs a Caddy
@@ -24,16 +25,9 @@ func TestMain(m *testing.M) {
 		caddycmd.Main() // os.Args: <test binary> run --config ... --adapter caddyfile
 		return
 	}
-	// The in-process Caddy's default ledger (SQLite under Caddy's data
-	// directory) goes to a directory of the run's own.
-	dir, err := os.MkdirTemp("", "llm-router-bench-data-*")
-	if err != nil {
-		panic(err)
-	}
-	os.Setenv("XDG_DATA_HOME", dir)
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	// The in-process Caddy's default ledger goes to a data directory of the
+	// run's own.
+	os.Exit(testservices.RunWithDataDir(m, "llm-router-bench-data-*"))
 }
 
 // TestSmoke is the benchmark's smoke run (-smoke): every mode (the vendor

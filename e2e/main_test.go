@@ -3,18 +3,12 @@ package e2e
 import (
 	"os"
 	"testing"
+
+	"github.com/caddy-llm/llmrouter/internal/testservices"
 )
 
-// TestMain gives the tests a data directory of their own, so that the
-// default ledger (SQLite under Caddy's data directory) never touches the
-// user's.
+// TestMain gives the tests a data directory of their own (see
+// testservices.RunWithDataDir).
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "llm-router-e2e-data-*")
-	if err != nil {
-		panic(err)
-	}
-	os.Setenv("XDG_DATA_HOME", dir)
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testservices.RunWithDataDir(m, "llm-router-e2e-data-*"))
 }

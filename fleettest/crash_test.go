@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/caddy-llm/llmrouter/internal/fakevendor"
+	"github.com/caddy-llm/llmrouter/internal/testservices"
 )
 
 // load keeps workers sending chat completions to an instance until it is
@@ -170,8 +171,8 @@ func TestCrash_SpillReplayedAfterPostgresOutage(t *testing.T) {
 	dsn := createDatabase(t)
 	u, err := url.Parse(dsn)
 	require.NoError(t, err)
-	proxy := newTCPProxy(t, u.Host)
-	u.Host = proxy.addr
+	proxy := testservices.NewProxy(t, u.Host)
+	u.Host = proxy.Addr()
 	viaProxy := u.String()
 
 	vendor := fakevendor.Start(t, fakevendor.Options{Name: "fake", TTFT: 2 * time.Millisecond})
@@ -186,9 +187,9 @@ func TestCrash_SpillReplayedAfterPostgresOutage(t *testing.T) {
 
 	l := startLoad(t, in, "spill-model", 4)
 	time.Sleep(time.Second)
-	proxy.cut()
+	proxy.Cut()
 	time.Sleep(2 * time.Second)
-	proxy.restore(t)
+	proxy.Restore()
 	time.Sleep(1500 * time.Millisecond)
 	l.stop()
 	l.mu.Lock()

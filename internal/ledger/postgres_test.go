@@ -5,8 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"io"
-	"net"
 	"net/url"
 	"path/filepath"
 	"sync"
@@ -147,73 +145,14 @@ func TestPostgres_ConcurrentMigrations(t *testing.T) {
 	assert.Equal(t, [][]any{{int64(1)}}, postgresBackend.query(t, cfg, `SELECT count(*) FROM llm_schema_migrations`))
 }
 
-// tcpProxy forwards a loopback port to the database; Stop cuts every
-// connection and refuses new ones until Start.
-type tcpProxy struct {
-	addr, target string
-	mu           sync.Mutex
-	ln           net.Listener
-	conns        map[net.Conn]bool
-}
-
-func startProxy(t *testing.T, target string) *tcpProxy {
-	p := &tcpProxy{target: target, conns: map[net.Conn]bool{}}
-	p.Start(t)
-	t.Cleanup(p.Stop)
-	return p
-}
-
-func (p *tcpProxy) Start(t *testing.T) {
-	addr := p.addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
-	ln, err := net.Listen("tcp", addr)
-	require.NoError(t, err)
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns[c], p.conns[up] = true, true
-			p.mu.Unlock()
-			go func() { _, _ = io.Copy(up, c); up.Close(); c.Close() }()
-			go func() { _, _ = io.Copy(c, up); up.Close(); c.Close() }()
-		}
-	}()
-}
-
-func (p *tcpProxy) Stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-		delete(p.conns, c)
-	}
-}
-
 // The database goes away mid-run: rows spill, and when it is back they are
 // replayed, with exact totals and none lost.
 func TestPostgres_Outage(t *testing.T) {
 	cfg := postgresBackend.fresh(t)
 	u, err := url.Parse(cfg.DSN)
 	require.NoError(t, err)
-	proxy := startProxy(t, u.Host)
-	u.Host = proxy.addr
+	proxy := testservices.NewProxy(t, u.Host)
+	u.Host = proxy.Addr()
 	cfg.DSN = u.String()
 	cfg.FlushInterval = 5 * time.Millisecond
 	s := open(t, cfg)
@@ -228,13 +167,13 @@ func TestPostgres_Outage(t *testing.T) {
 	}
 	record(100)
 	require.NoError(t, s.Flush(t.Context()))
-	proxy.Stop()
+	proxy.Cut()
 	record(300)
 	require.NoError(t, s.Flush(t.Context()))
 	st := s.Stats()
 	assert.False(t, st.Up)
 	assert.Positive(t, st.Spilled)
-	proxy.Start(t)
+	proxy.Restore()
 	record(100)
 	require.Eventually(t, func() bool { st = s.Stats(); return st.Up && st.Replayed == st.Spilled && !s.spill.pending() },
 		10*time.Second, 10*time.Millisecond, "%+v", &st)
@@ -250,13 +189,13 @@ func TestPostgres_Outage(t *testing.T) {
 	// lost, the next open replays it.
 	cfg.FlushInterval = time.Hour
 	s2 := open(t, withSpill(cfg, filepath.Join(t.TempDir(), "spill2")))
-	proxy.Stop()
+	proxy.Cut()
 	for i := range 50 {
 		s2.Record(Entry{RequestID: fmt.Sprint("late", i), Time: time.Now(), Client: "bob"})
 	}
 	require.NoError(t, s2.Close())
 	assert.Equal(t, uint64(50), s2.Stats().Spilled)
-	proxy.Start(t)
+	proxy.Restore()
 	s3 := open(t, withSpill(cfg, s2.cfg.SpillPath))
 	got, err = s3.Clients(t.Context())
 	require.NoError(t, err)
@@ -276,9 +215,9 @@ func TestPostgres_UnreachableAtOpen(t *testing.T) {
 	cfg := postgresBackend.fresh(t)
 	u, err := url.Parse(cfg.DSN)
 	require.NoError(t, err)
-	proxy := startProxy(t, u.Host)
-	proxy.Stop()
-	u.Host = proxy.addr
+	proxy := testservices.NewProxy(t, u.Host)
+	proxy.Cut()
+	u.Host = proxy.Addr()
 	cfg.DSN = u.String()
 	cfg.FlushInterval = 5 * time.Millisecond
 	core, logs := observer.New(zap.InfoLevel)
@@ -303,7 +242,7 @@ func TestPostgres_UnreachableAtOpen(t *testing.T) {
 	_, err = s.Clients(t.Context())
 	assert.Error(t, err, "nothing to read yet")
 
-	proxy.Start(t)
+	proxy.Restore()
 	record(100) // spilled too until the next health check
 	require.Eventually(t, func() bool { st = s.Stats(); return st.Up && st.Replayed == st.Spilled && !s.spill.pending() },
 		10*time.Second, 10*time.Millisecond, "%+v", &st)

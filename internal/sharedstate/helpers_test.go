@@ -2,7 +2,6 @@ package sharedstate
 
 import (
 	"context"
-	"io"
 	"net"
 	"strings"
 	"sync"
@@ -108,131 +107,6 @@ func (u *upRecorder) get() []bool {
 func observedLogger() (*zap.Logger, *observer.ObservedLogs) {
 	core, logs := observer.New(zapcore.InfoLevel)
 	return zap.New(core), logs
-}
-
-// proxy is a TCP proxy on loopback in front of the test Redis, which a test
-// stops and starts to simulate an outage.
-type proxy struct {
-	t        *testing.T
-	addr     string // where it listens, the same across restarts
-	upstream string
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]struct{}
-	wg    sync.WaitGroup
-	hung  bool // accept connections, answer nothing: a Redis that hangs
-}
-
-// hang makes the proxy a Redis that accepts connections and never answers,
-// from now until start.
-func (p *proxy) hang() {
-	p.stop()
-	p.mu.Lock()
-	p.hung = true
-	p.mu.Unlock()
-	p.listen()
-}
-
-func newProxy(t *testing.T, upstream string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	p := &proxy{t: t, addr: ln.Addr().String(), upstream: upstream, conns: map[net.Conn]struct{}{}}
-	p.serve(ln)
-	t.Cleanup(p.stop)
-	return p
-}
-
-// start listens again after stop (or hang), on the same address.
-func (p *proxy) start() {
-	p.t.Helper()
-	p.mu.Lock()
-	wasHung := p.hung
-	p.mu.Unlock()
-	if wasHung {
-		p.stop()
-		p.mu.Lock()
-		p.hung = false
-		p.mu.Unlock()
-	}
-	p.listen()
-}
-
-// listen listens on the proxy's address again.
-func (p *proxy) listen() {
-	p.t.Helper()
-	var ln net.Listener
-	require.Eventually(p.t, func() bool {
-		var err error
-		ln, err = net.Listen("tcp", p.addr)
-		return err == nil
-	}, 5*time.Second, 20*time.Millisecond, "listen again on %s", p.addr)
-	p.serve(ln)
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			p.mu.Lock()
-			hung := p.hung
-			if hung {
-				p.conns[c] = struct{}{}
-			}
-			p.mu.Unlock()
-			if hung {
-				continue
-			}
-			u, err := net.Dial("tcp", p.upstream)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			if p.ln != ln { // stopped meanwhile
-				p.mu.Unlock()
-				c.Close()
-				u.Close()
-				continue
-			}
-			p.conns[c], p.conns[u] = struct{}{}, struct{}{}
-			p.mu.Unlock()
-			p.wg.Add(2)
-			go p.pipe(c, u)
-			go p.pipe(u, c)
-		}
-	}()
-}
-
-func (p *proxy) pipe(dst, src net.Conn) {
-	defer p.wg.Done()
-	_, _ = io.Copy(dst, src)
-	dst.Close()
-	src.Close()
-}
-
-// stop closes the listener and every connection through it.
-func (p *proxy) stop() {
-	p.mu.Lock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-	p.mu.Unlock()
-	p.wg.Wait()
 }
 
 // closedPort returns a loopback address nothing listens on.

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/caddy-llm/llmrouter/internal/testservices"
 	"github.com/caddy-llm/llmrouter/selector"
 )
 
@@ -15,11 +16,11 @@ import (
 // start, or going away while it runs.
 func TestCloseLeavesNoGoroutine(t *testing.T) {
 	f := newFleet(t)
-	p := newProxy(t, f.addr)
+	p := testservices.NewProxy(t, f.addr)
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 
 	up := f.open()
-	through := f.open(func(c *Config) { c.Address = p.addr })
+	through := f.open(func(c *Config) { c.Address = p.Addr() })
 	down, err := Open(Config{Address: closedPort(t), SyncInterval: testInterval,
 		DialTimeout: 100 * time.Millisecond, CommandTimeout: 100 * time.Millisecond})
 	require.NoError(t, err)
@@ -29,7 +30,7 @@ func TestCloseLeavesNoGoroutine(t *testing.T) {
 	}
 	ready(t, up)
 	ready(t, through)
-	p.stop()
+	p.Cut()
 	require.Eventually(t, func() bool { return !through.Up() }, 3*time.Second, 5*time.Millisecond)
 
 	for _, s := range []*Shared{up, through, down} {

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/caddy-llm/llmrouter/internal/testservices"
 	"github.com/caddy-llm/llmrouter/selector"
 )
 
@@ -162,11 +163,11 @@ func TestDeadInstanceStateExpires(t *testing.T) {
 // what it missed and hears breakers again.
 func TestRedisOutageAndRecovery(t *testing.T) {
 	f := newFleet(t)
-	p := newProxy(t, f.addr)
+	p := testservices.NewProxy(t, f.addr)
 	logger, logs := observedLogger()
 	var ups upRecorder
 	a := f.open(func(c *Config) {
-		c.Address = p.addr
+		c.Address = p.Addr()
 		c.Logger = logger
 		c.OnUpChange = ups.record
 	})
@@ -179,7 +180,7 @@ func TestRedisOutageAndRecovery(t *testing.T) {
 	assert.Equal(t, []bool{true}, ups.get(), "the first known state")
 	assert.True(t, a.Up())
 
-	p.stop()
+	p.Cut()
 	require.Eventually(t, func() bool { return !a.Up() }, 3*time.Second, 5*time.Millisecond)
 	assert.Equal(t, []bool{true, false}, ups.get())
 
@@ -204,7 +205,7 @@ func TestRedisOutageAndRecovery(t *testing.T) {
 
 	// ...until Redis is back: then A reads it, and publishes its samples.
 	subscribed := a.subscribed.Load()
-	p.start()
+	p.Restore()
 	require.Eventually(t, a.Up, 5*time.Second, 5*time.Millisecond)
 	require.Eventually(t, func() bool { return !sel.Admit(ra, time.Now()) }, 3*time.Second, 5*time.Millisecond,
 		"A honours the breaker B opened during the outage")
@@ -279,14 +280,14 @@ func TestRouteRefCounting(t *testing.T) {
 // when Redis answers again.
 func TestRedisHanging(t *testing.T) {
 	f := newFleet(t)
-	p := newProxy(t, f.addr)
+	p := testservices.NewProxy(t, f.addr)
 	var ups upRecorder
-	a := f.open(func(c *Config) { c.Address = p.addr; c.OnUpChange = ups.record })
+	a := f.open(func(c *Config) { c.Address = p.Addr(); c.OnUpChange = ups.record })
 	b := f.open()
 	ra, rb := a.Route(routeKey), b.Route(routeKey)
 	ready(t, a)
 
-	p.hang()
+	p.Hang()
 	require.Eventually(t, func() bool { return !a.Up() }, 3*time.Second, 5*time.Millisecond)
 	start := time.Now()
 	sel.ObserveSuccess(ra, 0, streamed(time.Second), start)
@@ -299,7 +300,7 @@ func TestRedisHanging(t *testing.T) {
 	assert.Error(t, err)
 	assert.Less(t, time.Since(start), time.Second, "bounded by the command timeout")
 
-	p.start()
+	p.Restore()
 	require.Eventually(t, a.Up, 5*time.Second, 5*time.Millisecond)
 	require.Eventually(t, func() bool { return !sel.Admit(rb, time.Now()) }, 3*time.Second, 5*time.Millisecond,
 		"B learns the breaker A opened while Redis hung")

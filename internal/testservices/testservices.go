@@ -5,6 +5,11 @@
 // that .ci/run sets up. When a server does not answer, the test skips with a
 // message that says how to start it; in CI (CI=true) it fails instead, so a
 // missing server never turns a red run green.
+//
+// It also has what tests around those servers share: Proxy, which tests cut
+// to simulate an outage without stopping a shared server, and
+// RunWithDataDir, which gives a test binary a Caddy data directory of its
+// own. It imports nothing of Caddy.
 package testservices
 
 import (
