@@ -418,8 +418,9 @@ func (m *Memory) maybeSweep(now time.Time, nowMs int64) {
 
 // State implements Limiter: each of the client's limits in use, with its
 // count now.
-func (m *Memory) State(client string) []Status {
-	now := time.Now()
+func (m *Memory) State(client string) []Status { return m.stateAt(client, time.Now()) }
+
+func (m *Memory) stateAt(client string, now time.Time) []Status {
 	nowMs := now.UnixMilli()
 	n := m.instances()
 	m.mu.Lock()

@@ -99,9 +99,14 @@ func MaxTokensWithin(remainingMicroUSD int64, promptTokens int, price billing.Pr
 		return math.MaxInt32
 	}
 	c := int(n)
-	// The worst case rounds up: step back while it would not fit.
-	for c > 0 && WorstCase(promptTokens, c, 0, []billing.Pricing{price}).MicroUSD > remainingMicroUSD {
+	// Float division and the worst case's rounding may disagree by one
+	// token either way: settle it on the worst case itself.
+	prices := []billing.Pricing{price}
+	for c > 0 && WorstCase(promptTokens, c, 0, prices).MicroUSD > remainingMicroUSD {
 		c--
+	}
+	for WorstCase(promptTokens, c+1, 0, prices).MicroUSD <= remainingMicroUSD {
+		c++
 	}
 	return c
 }
