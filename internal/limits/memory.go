@@ -43,6 +43,7 @@ type Memory struct {
 	opts    MemoryOptions
 	started time.Time
 
+	seedMu    sync.Mutex // one Seed at a time, so each counter is seeded once
 	mu        sync.Mutex
 	counters  map[counterKey]*counter
 	byClient  map[string]map[counterKey]struct{}
@@ -173,8 +174,9 @@ func (m *Memory) Reserve(_ context.Context, now time.Time, ask Ask) (Grant, erro
 }
 
 // seed creates the budget counters of ask that do not exist yet, from
-// what Seed says was spent. Seed runs without the lock; a counter another
-// request created meanwhile is kept.
+// what Seed says was spent. Seed runs under seedMu, not mu: requests whose
+// counters exist go on, and those that wait for the same new counter find
+// it seeded.
 func (m *Memory) seed(now time.Time, ask *Ask, n int) {
 	for i := range ask.Limits {
 		a := &ask.Limits[i]
@@ -182,10 +184,7 @@ func (m *Memory) seed(now time.Time, ask *Ask, n int) {
 			continue
 		}
 		key, end := keyOf(a, now)
-		m.mu.Lock()
-		_, ok := m.counters[key]
-		m.mu.Unlock()
-		if ok {
+		if m.exists(key) {
 			continue
 		}
 		var from time.Time
@@ -201,17 +200,28 @@ func (m *Memory) seed(now time.Time, ask *Ask, n int) {
 		default:
 			continue
 		}
+		m.seedMu.Lock()
+		if m.exists(key) {
+			m.seedMu.Unlock()
+			continue
+		}
 		spent := max(m.opts.Seed(ask.Client, a.Model, from), 0) / int64(n)
 		m.mu.Lock()
-		if _, ok := m.counters[key]; !ok {
-			c := m.counter(key, a, ask.Client, end)
-			c.used = spent
-			if !a.Calendar() && spent > 0 {
-				c.end = now.Add(a.Window)
-			}
+		c := m.counter(key, a, ask.Client, end)
+		c.used = spent
+		if !a.Calendar() && spent > 0 {
+			c.end = now.Add(a.Window)
 		}
 		m.mu.Unlock()
+		m.seedMu.Unlock()
 	}
+}
+
+func (m *Memory) exists(key counterKey) bool {
+	m.mu.Lock()
+	_, ok := m.counters[key]
+	m.mu.Unlock()
+	return ok
 }
 
 // counter returns the counter of key, creating it. Called with m.mu held.
