@@ -107,6 +107,7 @@ func serveStats(w http.ResponseWriter, r *http.Request) error {
 	out := struct {
 		Routes  []routeStats         `json:"routes"`
 		Clients []ledger.ClientSpend `json:"clients"`
+		Limits  []clientLimits       `json:"limits,omitempty"`
 	}{Routes: []routeStats{}, Clients: []ledger.ClientSpend{}}
 	for _, l := range liveLedgers() {
 		clients, err := l.Clients(r.Context())
@@ -115,6 +116,7 @@ func serveStats(w http.ResponseWriter, r *http.Request) error {
 		}
 		out.Clients = append(out.Clients, clients...)
 	}
+	out.Limits = describeLimits(out.Clients)
 	for _, h := range liveRouters.list() {
 		for _, rt := range h.table.routes {
 			if seen[rt.stats] {

@@ -86,6 +86,11 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 
 	stripVendorHeaders(resp.Header, rt.vendor)
+	if st.limit != nil {
+		// The client's own limits are in its x-ratelimit-* headers; the
+		// vendor's describe the operator's account.
+		stripVendorRateLimits(resp.Header)
+	}
 	if resp.StatusCode >= http.StatusBadRequest {
 		timer.stop()
 		defer tr.Release()

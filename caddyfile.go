@@ -40,6 +40,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    ledger sqlite [<path>] | postgres <dsn> | memory | off
 //	    ledger_flush_interval <duration>       # 0 = synchronous writes
 //	    ledger_retention <duration>
+//	    limits { ... }                       # see unmarshalLimits
 //	    shared redis [<address>] {
 //	        address <host:port|redis://…|rediss://…>
 //	        username <user>
@@ -137,6 +138,12 @@ func (h *LLMRouter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := h.unmarshalShared(d); err != nil {
 				return err
 			}
+		case "limits":
+			lc, err := unmarshalLimits(d)
+			if err != nil {
+				return err
+			}
+			h.Limits = lc
 		case "path_prefix":
 			var s string
 			if !d.AllArgs(&s) {

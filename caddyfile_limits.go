@@ -9,8 +9,7 @@ import (
 	"github.com/caddy-llm/llmrouter/internal/limits"
 )
 
-// unmarshalLimits parses a `limits { ... }` block (issue 13; not yet wired
-// into the handler):
+// unmarshalLimits parses a `limits { ... }` block:
 //
 //	limits {
 //	    key       <placeholder>

@@ -14,6 +14,10 @@ const (
 	typeInvalidRequest = "invalid_request_error"
 	typeServer         = "server_error"
 	typeRateLimit      = "rate_limit_error"
+	// A spent budget is OpenAI's out-of-quota error, which SDKs do not
+	// retry; a tier the router does not know is refused as a permission.
+	typeInsufficientQuota = "insufficient_quota"
+	typePermission        = "permission_error"
 
 	codeInvalidJSON     = "invalid_json"
 	codeMissingModel    = "missing_required_parameter"
@@ -25,6 +29,11 @@ const (
 	codeVendorsFailed   = "vendors_failed"
 	codeNoVendor        = "no_vendor_available"
 	codeUnsupportedPath = "unsupported_endpoint"
+
+	codeRateLimitExceeded = "rate_limit_exceeded"
+	codeBudgetExceeded    = "budget_exceeded"
+	codeUnknownTier       = "unknown_tier"
+	codeLimitsUnavailable = "limits_unavailable"
 )
 
 // attemptRecord is what the client learns about one failed attempt when every

@@ -3,6 +3,7 @@ package llmrouter
 import (
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/caddy-llm/llmrouter/vendors"
 )
@@ -30,6 +31,17 @@ func stripVendorHeaders(h http.Header, v *vendors.Vendor) {
 				delete(h, name) // this very key, however it is spelled
 				break
 			}
+		}
+	}
+}
+
+// stripVendorRateLimits removes the vendor's x-ratelimit-* headers: with
+// limits on, the router writes the client's own, and two sets would
+// contradict each other.
+func stripVendorRateLimits(h http.Header) {
+	for name := range h {
+		if strings.HasPrefix(name, "X-Ratelimit-") {
+			delete(h, name)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 var routerMetrics struct {
 	once      sync.Once
 	requests  *prometheus.CounterVec
+	refusals  *prometheus.CounterVec
 	failovers *prometheus.CounterVec
 	ttft      *prometheus.HistogramVec
 	tokens    *prometheus.CounterVec
@@ -41,6 +42,10 @@ func initMetrics(registry *prometheus.Registry) error {
 			Namespace: ns, Subsystem: sub, Name: "requests_total",
 			Help: "Routed requests by the vendor that served them (empty if none), model, routing strategy and outcome.",
 		}, []string{"vendor", "model", "routing", "outcome"})
+		routerMetrics.refusals = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "limit_refusals_total",
+			Help: "Requests refused by a client limit, by the kind of limit (requests, tokens, concurrent, usd).",
+		}, []string{"limit"})
 		routerMetrics.failovers = prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: ns, Subsystem: sub, Name: "failovers_total",
 			Help: "Attempts given up for the next vendor, by the vendor that failed, model and reason.",
@@ -67,7 +72,7 @@ func initMetrics(registry *prometheus.Registry) error {
 	if registry == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{routerMetrics.requests, routerMetrics.failovers, routerMetrics.ttft,
+	for _, c := range []prometheus.Collector{routerMetrics.requests, routerMetrics.refusals, routerMetrics.failovers, routerMetrics.ttft,
 		routerMetrics.tokens, routerMetrics.cost, routerMetrics.breakers, routerMetrics.state} {
 		// Several llm_router handlers in one config share the collectors.
 		var already prometheus.AlreadyRegisteredError

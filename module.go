@@ -23,6 +23,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-llm/llmrouter/internal/ledger"
+	"github.com/caddy-llm/llmrouter/internal/limits"
 	"github.com/caddy-llm/llmrouter/selector"
 )
 
@@ -142,8 +143,12 @@ type LLMRouter struct {
 	Ledger *LedgerConfig `json:"ledger,omitempty"`
 
 	// State shared with the other instances of a fleet (breakers, latency
-	// statistics). Default: none; each instance learns on its own.
+	// statistics, the counters of limits). Default: none; each instance
+	// learns on its own.
 	Shared *SharedConfig `json:"shared,omitempty"`
+
+	// Per-client rate limits and budgets. Default: none.
+	Limits *limits.Config `json:"limits,omitempty"`
 
 	routing   selector.Strategy
 	selector  *selector.Selector
@@ -156,6 +161,11 @@ type LLMRouter struct {
 	// key in sharedStores is sharedKeyInPool ("" for none).
 	store           selector.Store
 	sharedKeyInPool string
+	// limitPolicy is the compiled Limits; limiter counts for it, kept in
+	// the limiters pool under limiterKeyInPool ("" for none).
+	limitPolicy      *limits.Policy
+	limiter          limits.Limiter
+	limiterKeyInPool string
 	prefix          string
 	// vendorHeaderKey is VendorHeader in canonical form.
 	vendorHeaderKey string
@@ -259,6 +269,9 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	if err := h.openLedger(ctx, ledgerPlan); err != nil {
 		return fmt.Errorf("ledger: %v", err)
 	}
+	if err := h.provisionLimits(); err != nil {
+		return fmt.Errorf("limits: %v", err)
+	}
 	liveRouters.add(h)
 	return nil
 }
@@ -302,7 +315,10 @@ func (h *LLMRouter) Cleanup() error {
 	if h.table != nil {
 		h.table.release(h.store)
 	}
-	firstErr := h.cleanupLedger()
+	firstErr := h.cleanupLimits()
+	if err := h.cleanupLedger(); err != nil && firstErr == nil {
+		firstErr = err
+	}
 	if err := h.cleanupStore(); err != nil && firstErr == nil {
 		firstErr = err
 	}

@@ -17,6 +17,12 @@ func (h *LLMRouter) serveCompletion(w http.ResponseWriter, r *http.Request, op o
 	if err == nil {
 		var st *requestState
 		st, err = h.inspect(r, op, body.buf, time.Now())
+		if err == nil && h.limiter != nil {
+			var refused bool
+			if refused, err = h.admit(w, r, st); refused {
+				return err
+			}
+		}
 		if err == nil {
 			st.bodyBuffer = body
 			return h.forward(w, r, st)
@@ -40,6 +46,7 @@ type requestState struct {
 	plan     plan     // plan.go; not changed once made
 	attempts attempts // proxy.go, attempt.go
 	result   result   // commit.go, settle.go
+	limit    *limitState // limits.go: the client's admission; nil without limits
 
 	// The plumbing between the handler, the proxy and the transport.
 	proxyBody    readerBody  // the embedded proxy's view of plan.body

@@ -86,6 +86,8 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 		st.result.outcome = outcomeClientError
 	}
 
+	h.settleLimits(st, isBillable)
+
 	vendorID, vendorModel := "", ""
 	if st.result.served != nil {
 		vendorID, vendorModel = st.result.served.vendor.ID(), st.result.served.vendorModel

@@ -136,6 +136,9 @@ func (m *Memory) Reserve(_ context.Context, now time.Time, ask Ask) (Grant, erro
 		a := &ask.Limits[i]
 		key, end := keyOf(a, now)
 		c := m.counter(key, a, ask.Client, end)
+		// A reload may have changed the limit: the counter keeps counting
+		// (its name leaves the value out) under the current one.
+		c.a = *a
 		limit, amount := share(a.Limit, n), ask.amount(a)
 		g.charges[i] = charge{c: c, amount: amount}
 		if retry, ok := c.fits(now, nowMs, limit, amount); !ok {

@@ -93,6 +93,10 @@ func overridden(a Applied, overrides []Applied, model string) bool {
 	return false
 }
 
+// Matches reports whether model matches a limit's model pattern, as
+// Applicable decides it; the ledger's seeding sums spend with it.
+func Matches(pattern, model string) bool { return matches(pattern, model) }
+
 func matches(pattern, model string) bool {
 	if pattern == "" {
 		return true

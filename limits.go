@@ -1,0 +1,413 @@
+package llmrouter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/caddyserver/caddy/v2"
+	"go.uber.org/zap"
+
+	"github.com/caddy-llm/llmrouter/internal/billing"
+	"github.com/caddy-llm/llmrouter/internal/ledger"
+	"github.com/caddy-llm/llmrouter/internal/limits"
+	"github.com/caddy-llm/llmrouter/internal/sharedstate"
+	"github.com/caddy-llm/llmrouter/vendors"
+)
+
+// DefaultLimitMaxTokens bounds the completion of a request under a hard
+// budget that sets no max_tokens: the router sets max_tokens to it, so that
+// the request's worst case, and so the budget, is bounded.
+const DefaultLimitMaxTokens = 4096
+
+// limiters holds the limit counters by where they are kept ("memory", or
+// the shared store's key), so that a reload keeps what was counted: counter
+// names leave the limits' values out, so a reload that changes a limit
+// keeps the counts.
+var limiters = caddy.NewUsagePool()
+
+// pooledLimiter is a limiter as the pool keeps it.
+type pooledLimiter struct{ limits.Limiter }
+
+// Destruct lets the counters go; Redis keeps the shared ones.
+func (pooledLimiter) Destruct() error { return nil }
+
+// provisionLimits compiles the limits block and takes the limiter that
+// counts for it: in memory, or in the shared store when there is one.
+func (h *LLMRouter) provisionLimits() error {
+	if h.Limits == nil {
+		return nil
+	}
+	policy, err := limits.Compile(*h.Limits)
+	if err != nil {
+		return err
+	}
+	h.limitPolicy = policy
+	key := "memory"
+	shared, isShared := h.store.(*sharedstate.Shared)
+	if isShared {
+		key = "shared:" + h.sharedKeyInPool
+	}
+	seed := h.seedBudget
+	v, _, err := limiters.LoadOrNew(key, func() (caddy.Destructor, error) {
+		if isShared {
+			return pooledLimiter{limits.NewRedis(shared, limits.RedisOptions{
+				OnError: policy.OnError(), Instances: nil /* TODO shared.Instances */, Seed: seed})}, nil
+		}
+		return pooledLimiter{limits.NewMemory(limits.MemoryOptions{Seed: seed})}, nil
+	})
+	if err != nil {
+		return err
+	}
+	h.limiter = v.(pooledLimiter).Limiter
+	h.limiterKeyInPool = key
+	return nil
+}
+
+// cleanupLimits releases the handler's hold on its limiter.
+func (h *LLMRouter) cleanupLimits() error {
+	if h.limiterKeyInPool == "" {
+		return nil
+	}
+	_, err := limiters.Delete(h.limiterKeyInPool)
+	h.limiterKeyInPool = ""
+	return err
+}
+
+// seedBudget is what the ledger says a client spent since from on the
+// models matching pattern ("" for all), in micro-USD: a budget counter that
+// starts (after a restart, or in a new process) starts from it, not from
+// zero.
+func (h *LLMRouter) seedBudget(client, pattern string, from time.Time) int64 {
+	l := h.ledger
+	if l == nil {
+		return 0
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rows, err := l.Usage(ctx, ledger.UsageQuery{From: from, GroupBy: []string{ledger.GroupClient, ledger.GroupModel},
+		Granularity: ledger.GranularityHour})
+	if err != nil {
+		if !errors.Is(err, ledger.ErrNoHistory) {
+			h.logger.Warn("reading the ledger to start a budget", zap.String("client", client), zap.Error(err))
+		}
+		return 0
+	}
+	var spent float64
+	for _, row := range rows {
+		if row.Client == client && (pattern == "" || limits.Matches(pattern, row.Model)) {
+			spent += row.BillableCostUSD
+		}
+	}
+	return int64(math.Round(spent * 1e6))
+}
+
+// limitState is a request's admission: the grant to settle, and what its
+// response headers say.
+type limitState struct {
+	grant  limits.Grant
+	client string
+}
+
+// admit checks the request against its client's limits and reserves its
+// worst case. It returns a *clientError (or a refusal it has written) when
+// the request may not go on. Under a hard budget, a request that sets no
+// max_tokens gets one, so that its worst case is bounded.
+func (h *LLMRouter) admit(w http.ResponseWriter, r *http.Request, st *requestState) (refused bool, err error) {
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
+	client := ""
+	if h.Limits.Key != "" && repl != nil {
+		client = strings.TrimSpace(repl.ReplaceAll(h.Limits.Key, ""))
+	}
+	if client == "" && h.Limits.Key == "" {
+		client = h.clientIdentity(r)
+	}
+	tier := ""
+	if h.Limits.TierFrom != "" && repl != nil {
+		tier = strings.TrimSpace(repl.ReplaceAll(h.Limits.TierFrom, ""))
+	}
+	applied, err := h.limitPolicy.Applicable(client, tier, st.plan.model)
+	if errors.Is(err, limits.ErrUnknownTier) {
+		return true, writeError(w, http.StatusForbidden, typePermission, codeUnknownTier, "",
+			fmt.Sprintf("tier %q is not configured on this router", tier))
+	}
+	if err != nil {
+		return false, err
+	}
+	if len(applied) == 0 {
+		return false, nil
+	}
+
+	p := &st.plan
+	maxTokens := p.sreq.MaxTokens
+	if maxTokens <= 0 && hasHardBudget(applied) {
+		maxTokens = DefaultLimitMaxTokens
+		p.body, p.layout = withMaxTokens(p.body, p.layout, maxTokens)
+		p.sreq.MaxTokens = maxTokens
+	}
+	prices := make([]billing.Pricing, 0, len(p.ranked))
+	for _, rt := range p.ranked {
+		prices = append(prices, rt.price)
+	}
+	ask := limits.Ask{Client: client, Limits: applied,
+		Amounts: limits.WorstCase(p.promptTokens, maxTokens, DefaultLimitMaxTokens, prices)}
+	grant, err := h.limiter.Reserve(r.Context(), time.Now(), ask)
+	if errors.Is(err, limits.ErrUnavailable) {
+		return true, writeError(w, http.StatusServiceUnavailable, typeServer, codeLimitsUnavailable, "",
+			"the rate limits cannot be checked right now; try again shortly")
+	}
+	if err != nil {
+		return false, err
+	}
+	setLimitHeaders(w.Header(), &grant)
+	if !grant.Admitted {
+		routerMetrics.refusals.WithLabelValues(grant.Refusal.Limit.Kind.String()).Inc()
+		return true, writeLimitRefusal(w, &grant.Refusal)
+	}
+	st.limit = &limitState{grant: grant, client: client}
+	return false, nil
+}
+
+// settleLimits charges an admitted request what it used: its billable
+// tokens and cost only (what zero completion insurance absorbed never
+// counts against a client).
+func (h *LLMRouter) settleLimits(st *requestState, billableRequest bool) {
+	if st.limit == nil {
+		return
+	}
+	var actual limits.Actual
+	if billableRequest {
+		u := st.result.usage
+		actual = limits.Actual{InputTokens: int64(u.PromptTokens), OutputTokens: int64(u.CompletionTokens),
+			MicroUSD: limits.CostMicroUSD(u, st.result.served.price)}
+	}
+	// The request's context may be gone (the client left): settling must
+	// still happen, within its own deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := h.limiter.Settle(ctx, st.limit.grant, actual); err != nil {
+		h.logger.Warn("settling a request's limits", zap.String("client", st.limit.client), zap.Error(err))
+	}
+}
+
+func hasHardBudget(applied []limits.Applied) bool {
+	for i := range applied {
+		if applied[i].Kind == limits.USD && applied[i].Hard {
+			return true
+		}
+	}
+	return false
+}
+
+// withMaxTokens returns body with "max_tokens": n added as its last member.
+// The members before it keep their offsets, so the layout stays true but
+// for its member count.
+func withMaxTokens(body []byte, layout vendors.Layout, n int) ([]byte, vendors.Layout) {
+	end := len(body) - 1
+	for end >= 0 && body[end] != '}' {
+		end--
+	}
+	if end < 0 {
+		return body, layout
+	}
+	out := make([]byte, 0, len(body)+24)
+	out = append(out, body[:end]...)
+	if layout.Members > 0 {
+		out = append(out, ',')
+	}
+	out = append(out, `"max_tokens":`...)
+	out = strconv.AppendInt(out, int64(n), 10)
+	out = append(out, body[end:]...)
+	layout.Members++
+	return out, layout
+}
+
+// Limit response headers: OpenAI's x-ratelimit-* for requests and tokens,
+// and the router's own for budgets, in canonical form.
+const (
+	headerLimitRequests     = "X-Ratelimit-Limit-Requests"
+	headerRemainingRequests = "X-Ratelimit-Remaining-Requests"
+	headerResetRequests     = "X-Ratelimit-Reset-Requests"
+	headerLimitTokens       = "X-Ratelimit-Limit-Tokens"
+	headerRemainingTokens   = "X-Ratelimit-Remaining-Tokens"
+	headerResetTokens       = "X-Ratelimit-Reset-Tokens"
+	headerBudgetRemaining   = "X-Llm-Budget-Remaining-Usd"
+	headerBudgetReset       = "X-Llm-Budget-Reset"
+)
+
+// setLimitHeaders writes what the grant knows of the client's limits.
+// Values the limiter does not know are left out rather than guessed.
+func setLimitHeaders(h http.Header, g *limits.Grant) {
+	setHeadroom := func(hr limits.Headroom, limit, remaining, reset string) {
+		if !hr.Set {
+			return
+		}
+		h[limit] = []string{strconv.FormatInt(hr.Limit, 10)}
+		if hr.Remaining >= 0 {
+			h[remaining] = []string{strconv.FormatInt(hr.Remaining, 10)}
+		}
+		if hr.Reset >= 0 {
+			h[reset] = []string{formatReset(hr.Reset)}
+		}
+	}
+	setHeadroom(g.Requests, headerLimitRequests, headerRemainingRequests, headerResetRequests)
+	setHeadroom(g.Tokens, headerLimitTokens, headerRemainingTokens, headerResetTokens)
+	if g.Budget.Set {
+		if usd := g.Budget.RemainingUSD(); usd >= 0 {
+			h[headerBudgetRemaining] = []string{strconv.FormatFloat(usd, 'f', 6, 64)}
+		}
+		if !g.Budget.Reset.IsZero() {
+			h[headerBudgetReset] = []string{g.Budget.Reset.UTC().Format(time.RFC3339)}
+		}
+	}
+}
+
+// formatReset writes a reset delay the way OpenAI does: "1s", "6m0s",
+// "20ms" (Go's duration format, rounded to the millisecond).
+func formatReset(d time.Duration) string {
+	if d < time.Second {
+		return strconv.FormatInt(int64(d.Round(time.Millisecond)/time.Millisecond), 10) + "ms"
+	}
+	return d.Round(time.Millisecond).String()
+}
+
+// writeLimitRefusal answers a request that a limit refused: 429
+// rate_limit_exceeded with the exact wait for a rate, 429
+// insufficient_quota/budget_exceeded with x-should-retry: false for a spent
+// budget (SDKs would otherwise retry until it resets).
+func writeLimitRefusal(w http.ResponseWriter, ref *limits.Refusal) error {
+	h := w.Header()
+	lim := &ref.Limit
+	what := describeLimit(lim)
+	// The refused limit's own headers: nothing is left of it.
+	switch lim.Kind {
+	case limits.Requests, limits.Tokens:
+		names := [3]string{headerLimitRequests, headerRemainingRequests, headerResetRequests}
+		if lim.Kind == limits.Tokens {
+			names = [3]string{headerLimitTokens, headerRemainingTokens, headerResetTokens}
+		}
+		h[names[0]] = []string{strconv.FormatInt(lim.Limit, 10)}
+		h[names[1]] = []string{"0"}
+		if ref.RetryAfter > 0 {
+			h[names[2]] = []string{formatReset(ref.RetryAfter)}
+		}
+	case limits.USD:
+		if !ref.Reset.IsZero() {
+			h[headerBudgetReset] = []string{ref.Reset.UTC().Format(time.RFC3339)}
+		}
+	}
+	if ref.RetryAfter > 0 {
+		h["Retry-After-Ms"] = []string{strconv.FormatInt(int64(ref.RetryAfter/time.Millisecond)+1, 10)}
+		h["Retry-After"] = []string{strconv.FormatInt(int64(math.Ceil(ref.RetryAfter.Seconds())), 10)}
+	}
+	resets := ""
+	if !ref.Reset.IsZero() {
+		resets = "; it resets at " + ref.Reset.UTC().Format(time.RFC3339)
+	}
+	if ref.Budget() {
+		h["X-Should-Retry"] = []string{"false"}
+		return writeError(w, http.StatusTooManyRequests, typeInsufficientQuota, codeBudgetExceeded, "",
+			fmt.Sprintf("budget exceeded: %s%s", what, resets))
+	}
+	if ref.RetryAfter < 0 {
+		h["X-Should-Retry"] = []string{"false"}
+		return writeError(w, http.StatusTooManyRequests, typeRateLimit, codeRateLimitExceeded, "",
+			fmt.Sprintf("this request alone exceeds the limit of %s", what))
+	}
+	return writeError(w, http.StatusTooManyRequests, typeRateLimit, codeRateLimitExceeded, "",
+		fmt.Sprintf("rate limit reached: %s%s", what, resets))
+}
+
+// describeLimit says a limit in words: "60 requests per 1m0s",
+// "$25.00 per month (hard)", "8 concurrent requests" (and its model pattern).
+func describeLimit(a *limits.Applied) string {
+	var s string
+	switch a.Kind {
+	case limits.Requests:
+		s = fmt.Sprintf("%d requests per %s", a.Limit, a.Window)
+	case limits.Tokens:
+		s = fmt.Sprintf("%d %s tokens per %s", a.Limit, a.Count, a.Window)
+	case limits.Concurrent:
+		s = fmt.Sprintf("%d concurrent requests", a.Limit)
+	case limits.USD:
+		per := a.Window.String()
+		if a.Calendar() {
+			per = a.Period.String()
+		}
+		s = fmt.Sprintf("$%.2f per %s", float64(a.Limit)/1e6, per)
+		if a.Hard {
+			s += " (hard)"
+		}
+	}
+	if a.Model != "" {
+		s += " for models " + strconv.Quote(a.Model)
+	}
+	return s
+}
+
+// clientLimits is one client's limits in /llm_router/stats.
+type clientLimits struct {
+	Client string        `json:"client"`
+	Limits []limitStatus `json:"limits"`
+}
+
+// limitStatus is one limit of a client, as the limiter counts it now.
+type limitStatus struct {
+	Kind   string     `json:"kind"`
+	Model  string     `json:"model,omitempty"` // the model pattern, when the limit has one
+	Limit  int64      `json:"limit"`           // requests, tokens, slots; micro-USD for usd
+	Per    string     `json:"per,omitempty"`   // the window, or the calendar period
+	Hard   bool       `json:"hard,omitempty"`
+	Used   *int64     `json:"used,omitempty"` // absent when the limiter does not know
+	Remain *int64     `json:"remaining,omitempty"`
+	Reset  *time.Time `json:"reset,omitempty"`
+}
+
+// describeLimits lists the limits of the clients the ledger knows, as the
+// live handlers' limiters count them.
+func describeLimits(clients []ledger.ClientSpend) []clientLimits {
+	var limiters []limits.Limiter
+	for _, h := range liveRouters.list() {
+		if h.limiter != nil && !slices.Contains(limiters, h.limiter) {
+			limiters = append(limiters, h.limiter)
+		}
+	}
+	var out []clientLimits
+	for _, c := range clients {
+		var ls []limitStatus
+		for _, l := range limiters {
+			for _, st := range l.State(c.Client) {
+				ls = append(ls, toLimitStatus(st))
+			}
+		}
+		if len(ls) > 0 {
+			out = append(out, clientLimits{Client: c.Client, Limits: ls})
+		}
+	}
+	return out
+}
+
+func toLimitStatus(st limits.Status) limitStatus {
+	ls := limitStatus{Kind: st.Kind.String(), Model: st.Model, Limit: st.Limit, Hard: st.Hard}
+	switch {
+	case st.Calendar():
+		ls.Per = st.Period.String()
+	case st.Window > 0:
+		ls.Per = st.Window.String()
+	}
+	if st.Used >= 0 {
+		used, remaining := st.Used, st.Remaining
+		ls.Used, ls.Remain = &used, &remaining
+	}
+	if !st.Reset.IsZero() {
+		reset := st.Reset
+		ls.Reset = &reset
+	}
+	return ls
+}

@@ -1,0 +1,169 @@
+package llmrouter_test
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/fakevendor"
+)
+
+// A request rate limit admits exactly its limit per window, says what is
+// left in OpenAI's x-ratelimit-* headers (replacing the vendor's own), and
+// refuses the rest with 429 rate_limit_exceeded and the exact wait.
+func TestLimits_RequestRate(t *testing.T) {
+	fake := fakevendor.Start(t, fakevendor.Options{Name: "ok",
+		Header: http.Header{"X-Ratelimit-Remaining-Requests": {"9999"}, "X-Ratelimit-Limit-Requests": {"10000"}}})
+	startRouter(t, routerBlock([]string{"ledger memory", "ledger_key {http.request.header.X-Client}",
+		"limits {\n\t\tkey {http.request.header.X-Client}\n\t\ttier default {\n\t\t\trequests 3 per 1m\n\t\t}\n\t}"},
+		vendorBlock("ok", "openai_compatible", fake.URL(), "", "model limits-rate")))
+	client := fmt.Sprint("rate-", time.Now().UnixNano())
+
+	for i := range 3 {
+		resp, body := chat(t, "limits-rate", "", "X-Client", client)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		assert.Equal(t, []string{"3"}, resp.Header.Values("X-Ratelimit-Limit-Requests"), "the vendor's own headers are replaced")
+		assert.Equal(t, []string{strconv.Itoa(2 - i)}, resp.Header.Values("X-Ratelimit-Remaining-Requests"))
+		assert.NotEmpty(t, resp.Header.Get("X-Ratelimit-Reset-Requests"))
+	}
+	resp, body := chat(t, "limits-rate", "", "X-Client", client)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, body)
+	assert.Equal(t, "rate_limit_exceeded", gjson.Get(body, "error.code").String(), body)
+	assert.Equal(t, "rate_limit_error", gjson.Get(body, "error.type").String())
+	assert.Contains(t, gjson.Get(body, "error.message").String(), "3 requests per 1m0s")
+	ms, err := strconv.Atoi(resp.Header.Get("Retry-After-Ms"))
+	require.NoError(t, err, "Retry-After-Ms: %q", resp.Header.Get("Retry-After-Ms"))
+	assert.Greater(t, ms, 0)
+	// The window slides by estimate (the previous minute's count weighted
+	// by its overlap), so the wait can pass the end of this minute.
+	assert.LessOrEqual(t, ms, 120_000)
+	secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+	require.NoError(t, err)
+	assert.Equal(t, (ms+999)/1000, secs)
+	assert.Equal(t, "0", resp.Header.Get("X-Ratelimit-Remaining-Requests"))
+	assert.Equal(t, 3, fake.Count(), "a refused request never reaches a vendor")
+
+	// Another client has limits of its own.
+	resp, body = chat(t, "limits-rate", "", "X-Client", client+"-other")
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+
+	// Clients whose key resolves to nothing share the anonymous bucket.
+	for range 3 {
+		resp, body = chat(t, "limits-rate", "", "Authorization", fmt.Sprint("Bearer anon-", time.Now().UnixNano()))
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	}
+	resp, body = chat(t, "limits-rate", "")
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "the anonymous bucket is one client: %s", body)
+
+	// /llm_router/stats shows the client's limit and what is used.
+	status, stats := adminGet(t, "/llm_router/stats")
+	require.Equal(t, http.StatusOK, status)
+	found := false
+	for _, c := range gjson.Get(stats, "limits").Array() {
+		if c.Get("client").String() == client {
+			found = true
+			l := c.Get("limits.0")
+			assert.Equal(t, "requests", l.Get("kind").String(), stats)
+			assert.EqualValues(t, 3, l.Get("limit").Int())
+			assert.EqualValues(t, 3, l.Get("used").Int())
+		}
+	}
+	assert.True(t, found, "no limits of %s in %s", client, stats)
+}
+
+// A hard budget never overshoots: a request that sets no max_tokens gets
+// one, its worst case is reserved, and once what is left cannot cover a
+// worst case the client gets 429 insufficient_quota/budget_exceeded with
+// x-should-retry: false. Failed requests cost the budget nothing.
+func TestLimits_HardBudget(t *testing.T) {
+	// $1 per 1M tokens both ways: a token is a micro-dollar. The router
+	// sets max_tokens 4096, so a worst case is the prompt plus 4096; each
+	// answer really uses 3000 completion tokens.
+	ok := fakevendor.Start(t, fakevendor.Options{Name: "ok", PromptTokens: 10, CompletionTokens: 3000})
+	down := fakevendor.Start(t, fakevendor.Options{Name: "down", Status: http.StatusInternalServerError})
+	startRouter(t, routerBlock([]string{"ledger memory",
+		"limits {\n\t\tkey {http.request.header.X-Client}\n\t\ttier default {\n\t\t\tusd 0.01 per day hard\n\t\t}\n\t}"},
+		vendorBlock("ok", "openai_compatible", ok.URL(), "", "model budget-ok input 1 output 1"),
+		vendorBlock("down", "openai_compatible", down.URL(), "", "model budget-down input 1 output 1")))
+	client := fmt.Sprint("budget-", time.Now().UnixNano())
+
+	// Failures first: they are absorbed, never charged.
+	for range 5 {
+		resp, body := chat(t, "budget-down", "", "X-Client", client)
+		require.NotEqual(t, http.StatusOK, resp.StatusCode, body)
+		require.NotEqual(t, http.StatusTooManyRequests, resp.StatusCode, "failed requests spent the budget: %s", body)
+	}
+
+	admitted := 0
+	for range 10 {
+		resp, body := chat(t, "budget-ok", "", "X-Client", client)
+		if resp.StatusCode == http.StatusTooManyRequests {
+			assert.Equal(t, "insufficient_quota", gjson.Get(body, "error.type").String(), body)
+			assert.Equal(t, "budget_exceeded", gjson.Get(body, "error.code").String())
+			assert.Contains(t, gjson.Get(body, "error.message").String(), "$0.01 per day (hard)")
+			assert.Equal(t, "false", resp.Header.Get("X-Should-Retry"))
+			assert.NotEmpty(t, resp.Header.Get("Retry-After"))
+			assert.NotEmpty(t, resp.Header.Get("X-Llm-Budget-Reset"))
+			break
+		}
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+		admitted++
+		assert.NotEmpty(t, resp.Header.Get("X-Llm-Budget-Remaining-Usd"))
+	}
+	// 10,000 µUSD: each admission needs 4,106 left, each request spends
+	// 3,010, so exactly two fit (0 → 3,010 → 6,020; then 3,980 < 4,106).
+	assert.Equal(t, 2, admitted)
+	for _, r := range ok.Requests() {
+		assert.EqualValues(t, 4096, gjson.GetBytes(r.Body, "max_tokens").Int(), "the router bounds the worst case")
+	}
+}
+
+// A concurrency limit holds requests in flight to its number; a slot comes
+// back when a request ends.
+func TestLimits_Concurrency(t *testing.T) {
+	slow := fakevendor.Start(t, fakevendor.Options{Name: "slow", TTFT: 300 * time.Millisecond})
+	startRouter(t, routerBlock([]string{"ledger memory",
+		"limits {\n\t\tkey {http.request.header.X-Client}\n\t\ttier default {\n\t\t\tconcurrent 1\n\t\t}\n\t}"},
+		vendorBlock("slow", "openai_compatible", slow.URL(), "", "model limits-slow")))
+	client := fmt.Sprint("conc-", time.Now().UnixNano())
+
+	var wg sync.WaitGroup
+	statuses := make([]int, 2)
+	for i := range statuses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i == 1 {
+				time.Sleep(100 * time.Millisecond)
+			}
+			resp, _ := chat(t, "limits-slow", "", "X-Client", client)
+			statuses[i] = resp.StatusCode
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, []int{http.StatusOK, http.StatusTooManyRequests}, statuses)
+	resp, body := chat(t, "limits-slow", "", "X-Client", client)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the slot came back: %s", body)
+}
+
+// A tier the configuration does not know is refused: a misspelt tier must
+// not lift a client's limits.
+func TestLimits_UnknownTier(t *testing.T) {
+	fake := fakevendor.Start(t, fakevendor.Options{Name: "ok"})
+	startRouter(t, routerBlock([]string{"ledger memory",
+		"limits {\n\t\ttier_from {http.request.header.X-Tier}\n\t\ttier gold {\n\t\t\trequests 100 per 1m\n\t\t}\n\t}"},
+		vendorBlock("ok", "openai_compatible", fake.URL(), "", "model limits-tier")))
+	resp, body := chat(t, "limits-tier", "", "X-Tier", "platinum")
+	assert.Equal(t, http.StatusForbidden, resp.StatusCode, body)
+	assert.Equal(t, "unknown_tier", gjson.Get(body, "error.code").String())
+	resp, body = chat(t, "limits-tier", "", "X-Tier", "gold")
+	assert.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Equal(t, "100", resp.Header.Get("X-Ratelimit-Limit-Requests"))
+}
