@@ -90,10 +90,13 @@ type Headroom struct {
 	// Set when a limit of the kind applies.
 	Set   bool
 	Limit int64
-	// Remaining is what is left after this request; -1 when the limiter
-	// does not know it (Redis: the script returns no counts).
+	// Remaining is what is left after this request (sliding windows: the
+	// limit less the estimate, rounded up); exact across instances with
+	// Redis, whose reservation returns the counts.
 	Remaining int64
-	// Reset is when the window is back to its full limit (-1: unknown).
+	// Reset is how long until the window is back to its full limit: the
+	// end of the next fixed window while the current one holds anything,
+	// of the current one while only the previous one does, else 0.
 	Reset time.Duration
 }
 

@@ -19,7 +19,10 @@ type RedisOptions struct {
 	// means 1, which lets a fleet of N admit N times the limit during an
 	// outage.
 	Instances func() int
-	// Seed starts the fallback's budgets from the ledger (see SeedFunc).
+	// Seed starts budgets from the ledger (see SeedFunc): Redis's, when a
+	// budget's key does not exist (Redis restarted, or the period is new),
+	// and the fallback's. It is called once per budget counter name per
+	// process (see Redis.seeds).
 	Seed SeedFunc
 	// Lease is how long a concurrency slot outlives an instance that died
 	// holding it; sharedstate.DefaultLease when 0.
@@ -32,13 +35,28 @@ type RedisOptions struct {
 // on Redis's clock; calendar budgets are named by their period's start, on
 // this instance's clock, and expire at its end. When Redis fails it follows
 // OnError; grants made in memory meanwhile settle in memory.
+//
+// Its grants' headroom comes from the counts reserve.lua returns, so it is
+// exact across instances and equal to what Memory reports for the same
+// sequence of requests on one instance.
 type Redis struct {
 	shared *sharedstate.Shared
 	opts   RedisOptions
 	local  *Memory
 
-	mu   sync.Mutex
-	seen map[string][]Applied // each client's last limits, for State
+	// seedMu makes one Seed call at a time, so that requests that wait for
+	// the same new counter find it read rather than read the ledger again.
+	seedMu sync.Mutex
+	mu     sync.Mutex
+	seen   map[string][]Applied // guarded by mu: each client's last limits, for State
+	// seeds is guarded by mu: what Seed said of each budget counter this
+	// process used, by counter name. A calendar budget's name holds its
+	// period, and the ledger's spend in a period only grows, so its seed
+	// goes with every reservation (a lower bound, which restores most of
+	// the spend if Redis restarts while this process runs). A rolling
+	// budget's name outlives its periods: its seed goes with the first
+	// reservation only, lest it charge a period that ended to the next.
+	seeds map[string]int64
 }
 
 var _ Limiter = (*Redis)(nil)
@@ -53,6 +71,7 @@ func NewRedis(s *sharedstate.Shared, opts RedisOptions) *Redis {
 		opts:   opts,
 		local:  NewMemory(MemoryOptions{Share: opts.Instances, Seed: opts.Seed, Lease: opts.Lease}),
 		seen:   make(map[string][]Applied),
+		seeds:  make(map[string]int64),
 	}
 }
 
@@ -63,8 +82,13 @@ func (r *Redis) Reserve(ctx context.Context, now time.Time, ask Ask) (Grant, err
 	for i := range ask.Limits {
 		counters[i] = r.counter(&ask.Limits[i], &ask, now)
 	}
+	var fresh []string
+	if r.opts.Seed != nil {
+		fresh = r.seed(now, &ask, counters)
+	}
 	res, err := r.shared.Reserve(ctx, counters)
 	if err != nil {
+		r.forgetSeeds(fresh) // not applied: read them again next time
 		switch r.opts.OnError {
 		case OnErrorOpen:
 			return Grant{Admitted: true, ask: ask}, nil
@@ -86,8 +110,68 @@ func (r *Redis) Reserve(ctx context.Context, now time.Time, ask Ask) (Grant, err
 		return Grant{Refusal: ref, ask: ask}, nil
 	}
 	g := Grant{Admitted: true, ask: ask, shared: &res}
-	r.headroom(&g, now)
+	r.headroom(&g, now, res.Counts)
 	return g, nil
+}
+
+// seed sets the Seed of the budget counters of ask from opts.Seed, reading
+// the ledger once per counter name (see Redis.seeds), before the counter's
+// first reservation here, outside of mu. It returns the names it read the
+// ledger for.
+func (r *Redis) seed(now time.Time, ask *Ask, counters []sharedstate.Counter) (fresh []string) {
+	for i := range ask.Limits {
+		a := &ask.Limits[i]
+		if a.Kind != USD {
+			continue
+		}
+		name := counters[i].Name
+		if v, ok := r.cachedSeed(name); ok {
+			if a.Calendar() {
+				counters[i].Seed = v
+			}
+			continue
+		}
+		r.seedMu.Lock()
+		v, ok := r.cachedSeed(name)
+		if !ok {
+			from := now.Add(-a.Window) // a rolling period may have started a window ago
+			if a.Calendar() {
+				from, _ = a.Period.Bounds(now, a.Location)
+			}
+			v = max(r.opts.Seed(ask.Client, a.Model, from), 0)
+			r.mu.Lock()
+			if len(r.seeds) >= maxSeen {
+				clear(r.seeds)
+			}
+			r.seeds[name] = v
+			r.mu.Unlock()
+			fresh = append(fresh, name)
+		}
+		r.seedMu.Unlock()
+		if !ok || a.Calendar() {
+			counters[i].Seed = v
+		}
+	}
+	return fresh
+}
+
+func (r *Redis) cachedSeed(name string) (int64, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	v, ok := r.seeds[name]
+	return v, ok
+}
+
+// forgetSeeds drops the seeds of names, read for a reservation that failed.
+func (r *Redis) forgetSeeds(names []string) {
+	if len(names) == 0 {
+		return
+	}
+	r.mu.Lock()
+	for _, name := range names {
+		delete(r.seeds, name)
+	}
+	r.mu.Unlock()
 }
 
 // counter is limit a's shared counter for ask at now.
@@ -109,32 +193,42 @@ func (r *Redis) counter(a *Applied, ask *Ask, now time.Time) sharedstate.Counter
 	return c
 }
 
-// headroom fills what Redis tells: the limits, not the counts (reserve.lua
-// returns none), and the periods' ends.
-func (r *Redis) headroom(g *Grant, now time.Time) {
+// headroom fills g's numbers for the response headers from the counts
+// reserve.lua returned, as Memory does from its own: of each kind, the
+// limit with least left.
+func (r *Redis) headroom(g *Grant, now time.Time, counts sharedstate.Counts) {
 	for i := range g.ask.Limits {
 		a := &g.ask.Limits[i]
+		left := max(a.Limit-counts.Used[i], 0)
 		switch a.Kind {
 		case Requests, Tokens:
 			h := &g.Requests
 			if a.Kind == Tokens {
 				h = &g.Tokens
 			}
-			if !h.Set || a.Limit < h.Limit {
-				*h = Headroom{Set: true, Limit: a.Limit, Remaining: -1, Reset: -1}
+			if !h.Set || left < h.Remaining {
+				*h = Headroom{Set: true, Limit: a.Limit, Remaining: left, Reset: max(counts.Reset[i], 0)}
 			}
 		case USD:
-			if !g.Budget.Set {
-				g.Budget = BudgetHeadroom{Set: true, RemainingMicroUSD: -1}
-			}
-			if a.Calendar() {
-				_, end := a.Period.Bounds(now, a.Location)
-				if g.Budget.Reset.IsZero() || end.Before(g.Budget.Reset) {
-					g.Budget.Reset = end
-				}
+			if !g.Budget.Set || left < g.Budget.RemainingMicroUSD {
+				g.Budget = BudgetHeadroom{Set: true, RemainingMicroUSD: left, Reset: budgetEnd(a, now, counts.Reset[i])}
 			}
 		}
 	}
+}
+
+// budgetEnd is when budget a's period ends: a calendar period's end, or
+// for a rolling one its key's TTL from now (zero when it has none: the
+// period has not started).
+func budgetEnd(a *Applied, now time.Time, ttl time.Duration) time.Time {
+	if a.Calendar() {
+		_, end := a.Period.Bounds(now, a.Location)
+		return end
+	}
+	if ttl < 0 {
+		return time.Time{}
+	}
+	return now.Add(ttl)
 }
 
 // Settle implements Limiter.
@@ -167,9 +261,10 @@ func (r *Redis) remember(ask *Ask) {
 }
 
 // State implements Limiter. While Redis is up it lists the limits the
-// client's last request here had, with counts unknown (-1): reading them
-// would cost a round trip that Reserve and Settle do not make. While it is
-// down (OnErrorLocal) it is the in-memory fallback's state.
+// client's last request here had, with their counts read from Redis in one
+// round trip (Peek; the admin path can afford it), or unknown (-1) when
+// that fails. While it is down (OnErrorLocal) it is the in-memory
+// fallback's state.
 func (r *Redis) State(client string) []Status {
 	if !r.shared.Up() && r.opts.OnError == OnErrorLocal {
 		return r.local.State(client)
@@ -178,11 +273,28 @@ func (r *Redis) State(client string) []Status {
 	limits := r.seen[client]
 	r.mu.Unlock()
 	now := time.Now()
+	counters := make([]sharedstate.Counter, len(limits))
+	for i := range limits {
+		counters[i] = r.counter(&limits[i], &Ask{}, now)
+	}
+	counts, err := r.shared.Peek(context.Background(), counters)
 	out := make([]Status, 0, len(limits))
-	for _, a := range limits {
+	for i, a := range limits {
 		st := Status{Applied: a, Used: -1, Remaining: -1}
-		if a.Calendar() {
-			_, st.Reset = a.Period.Bounds(now, a.Location)
+		switch {
+		case err != nil:
+			if a.Calendar() {
+				_, st.Reset = a.Period.Bounds(now, a.Location)
+			}
+		default:
+			st.Used = counts.Used[i]
+			st.Remaining = max(a.Limit-st.Used, 0)
+			switch a.Kind {
+			case Requests, Tokens:
+				st.Reset = now.Add(max(counts.Reset[i], 0))
+			case USD:
+				st.Reset = budgetEnd(&a, now, counts.Reset[i])
+			}
 		}
 		out = append(out, st)
 	}

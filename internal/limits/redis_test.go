@@ -20,6 +20,13 @@ import (
 // empty), under a key prefix of the test's own, removed at its end.
 func openShared(t *testing.T, n int, addr string) []*sharedstate.Shared {
 	t.Helper()
+	ss, _ := openSharedPrefix(t, n, addr)
+	return ss
+}
+
+// openSharedPrefix is openShared, also returning the key prefix.
+func openSharedPrefix(t *testing.T, n int, addr string) ([]*sharedstate.Shared, string) {
+	t.Helper()
 	real := testservices.RedisAddr(t)
 	if addr == "" {
 		addr = real
@@ -42,7 +49,7 @@ func openShared(t *testing.T, n int, addr string) []*sharedstate.Shared {
 		t.Cleanup(func() { _ = s.Close() })
 		out[i] = s
 	}
-	return out
+	return out, prefix
 }
 
 func twoRedis(t *testing.T, opts RedisOptions) []Limiter {
@@ -113,7 +120,8 @@ func TestRedisSettleRefunds(t *testing.T) {
 		g, err := fleet[i%2].Reserve(ctx, time.Now(), ask)
 		require.NoError(t, err)
 		require.True(t, g.Admitted, "a failed request charged nothing but the request (%d)", i)
-		assert.Equal(t, Headroom{Set: true, Limit: 3, Remaining: -1, Reset: -1}, g.Requests)
+		assert.Equal(t, int64(3), g.Requests.Limit)
+		assert.Equal(t, int64(2-i), g.Requests.Remaining, "the count is known")
 		require.NoError(t, fleet[(i+1)%2].Settle(ctx, g, Actual{}))
 	}
 	g, err := fleet[0].Reserve(ctx, time.Now(), ask)
@@ -193,4 +201,153 @@ func hammerSerial(t *testing.T, l Limiter, n int, ask Ask) int {
 		}
 	}
 	return ok
+}
+
+// redisWindow is a sliding window whose fixed windows (aligned on the
+// epoch) a test does not cross in practice: the estimate is then the
+// current window's count, on Redis's clock and on the test's alike.
+const redisWindow = "240h"
+
+// The headers' numbers come from the reservation: exact across instances,
+// and what Memory reports for the same sequence; State's counts too.
+func TestRedisHeadroomMatchesMemory(t *testing.T) {
+	fleet := twoRedis(t, RedisOptions{})
+	mem := NewMemory(MemoryOptions{})
+	limits := limitsOf(t, Set{Requests: rate(10, redisWindow), Tokens: rate(10_000, redisWindow),
+		USD: &Budget{USD: 1, Per: "month", Hard: true}}, "c")
+	ask := Ask{Client: "c", Limits: limits, Amounts: Amounts{InputTokens: 500, OutputTokens: 1000, MicroUSD: 100_000}}
+	actual := Actual{InputTokens: 400, OutputTokens: 300, MicroUSD: 30_000}
+	win := 240 * time.Hour
+	for i := range int64(8) {
+		now := time.Now()
+		g, err := fleet[i%2].Reserve(ctx, now, ask)
+		require.NoError(t, err)
+		m, err := mem.Reserve(ctx, now, ask)
+		require.NoError(t, err)
+		require.True(t, g.Admitted)
+		require.True(t, m.Admitted)
+
+		assert.Equal(t, Headroom{Set: true, Limit: 10, Remaining: 9 - i, Reset: g.Requests.Reset}, g.Requests, "request %d", i)
+		assert.Equal(t, 10_000-(700*i+1500), g.Tokens.Remaining, "settled ones count what they used")
+		assert.Equal(t, 1_000_000-(30_000*i+100_000), g.Budget.RemainingMicroUSD)
+		assert.InDelta(t, 0.9-0.03*float64(i), g.Budget.RemainingUSD(), 1e-9)
+
+		assert.Equal(t, m.Requests.Remaining, g.Requests.Remaining)
+		assert.Equal(t, m.Requests.Limit, g.Requests.Limit)
+		assert.Equal(t, m.Tokens.Remaining, g.Tokens.Remaining)
+		assert.Equal(t, m.Budget, g.Budget)
+		for _, h := range []Headroom{g.Requests, g.Tokens} {
+			assert.Greater(t, h.Reset, win, "the current window holds the count")
+			assert.LessOrEqual(t, h.Reset, 2*win)
+			assert.InDelta(t, m.Requests.Reset, h.Reset, float64(time.Second), "Memory's, on another clock")
+		}
+		_, end := Month.Bounds(now, time.UTC)
+		assert.Equal(t, end, g.Budget.Reset)
+
+		require.NoError(t, fleet[(i+1)%2].Settle(ctx, g, actual))
+		require.NoError(t, mem.Settle(ctx, m, actual))
+	}
+
+	st, want := fleet[0].State("c"), mem.State("c")
+	require.Len(t, st, 3)
+	require.Len(t, want, 3)
+	for i := range st {
+		assert.Equal(t, want[i].Kind, st[i].Kind)
+		assert.Equal(t, want[i].Used, st[i].Used, "%v", st[i].Kind)
+		assert.Equal(t, want[i].Remaining, st[i].Remaining, "%v", st[i].Kind)
+		assert.WithinDuration(t, want[i].Reset, st[i].Reset, time.Second, "%v", st[i].Kind)
+	}
+	assert.Equal(t, []int64{8, 5600, 240_000}, []int64{st[0].Used, st[1].Used, st[2].Used})
+}
+
+// A rolling budget's reset is its key's TTL; soft budgets' remaining too.
+func TestRedisRollingBudgetHeadroom(t *testing.T) {
+	fleet := twoRedis(t, RedisOptions{})
+	limits := limitsOf(t, Set{USD: &Budget{USD: 1, Per: "720h"}}, "c")
+	ask := Ask{Client: "c", Limits: limits, Amounts: Amounts{MicroUSD: 500_000}}
+	g, err := fleet[0].Reserve(ctx, time.Now(), ask)
+	require.NoError(t, err)
+	require.True(t, g.Admitted)
+	assert.Equal(t, int64(999_999), g.Budget.RemainingMicroUSD, "a soft budget reserves one micro-USD")
+	assert.WithinDuration(t, time.Now().Add(720*time.Hour), g.Budget.Reset, time.Second)
+	require.NoError(t, fleet[0].Settle(ctx, g, Actual{MicroUSD: 250_000}))
+	g, err = fleet[1].Reserve(ctx, time.Now(), ask)
+	require.NoError(t, err)
+	assert.Equal(t, int64(749_999), g.Budget.RemainingMicroUSD)
+}
+
+// Budgets start from what the ledger recorded: read once per counter per
+// process, set only when Redis has no count (a second instance does not
+// double it), set again when Redis lost it.
+func TestRedisSeedsBudgetsFromTheLedger(t *testing.T) {
+	var calls atomic.Int64
+	monthStart, _ := Month.Bounds(time.Now(), time.UTC)
+	opts := RedisOptions{Seed: func(client, pattern string, from time.Time) int64 {
+		calls.Add(1)
+		assert.Equal(t, "c", client)
+		assert.Empty(t, pattern)
+		assert.Equal(t, monthStart, from, "the period's start")
+		return 400_000
+	}}
+	ss, prefix := openSharedPrefix(t, 2, "")
+	fleet := []Limiter{NewRedis(ss[0], opts), NewRedis(ss[1], opts)}
+	limits := limitsOf(t, Set{USD: &Budget{USD: 1, Per: "month", Hard: true}}, "c")
+	ask := Ask{Client: "c", Limits: limits, Amounts: Amounts{MicroUSD: 100_000}}
+
+	g, err := fleet[0].Reserve(ctx, time.Now(), ask)
+	require.NoError(t, err)
+	require.True(t, g.Admitted)
+	assert.Equal(t, int64(500_000), g.Budget.RemainingMicroUSD, "1 USD, less the seed and the reservation")
+	require.NoError(t, fleet[0].Settle(ctx, g, Actual{MicroUSD: 100_000}))
+
+	admitted := 1
+	for i := range 20 {
+		l := fleet[(i+1)%2]
+		g, err := l.Reserve(ctx, time.Now(), ask)
+		require.NoError(t, err)
+		if !g.Admitted {
+			assert.True(t, g.Refusal.Budget())
+			continue
+		}
+		admitted++
+		require.NoError(t, l.Settle(ctx, g, Actual{MicroUSD: 100_000}))
+	}
+	assert.Equal(t, 6, admitted, "only the limit less the seed: (1 - 0.4) / 0.1")
+	assert.Equal(t, int64(2), calls.Load(), "once per instance")
+
+	// Redis lost the count (a restart): the next reservation seeds it again.
+	rdb := redis.NewClient(&redis.Options{Addr: testservices.RedisAddr(t)})
+	defer rdb.Close()
+	require.Equal(t, int64(1), rdb.Del(ctx, prefix+"budget:"+limits[0].CounterName(time.Now())).Val())
+	g, err = fleet[1].Reserve(ctx, time.Now(), ask)
+	require.NoError(t, err)
+	require.True(t, g.Admitted)
+	assert.Equal(t, int64(500_000), g.Budget.RemainingMicroUSD, "the seed still counts")
+	assert.Equal(t, int64(2), calls.Load(), "from the cache")
+}
+
+// A rolling budget's seed goes with its first reservation only: its name
+// outlives its periods.
+func TestRedisSeedsRollingBudgetOnce(t *testing.T) {
+	var calls atomic.Int64
+	opts := RedisOptions{Seed: func(_, _ string, from time.Time) int64 {
+		calls.Add(1)
+		assert.WithinDuration(t, time.Now().Add(-720*time.Hour), from, time.Second, "a window back")
+		return 300_000
+	}}
+	ss, prefix := openSharedPrefix(t, 1, "")
+	l := NewRedis(ss[0], opts)
+	limits := limitsOf(t, Set{USD: &Budget{USD: 1, Per: "720h", Hard: true}}, "c")
+	ask := Ask{Client: "c", Limits: limits, Amounts: Amounts{MicroUSD: 100_000}}
+	g, err := l.Reserve(ctx, time.Now(), ask)
+	require.NoError(t, err)
+	assert.Equal(t, int64(600_000), g.Budget.RemainingMicroUSD)
+
+	rdb := redis.NewClient(&redis.Options{Addr: testservices.RedisAddr(t)})
+	defer rdb.Close()
+	require.Equal(t, int64(1), rdb.Del(ctx, prefix+"budget:"+limits[0].CounterName(time.Now())).Val())
+	g, err = l.Reserve(ctx, time.Now(), ask)
+	require.NoError(t, err)
+	assert.Equal(t, int64(900_000), g.Budget.RemainingMicroUSD, "a period that ended is not charged to the next")
+	assert.Equal(t, int64(1), calls.Load())
 }

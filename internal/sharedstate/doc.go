@@ -22,9 +22,12 @@
 // was subscribed again), one round, in two round trips for all routes:
 //
 //  1. a MULTI/EXEC that replaces this instance's state hash (a field per
-//     route) with a TTL of 3 SyncIntervals, refreshes this instance in the
-//     registry, prunes it, lists it, and reads the routes' breaker keys;
-//  2. a pipeline of one HMGET of this instance's routes per other instance.
+//     route) with a TTL of 3 SyncIntervals, refreshes this instance's
+//     alive key and its entry in the registry, prunes the registry, lists
+//     it, and reads the routes' breaker keys;
+//  2. a pipeline of an EXISTS of the other instances' alive keys (the live
+//     ones: Shared.Instances) and one HMGET of this instance's routes per
+//     other instance (none of either when alone).
 //
 // Each route's view is then rebuilt (selector.Route.Rebase): its samples
 // become Merge(local, the others' states), so each instance's samples count
@@ -65,9 +68,26 @@
 // sliding windows, budgets, concurrency) in one round trip, with a Lua
 // script (reserve.lua, run by EVALSHA with a fallback to EVAL): it charges
 // every amount only if every counter has room, and otherwise says which
-// counter refused and when the amount would fit. [Shared.Settle] adjusts a
+// counter refused and when the amount would fit. Either way it returns
+// every counter's count after the charge (a window's is the estimate it
+// decides on) and how long until the counter is back to empty
+// ([Counts]; the formulas are on Counts.Reset and in reserve.lua), so that
+// what is left is exact across instances without another round trip. A
+// budget may carry a seed, what the ledger says was spent: the script sets
+// it (SET NX, with the period's expiry) when the key does not exist, so
+// that spend survives a Redis restart. [Shared.Peek] runs the same script
+// without charging, for the admin path. [Shared.Settle] adjusts a
 // reservation to what was used (settle.lua): it charges or refunds the
-// difference, and gives back concurrency slots. Nothing calls them yet.
+// difference, and gives back concurrency slots. internal/limits's Redis
+// limiter is their user.
+//
+// reserve.lua's reply is {ok, refused, retry ms}, then {window number
+// charged, count, ms to reset} per counter; settle.lua's, the number of
+// counters it adjusted.
+//
+// [Shared.Instances] is the number of live instances the last round counted
+// (alive keys), which a limiter enforcing limits locally during an outage
+// divides them by.
 //
 // # Key layout
 //
@@ -78,13 +98,17 @@
 //	                        max(10 × state TTL, 1 min); expires when nobody runs
 //	state:<instance>        hash: route key → the instance's State (below), rewritten
 //	                        each round; expires 3 × SyncInterval after the last one
+//	alive:<instance>        string: the last round (Unix ms), set each round; expires
+//	                        3 × SyncInterval after the last one (a state hash may be
+//	                        missing: an instance with nothing learned has none)
 //	breaker:<route key>     string: the breaker record, set when a failure opens
 //	                        the breaker, expiring when its cooldown ends (PX)
 //	breakers                pub/sub channel: {"i": instance, "r": route key, "k": breaker}
 //	rate:<name>             hash: fixed window number → count (the current and the
 //	                        previous window); expires after two windows
 //	budget:<name>           string: the count; expires a period after it started
-//	                        (none without a period)
+//	                        (none without a period); created at the seed, if any,
+//	                        when a reservation finds it missing
 //	slots:<name>            sorted set: "<reservation id>#<n>" → end of the slot's lease
 //	                        (Unix ms, Redis's clock); expires with the last lease
 //

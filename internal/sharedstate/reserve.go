@@ -51,6 +51,34 @@ type Counter struct {
 	// Window is the sliding window of a Window counter (required), the
 	// period of a Budget (0: none) and the lease of a Concurrency slot.
 	Window time.Duration
+	// Seed, for a Budget, is what its count starts from when its key does
+	// not exist: what the ledger says was spent in the period, so that a
+	// Redis that restarted (or the first use of a period) does not forget
+	// it. It is set only then (SET NX, expiring with the period), inside
+	// Reserve's round trip, whether or not the reservation is made; every
+	// instance may pass its own without doubling anything. 0: none.
+	Seed int64
+}
+
+// Counts are the counters' counts, as Reserve and Peek report them, one
+// per counter, in the order given.
+type Counts struct {
+	// Used is each count after the reservation (as it stands when the
+	// reservation was refused, or read by Peek): for a Window, the
+	// sliding estimate Reserve decides on, rounded up; for a Budget, its
+	// total; for Concurrency, the slots held.
+	Used []int64
+	// Reset is how long until each counter is back to empty if nothing
+	// more is charged. A Window's estimate is the previous fixed window's
+	// count, weighted by its overlap, plus the current one's: when the
+	// current fixed window (number idx, from idx×Window) holds anything,
+	// it has slid out at the end of the next one, (idx+2)×Window; else,
+	// when the previous one does, at the end of the current one,
+	// (idx+1)×Window; else 0. A Budget's is its key's remaining TTL (the
+	// end of its period), -1 when it has none. A Concurrency counter's is
+	// when the last lease ends, 0 when none is held. Milliseconds, on
+	// Redis's clock.
+	Reset []time.Duration
 }
 
 // Reservation is the outcome of Reserve.
@@ -64,6 +92,10 @@ type Reservation struct {
 	// back when a holder settles), and negative when it never will (the
 	// amount exceeds the limit, or a budget without period is spent).
 	RetryAfter time.Duration
+	// Counts are every counter's, after the charge, or as they stand when
+	// refused: what is left, for the response headers, without another
+	// round trip.
+	Counts
 
 	id       string
 	counters []Counter
@@ -86,7 +118,8 @@ var (
 
 // Reserve takes each counter's Amount, in one round trip, if every counter
 // has room for it; otherwise it takes nothing and reports the first counter
-// that had none. The time is Redis's, so instances whose clocks disagree
+// that had none. Either way it reports every counter's count (Counts), and
+// sets the Seed of Budget counters whose keys do not exist. The time is Redis's, so instances whose clocks disagree
 // count alike. An error means the reservation was not made (Redis did not
 // answer within CommandTimeout, or a counter is invalid); what to do then
 // (let the request through, or refuse it) is the caller's choice.
@@ -97,34 +130,13 @@ func (s *Shared) Reserve(ctx context.Context, counters []Counter) (Reservation, 
 		return Reservation{OK: true, Refused: -1}, nil
 	}
 	id := randomID()
-	keys := make([]string, len(counters))
-	args := make([]any, 1, 1+5*len(counters))
-	args[0] = id
-	for i, c := range counters {
-		key, err := s.counterKey(c)
-		if err != nil {
-			return Reservation{}, fmt.Errorf("counter %d: %w", i, err)
-		}
-		keys[i] = key
-		win := c.Window
-		if c.Kind == Concurrency && win == 0 {
-			win = DefaultLease
-		}
-		args = append(args, kindCode(c.Kind), c.Limit, c.Amount, win.Milliseconds(), win.Milliseconds())
-	}
-
-	bounded, cancel := s.bound(ctx)
-	defer cancel()
-	vals, err := reserveScript.Run(bounded, s.client, keys, args...).Int64Slice()
-	s.reportCall(ctx, err)
+	vals, err := s.runReserve(ctx, id, true, counters)
 	if err != nil {
 		return Reservation{}, fmt.Errorf("shared state: reserve: %w", err)
 	}
-	if len(vals) < 3 {
-		return Reservation{}, fmt.Errorf("shared state: reserve: unexpected reply %v", vals)
-	}
+	res := Reservation{Refused: -1, Counts: countsOf(vals, len(counters))}
 	if vals[0] != 1 {
-		res := Reservation{Refused: int(vals[1]) - 1}
+		res.Refused = int(vals[1]) - 1
 		switch r := vals[2]; {
 		case r < 0:
 			res.RetryAfter = -1
@@ -133,14 +145,81 @@ func (s *Shared) Reserve(ctx context.Context, counters []Counter) (Reservation, 
 		}
 		return res, nil
 	}
-	if len(vals) != 3+len(counters) {
-		return Reservation{}, fmt.Errorf("shared state: reserve: unexpected reply %v", vals)
+	res.OK, res.id = true, id
+	res.counters = append([]Counter(nil), counters...)
+	res.fields = make([]int64, len(counters))
+	for i := range counters {
+		res.fields[i] = vals[3+3*i]
 	}
-	return Reservation{
-		OK: true, Refused: -1, id: id,
-		counters: append([]Counter(nil), counters...),
-		fields:   vals[3:],
-	}, nil
+	return res, nil
+}
+
+// Peek reads the counters' counts, in one round trip, charging and seeding
+// nothing (Amount and Seed are ignored): the admin path's view of what
+// Reserve would see.
+func (s *Shared) Peek(ctx context.Context, counters []Counter) (Counts, error) {
+	if len(counters) == 0 {
+		return Counts{}, nil
+	}
+	vals, err := s.runReserve(ctx, "", false, counters)
+	if err != nil {
+		return Counts{}, fmt.Errorf("shared state: peek: %w", err)
+	}
+	return countsOf(vals, len(counters)), nil
+}
+
+// runReserve runs reserve.lua (see its contract there) and checks the
+// shape of its reply: 3 values, then 3 per counter.
+func (s *Shared) runReserve(ctx context.Context, id string, reserve bool, counters []Counter) ([]int64, error) {
+	keys := make([]string, len(counters))
+	mode := "0"
+	if reserve {
+		mode = "1"
+	}
+	args := make([]any, 2, 2+6*len(counters))
+	args[0], args[1] = id, mode
+	for i, c := range counters {
+		key, err := s.counterKey(c)
+		if err != nil {
+			return nil, fmt.Errorf("counter %d: %w", i, err)
+		}
+		keys[i] = key
+		win := c.Window
+		if c.Kind == Concurrency && win == 0 {
+			win = DefaultLease
+		}
+		amount, seed := c.Amount, c.Seed
+		if !reserve {
+			amount, seed = 0, 0
+		}
+		args = append(args, kindCode(c.Kind), c.Limit, amount, win.Milliseconds(), win.Milliseconds(), seed)
+	}
+
+	bounded, cancel := s.bound(ctx)
+	defer cancel()
+	vals, err := reserveScript.Run(bounded, s.client, keys, args...).Int64Slice()
+	s.reportCall(ctx, err)
+	if err != nil {
+		return nil, err
+	}
+	if len(vals) != 3+3*len(counters) {
+		return nil, fmt.Errorf("unexpected reply %v", vals)
+	}
+	return vals, nil
+}
+
+// countsOf reads the counts of n counters in reserve.lua's reply.
+func countsOf(vals []int64, n int) Counts {
+	c := Counts{Used: make([]int64, n), Reset: make([]time.Duration, n)}
+	for i := range n {
+		c.Used[i] = vals[3+3*i+1]
+		if r := vals[3+3*i+2]; r < 0 {
+			c.Reset[i] = -1
+		} else {
+			c.Reset[i] = time.Duration(r) * time.Millisecond
+		}
+	}
+	return c
 }
 
 // Settle adjusts a reservation to what was used: actual[i] replaces
@@ -185,8 +264,8 @@ func (s *Shared) counterKey(c Counter) (string, error) {
 	switch {
 	case c.Name == "":
 		return "", errors.New("no name")
-	case c.Limit < 0 || c.Amount < 0:
-		return "", fmt.Errorf("%q: negative limit or amount", c.Name)
+	case c.Limit < 0 || c.Amount < 0 || c.Seed < 0:
+		return "", fmt.Errorf("%q: negative limit, amount or seed", c.Name)
 	case c.Window < 0:
 		return "", fmt.Errorf("%q: negative window", c.Name)
 	case c.Kind == Window && c.Window < time.Millisecond:

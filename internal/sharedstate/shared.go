@@ -40,6 +40,8 @@ type Shared struct {
 	// subscribed counts the (re)subscriptions to the breakers channel.
 	rounds     atomic.Int64
 	subscribed atomic.Int64
+	// instances is how many live instances the last round counted.
+	instances atomic.Int64
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -120,6 +122,14 @@ func (s *Shared) Release(key string) {
 		}
 	}
 }
+
+// Instances is how many instances share the state: the live ones the last
+// sync round counted (those whose alive key, refreshed every round and
+// expiring 3 SyncIntervals after, exists), this one included; at least 1,
+// also before the first round and when Redis does not answer (the last
+// count stands). A limiter enforcing limits locally during an outage
+// divides them by it.
+func (s *Shared) Instances() int { return int(max(s.instances.Load(), 1)) }
 
 // Up reports whether Redis answered the last time it was asked.
 func (s *Shared) Up() bool { return s.up.Load() }

@@ -17,6 +17,7 @@ type keys struct{ prefix string }
 
 func (k keys) instances() string            { return k.prefix + "instances" }
 func (k keys) state(instance string) string { return k.prefix + "state:" + instance }
+func (k keys) alive(instance string) string { return k.prefix + "alive:" + instance }
 func (k keys) breaker(route string) string  { return k.prefix + "breaker:" + route }
 func (k keys) breakerChannel() string       { return k.prefix + "breakers" }
 func (k keys) rate(name string) string      { return k.prefix + "rate:" + name }
@@ -71,9 +72,11 @@ func (s *Shared) syncLoop() {
 // round trips for all routes together:
 //
 //  1. a transaction: replace this instance's state hash (and its TTL),
-//     refresh its entry in the registry, prune the registry, list it, and
-//     read the routes' breaker keys;
-//  2. a pipeline of one HMGET of the routes per other instance.
+//     refresh its alive key and its entry in the registry, prune the
+//     registry, list it, and read the routes' breaker keys;
+//  2. a pipeline of one EXISTS of the other instances' alive keys, which
+//     counts the live ones (Instances), and one HMGET of the routes per
+//     other instance.
 func (s *Shared) round() error {
 	routes := s.snapshotRoutes()
 	names := make([]string, len(routes))
@@ -104,6 +107,7 @@ func (s *Shared) round() error {
 				p.HSet(ctx, mine, fields...)
 				p.PExpire(ctx, mine, s.cfg.stateTTL())
 			}
+			p.Set(ctx, s.keys.alive(s.cfg.InstanceID), now.UnixMilli(), s.cfg.stateTTL())
 			p.ZAdd(ctx, registry, redis.Z{Score: float64(now.UnixMilli()), Member: s.cfg.InstanceID})
 			p.ZRemRangeByScore(ctx, registry, "-inf", "("+strconv.FormatInt(now.Add(-s.registryAge()).UnixMilli(), 10))
 			p.PExpire(ctx, registry, s.registryAge())
@@ -118,28 +122,37 @@ func (s *Shared) round() error {
 		return err
 	}
 
-	var states []*redis.SliceCmd
-	if len(routes) > 0 {
-		others := members.Val()[:0:0]
-		for _, id := range members.Val() {
-			if id != s.cfg.InstanceID {
-				others = append(others, id)
-			}
+	others := members.Val()[:0:0]
+	for _, id := range members.Val() {
+		if id != s.cfg.InstanceID {
+			others = append(others, id)
 		}
-		if len(others) > 0 {
-			if err := s.call(func(ctx context.Context) error {
-				_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+	}
+	var states []*redis.SliceCmd
+	live := 1
+	if len(others) > 0 {
+		alive := make([]string, len(others))
+		for i, id := range others {
+			alive[i] = s.keys.alive(id)
+		}
+		var exists *redis.IntCmd
+		if err := s.call(func(ctx context.Context) error {
+			_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+				exists = p.Exists(ctx, alive...)
+				if len(routes) > 0 {
 					for _, id := range others {
 						states = append(states, p.HMGet(ctx, s.keys.state(id), names...))
 					}
-					return nil
-				})
-				return err
-			}); err != nil {
-				return err
-			}
+				}
+				return nil
+			})
+			return err
+		}); err != nil {
+			return err
 		}
+		live += int(exists.Val())
 	}
+	s.instances.Store(int64(live))
 
 	hl := s.halfLife()
 	for i, r := range routes {
