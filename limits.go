@@ -58,7 +58,7 @@ func (h *LLMRouter) provisionLimits() error {
 	v, _, err := limiters.LoadOrNew(key, func() (caddy.Destructor, error) {
 		if isShared {
 			return pooledLimiter{limits.NewRedis(shared, limits.RedisOptions{
-				OnError: policy.OnError(), Instances: nil /* TODO shared.Instances */, Seed: seed})}, nil
+				OnError: policy.OnError(), Instances: shared.Instances, Seed: seed})}, nil
 		}
 		return pooledLimiter{limits.NewMemory(limits.MemoryOptions{Seed: seed})}, nil
 	})
@@ -113,6 +113,9 @@ func (h *LLMRouter) seedBudget(client, pattern string, from time.Time) int64 {
 type limitState struct {
 	grant  limits.Grant
 	client string
+	// client is also the request's ledger name (limits has no key of its
+	// own), which settle then need not work out again.
+	isLedgerName bool
 }
 
 // admit checks the request against its client's limits and reserves its
@@ -151,7 +154,8 @@ func (h *LLMRouter) admit(w http.ResponseWriter, r *http.Request, st *requestSta
 		p.body, p.layout = withMaxTokens(p.body, p.layout, maxTokens)
 		p.sreq.MaxTokens = maxTokens
 	}
-	prices := make([]billing.Pricing, 0, len(p.ranked))
+	var priceBuf [8]billing.Pricing
+	prices := priceBuf[:0]
 	for _, rt := range p.ranked {
 		prices = append(prices, rt.price)
 	}
@@ -170,7 +174,7 @@ func (h *LLMRouter) admit(w http.ResponseWriter, r *http.Request, st *requestSta
 		routerMetrics.refusals.WithLabelValues(grant.Refusal.Limit.Kind.String()).Inc()
 		return true, writeLimitRefusal(w, &grant.Refusal)
 	}
-	st.limit = &limitState{grant: grant, client: client}
+	st.limit = &limitState{grant: grant, client: client, isLedgerName: h.Limits.Key == ""}
 	return false, nil
 }
 
@@ -188,9 +192,14 @@ func (h *LLMRouter) settleLimits(st *requestState, billableRequest bool) {
 			MicroUSD: limits.CostMicroUSD(u, st.result.served.price)}
 	}
 	// The request's context may be gone (the client left): settling must
-	// still happen, within its own deadline.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
+	// still happen, within its own deadline when it goes to Redis (the
+	// in-memory limiter waits for nothing).
+	ctx := context.Background()
+	if _, local := h.limiter.(*limits.Memory); !local {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+	}
 	if err := h.limiter.Settle(ctx, st.limit.grant, actual); err != nil {
 		h.logger.Warn("settling a request's limits", zap.String("client", st.limit.client), zap.Error(err))
 	}
@@ -242,39 +251,88 @@ const (
 )
 
 // setLimitHeaders writes what the grant knows of the client's limits.
-// Values the limiter does not know are left out rather than guessed.
+// Values the limiter does not know are left out rather than guessed. They
+// are formatted into one buffer and share one backing array, since every
+// request with limits pays for them.
 func setLimitHeaders(h http.Header, g *limits.Grant) {
-	setHeadroom := func(hr limits.Headroom, limit, remaining, reset string) {
+	var buf [160]byte
+	b := buf[:0]
+	type value struct {
+		name       string
+		start, end int
+	}
+	var vals [8]value
+	n := 0
+	add := func(name string, appendValue func([]byte) []byte) {
+		start := len(b)
+		b = appendValue(b)
+		vals[n] = value{name, start, len(b)}
+		n++
+	}
+	headroom := func(hr *limits.Headroom, limit, remaining, reset string) {
 		if !hr.Set {
 			return
 		}
-		h[limit] = []string{strconv.FormatInt(hr.Limit, 10)}
+		add(limit, func(b []byte) []byte { return strconv.AppendInt(b, hr.Limit, 10) })
 		if hr.Remaining >= 0 {
-			h[remaining] = []string{strconv.FormatInt(hr.Remaining, 10)}
+			add(remaining, func(b []byte) []byte { return strconv.AppendInt(b, hr.Remaining, 10) })
 		}
 		if hr.Reset >= 0 {
-			h[reset] = []string{formatReset(hr.Reset)}
+			add(reset, func(b []byte) []byte { return appendReset(b, hr.Reset) })
 		}
 	}
-	setHeadroom(g.Requests, headerLimitRequests, headerRemainingRequests, headerResetRequests)
-	setHeadroom(g.Tokens, headerLimitTokens, headerRemainingTokens, headerResetTokens)
+	headroom(&g.Requests, headerLimitRequests, headerRemainingRequests, headerResetRequests)
+	headroom(&g.Tokens, headerLimitTokens, headerRemainingTokens, headerResetTokens)
 	if g.Budget.Set {
 		if usd := g.Budget.RemainingUSD(); usd >= 0 {
-			h[headerBudgetRemaining] = []string{strconv.FormatFloat(usd, 'f', 6, 64)}
+			add(headerBudgetRemaining, func(b []byte) []byte { return strconv.AppendFloat(b, usd, 'f', 6, 64) })
 		}
 		if !g.Budget.Reset.IsZero() {
-			h[headerBudgetReset] = []string{g.Budget.Reset.UTC().Format(time.RFC3339)}
+			add(headerBudgetReset, func(b []byte) []byte { return g.Budget.Reset.UTC().AppendFormat(b, time.RFC3339) })
 		}
+	}
+	if n == 0 {
+		return
+	}
+	all := string(b)
+	backing := make([]string, n)
+	for i, v := range vals[:n] {
+		backing[i] = all[v.start:v.end]
+		h[v.name] = backing[i : i+1 : i+1]
 	}
 }
 
-// formatReset writes a reset delay the way OpenAI does: "1s", "6m0s",
-// "20ms" (Go's duration format, rounded to the millisecond).
-func formatReset(d time.Duration) string {
-	if d < time.Second {
-		return strconv.FormatInt(int64(d.Round(time.Millisecond)/time.Millisecond), 10) + "ms"
+// formatReset writes a reset delay the way OpenAI does ("20ms", "1s",
+// "6m0s", "1m52.754s").
+func formatReset(d time.Duration) string { return string(appendReset(nil, d)) }
+
+// appendReset appends d, rounded to the millisecond, in Go's duration format
+// (milliseconds alone below a second), without the allocation of
+// Duration.String.
+func appendReset(b []byte, d time.Duration) []byte {
+	ms := int64(d.Round(time.Millisecond) / time.Millisecond)
+	if ms < 1000 {
+		return append(strconv.AppendInt(b, max(ms, 0), 10), "ms"...)
 	}
-	return d.Round(time.Millisecond).String()
+	if h := ms / 3_600_000; h > 0 {
+		b = append(strconv.AppendInt(b, h, 10), 'h')
+		ms -= h * 3_600_000
+		b = append(strconv.AppendInt(b, ms/60_000, 10), 'm')
+		ms %= 60_000
+	} else if m := ms / 60_000; m > 0 {
+		b = append(strconv.AppendInt(b, m, 10), 'm')
+		ms %= 60_000
+	}
+	b = strconv.AppendInt(b, ms/1000, 10)
+	if frac := ms % 1000; frac > 0 {
+		b = append(b, '.')
+		digits := strconv.AppendInt(nil, 1000+frac, 10)[1:] // three digits, leading zeros kept
+		for len(digits) > 0 && digits[len(digits)-1] == '0' {
+			digits = digits[:len(digits)-1]
+		}
+		b = append(b, digits...)
+	}
+	return append(b, 's')
 }
 
 // writeLimitRefusal answers a request that a limit refused: 429

@@ -94,7 +94,12 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 	} else if st.attempts.current != nil && st.result.outcome == outcomeClientError {
 		vendorID, vendorModel = st.attempts.current.vendor.ID(), st.attempts.current.vendorModel
 	}
-	identity := h.clientIdentity(r)
+	var identity string
+	if st.limit != nil && st.limit.isLedgerName {
+		identity = st.limit.client
+	} else {
+		identity = h.clientIdentity(r)
+	}
 	duration := time.Since(start)
 	requestID := newRequestID()
 	if h.ledger != nil {

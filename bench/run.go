@@ -23,6 +23,7 @@ var modeLabels = map[string]string{
 	"router":          "(c) llm_router",
 	"router-warn":     "(c-warn) llm_router, log level WARN",
 	"router-noledger": "(c-noledger) llm_router, ledger off",
+	"router-limits":   "(c-limits) llm_router, limits on (in memory)",
 }
 
 // globalOptions is the global block of every Caddyfile: no admin endpoint
@@ -62,7 +63,7 @@ func caddyfileFor(mode string, port, fakePort, rpIdle int, admin string) string 
 		return globalOptions(admin, "") + site(fmt.Sprintf(
 			"\treverse_proxy 127.0.0.1:%d {\n\t\ttransport http {\n\t\t\ttls\n\t\t\ttls_except_ports %d\n%s\t\t}\n\t}\n",
 			fakePort, fakePort, pool))
-	case "router", "router-warn", "router-noledger":
+	case "router", "router-warn", "router-noledger", "router-limits":
 		extra := ""
 		if mode == "router-warn" {
 			extra = "\tlog {\n\t\tlevel WARN\n\t}\n"
@@ -71,6 +72,11 @@ func caddyfileFor(mode string, port, fakePort, rpIdle int, admin string) string 
 		b.WriteString("\tllm_router {\n\t\trouting perf\n")
 		if mode == "router-noledger" {
 			b.WriteString("\t\tledger off\n")
+		}
+		if mode == "router-limits" {
+			// Every kind of limit, none of them reached.
+			b.WriteString("\t\tlimits {\n\t\t\ttier default {\n\t\t\t\trequests 100m per 1m\n" +
+				"\t\t\t\ttokens 1000m per 1m\n\t\t\t\tconcurrent 100000\n\t\t\t\tusd 1000000 per month\n\t\t\t}\n\t\t}\n")
 		}
 		for i := 1; i <= 3; i++ {
 			fmt.Fprintf(&b, "\t\tvendor v%d openai_compatible {\n\t\t\tbase_url http://127.0.0.1:%d/v1\n"+

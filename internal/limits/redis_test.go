@@ -351,3 +351,34 @@ func TestRedisSeedsRollingBudgetOnce(t *testing.T) {
 	assert.Equal(t, int64(900_000), g.Budget.RemainingMicroUSD, "a period that ended is not charged to the next")
 	assert.Equal(t, int64(1), calls.Load())
 }
+
+// BenchmarkRedisReserveSettle is what limits cost a request with the shared
+// backend: a reservation of four limits and its settlement, one round trip
+// each to the test Redis on loopback. ns/op is the latency the request path
+// adds.
+func BenchmarkRedisReserveSettle(b *testing.B) {
+	addr := testservices.RedisAddr(b)
+	p, err := Compile(Config{Tiers: map[string]Set{"default": {
+		Requests:   rate(1e9, "1m"),
+		Tokens:     rate(1e12, "1m"),
+		Concurrent: 1e6,
+		USD:        &Budget{USD: 1e9, Per: "month", TimeZone: "Europe/Paris", Hard: true},
+	}}})
+	require.NoError(b, err)
+	shared, err := sharedstate.Open(sharedstate.Config{Address: addr, KeyPrefix: "llmr-bench-" + b.Name() + ":"})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = shared.Close() })
+	l := NewRedis(shared, RedisOptions{})
+	b.ReportAllocs()
+	for b.Loop() {
+		limits, _ := p.Applicable("client", "", "gpt-4o")
+		now := time.Now()
+		g, err := l.Reserve(ctx, now, Ask{Client: "client", Limits: limits, Amounts: Amounts{InputTokens: 500, OutputTokens: 1000, MicroUSD: 12_000}})
+		if err != nil || !g.Admitted {
+			b.Fatal(err, g.Refusal)
+		}
+		if err := l.Settle(ctx, g, Actual{InputTokens: 500, OutputTokens: 200, MicroUSD: 3000}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
