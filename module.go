@@ -166,7 +166,7 @@ type LLMRouter struct {
 	limitPolicy      *limits.Policy
 	limiter          limits.Limiter
 	limiterKeyInPool string
-	prefix          string
+	prefix           string
 	// vendorHeaderKey is VendorHeader in canonical form.
 	vendorHeaderKey string
 	table           *routeTable

@@ -43,9 +43,9 @@ func (h *LLMRouter) serveCompletion(w http.ResponseWriter, r *http.Request, op o
 // the request's goroutine, one attempt at a time, so the state needs no
 // locking.
 type requestState struct {
-	plan     plan     // plan.go; not changed once made
-	attempts attempts // proxy.go, attempt.go
-	result   result   // commit.go, settle.go
+	plan     plan        // plan.go; not changed once made
+	attempts attempts    // proxy.go, attempt.go
+	result   result      // commit.go, settle.go
 	limit    *limitState // limits.go: the client's admission; nil without limits
 
 	// The plumbing between the handler, the proxy and the transport.

@@ -55,36 +55,24 @@ func TestLimits_RateExactAcrossInstances(t *testing.T) {
 
 	var admitted, refused, other atomic.Int64
 	var badRefusal atomic.Value
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 10 * time.Second}
-	for w := range 16 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			in := a
-			if w%2 == 1 {
-				in = b
+	// 240 requests for a limit of 100.
+	hammer(a, b, 16, 15, func(client *http.Client, in *instance) {
+		resp, body, err := chatAs(client, in.url, "rate-model", "team-x")
+		switch {
+		case err != nil:
+			other.Add(1)
+		case resp.StatusCode == http.StatusOK:
+			admitted.Add(1)
+		case resp.StatusCode == http.StatusTooManyRequests:
+			refused.Add(1)
+			if !strings.Contains(string(body), `"rate_limit_exceeded"`) || resp.Header.Get("Retry-After-Ms") == "" ||
+				resp.Header.Get("X-Ratelimit-Remaining-Requests") != "0" {
+				badRefusal.Store(fmt.Sprintf("%v %s", resp.Header, body))
 			}
-			for range 15 { // 240 requests for a limit of 100
-				resp, body, err := chatAs(client, in.url, "rate-model", "team-x")
-				switch {
-				case err != nil:
-					other.Add(1)
-				case resp.StatusCode == http.StatusOK:
-					admitted.Add(1)
-				case resp.StatusCode == http.StatusTooManyRequests:
-					refused.Add(1)
-					if !strings.Contains(string(body), `"rate_limit_exceeded"`) || resp.Header.Get("Retry-After-Ms") == "" ||
-						resp.Header.Get("X-Ratelimit-Remaining-Requests") != "0" {
-						badRefusal.Store(fmt.Sprintf("%v %s", resp.Header, body))
-					}
-				default:
-					other.Add(1)
-				}
-			}
-		}()
-	}
-	wg.Wait()
+		default:
+			other.Add(1)
+		}
+	})
 	assert.EqualValues(t, 100, admitted.Load(), "admitted across both instances")
 	assert.EqualValues(t, 140, refused.Load())
 	assert.Zero(t, other.Load())
@@ -109,40 +97,27 @@ func TestLimits_HardBudgetAcrossInstances(t *testing.T) {
 		}`)
 
 	var admitted, refused atomic.Int64
-	var wg sync.WaitGroup
-	client := &http.Client{Timeout: 10 * time.Second}
-	for w := range 12 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			in := a
-			if w%2 == 1 {
-				in = b
+	hammer(a, b, 12, 10, func(client *http.Client, in *instance) {
+		resp, body, err := streamAs(client, in.url, "budget-model", "team-budget")
+		if err != nil {
+			t.Errorf("stream: %v", err)
+			return
+		}
+		switch resp.StatusCode {
+		case http.StatusOK:
+			if !strings.Contains(string(body), "data: [DONE]") {
+				t.Errorf("a started stream was cut: %s", body)
 			}
-			for range 10 {
-				resp, body, err := streamAs(client, in.url, "budget-model", "team-budget")
-				if err != nil {
-					t.Errorf("stream: %v", err)
-					return
-				}
-				switch resp.StatusCode {
-				case http.StatusOK:
-					if !strings.Contains(string(body), "data: [DONE]") {
-						t.Errorf("a started stream was cut: %s", body)
-					}
-					admitted.Add(1)
-				case http.StatusTooManyRequests:
-					if !strings.Contains(string(body), `"budget_exceeded"`) || resp.Header.Get("X-Should-Retry") != "false" {
-						t.Errorf("refusal: %v %s", resp.Header, body)
-					}
-					refused.Add(1)
-				default:
-					t.Errorf("status %d: %s", resp.StatusCode, body)
-				}
+			admitted.Add(1)
+		case http.StatusTooManyRequests:
+			if !strings.Contains(string(body), `"budget_exceeded"`) || resp.Header.Get("X-Should-Retry") != "false" {
+				t.Errorf("refusal: %v %s", resp.Header, body)
 			}
-		}()
-	}
-	wg.Wait()
+			refused.Add(1)
+		default:
+			t.Errorf("status %d: %s", resp.StatusCode, body)
+		}
+	})
 	// What the two instances' ledgers billed the team.
 	var spent float64
 	for _, in := range []*instance{a, b} {
@@ -239,4 +214,25 @@ func TestLimits_BudgetSurvivesRestart(t *testing.T) {
 	second := startInstance(t, "second", first.dataDir, block)
 	assert.Equal(t, []int{429}, statuses(second, 1), "the restarted instance forgot what was spent")
 	assert.Equal(t, 2, vendor.Count())
+}
+
+// hammer runs workers goroutines, each sending each requests through one of
+// the two instances (alternately), and returns when all are done.
+func hammer(a, b *instance, workers, each int, send func(*http.Client, *instance)) {
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 10 * time.Second}
+			in := a
+			if w%2 == 1 {
+				in = b
+			}
+			for range each {
+				send(client, in)
+			}
+		}()
+	}
+	wg.Wait()
 }
