@@ -252,53 +252,66 @@ const (
 
 // setLimitHeaders writes what the grant knows of the client's limits.
 // Values the limiter does not know are left out rather than guessed. They
-// are formatted into one buffer and share one backing array, since every
-// request with limits pays for them.
+// are formatted into one buffer on the stack and become one string, whose
+// pieces share one backing array, since every request with limits pays for
+// them.
 func setLimitHeaders(h http.Header, g *limits.Grant) {
-	var buf [160]byte
-	b := buf[:0]
-	type value struct {
-		name       string
-		start, end int
-	}
-	var vals [8]value
-	n := 0
-	add := func(name string, appendValue func([]byte) []byte) {
-		start := len(b)
-		b = appendValue(b)
-		vals[n] = value{name, start, len(b)}
-		n++
-	}
-	headroom := func(hr *limits.Headroom, limit, remaining, reset string) {
-		if !hr.Set {
-			return
-		}
-		add(limit, func(b []byte) []byte { return strconv.AppendInt(b, hr.Limit, 10) })
-		if hr.Remaining >= 0 {
-			add(remaining, func(b []byte) []byte { return strconv.AppendInt(b, hr.Remaining, 10) })
-		}
-		if hr.Reset >= 0 {
-			add(reset, func(b []byte) []byte { return appendReset(b, hr.Reset) })
-		}
-	}
-	headroom(&g.Requests, headerLimitRequests, headerRemainingRequests, headerResetRequests)
-	headroom(&g.Tokens, headerLimitTokens, headerRemainingTokens, headerResetTokens)
+	var arr [192]byte
+	v := limitHeaderValues{b: arr[:0]}
+	v.headroom(&g.Requests, headerLimitRequests, headerRemainingRequests, headerResetRequests)
+	v.headroom(&g.Tokens, headerLimitTokens, headerRemainingTokens, headerResetTokens)
 	if g.Budget.Set {
 		if usd := g.Budget.RemainingUSD(); usd >= 0 {
-			add(headerBudgetRemaining, func(b []byte) []byte { return strconv.AppendFloat(b, usd, 'f', 6, 64) })
+			v.b = strconv.AppendFloat(v.b, usd, 'f', 6, 64)
+			v.mark(headerBudgetRemaining)
 		}
 		if !g.Budget.Reset.IsZero() {
-			add(headerBudgetReset, func(b []byte) []byte { return g.Budget.Reset.UTC().AppendFormat(b, time.RFC3339) })
+			v.b = g.Budget.Reset.UTC().AppendFormat(v.b, time.RFC3339)
+			v.mark(headerBudgetReset)
 		}
 	}
-	if n == 0 {
+	if v.n == 0 {
 		return
 	}
-	all := string(b)
-	backing := make([]string, n)
-	for i, v := range vals[:n] {
-		backing[i] = all[v.start:v.end]
-		h[v.name] = backing[i : i+1 : i+1]
+	all := string(v.b)
+	backing := make([]string, v.n)
+	start := 0
+	for i, name := range v.names[:v.n] {
+		backing[i] = all[start:v.ends[i]]
+		start = v.ends[i]
+		h[name] = backing[i : i+1 : i+1]
+	}
+}
+
+// limitHeaderValues collects header values end to end in b: value i ends
+// at ends[i] and belongs to header names[i].
+type limitHeaderValues struct {
+	b     []byte
+	names [8]string
+	ends  [8]int
+	n     int
+}
+
+// mark ends the value appended since the last mark, for header name.
+func (v *limitHeaderValues) mark(name string) {
+	v.names[v.n], v.ends[v.n] = name, len(v.b)
+	v.n++
+}
+
+// headroom appends a rate limit's limit, remaining and reset.
+func (v *limitHeaderValues) headroom(hr *limits.Headroom, limit, remaining, reset string) {
+	if !hr.Set {
+		return
+	}
+	v.b = strconv.AppendInt(v.b, hr.Limit, 10)
+	v.mark(limit)
+	if hr.Remaining >= 0 {
+		v.b = strconv.AppendInt(v.b, hr.Remaining, 10)
+		v.mark(remaining)
+	}
+	if hr.Reset >= 0 {
+		v.b = appendReset(v.b, hr.Reset)
+		v.mark(reset)
 	}
 }
 
