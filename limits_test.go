@@ -167,3 +167,25 @@ func TestLimits_UnknownTier(t *testing.T) {
 	assert.Equal(t, http.StatusOK, resp.StatusCode, body)
 	assert.Equal(t, "100", resp.Header.Get("X-Ratelimit-Limit-Requests"))
 }
+
+// A token limit smaller than a request's worst case (no max_tokens: up to
+// 4096 completion tokens) still admits into an empty window, then counts
+// what the answer used.
+func TestLimits_SmallTokenLimit(t *testing.T) {
+	fake := fakevendor.Start(t, fakevendor.Options{Name: "ok", PromptTokens: 20, CompletionTokens: 30})
+	startRouter(t, routerBlock([]string{"ledger memory",
+		"limits {\n\t\tkey {http.request.header.X-Client}\n\t\ttier default {\n\t\t\ttokens 100 per 1m\n\t\t}\n\t}"},
+		vendorBlock("ok", "openai_compatible", fake.URL(), "", "model limits-tokens")))
+	client := fmt.Sprint("tokens-", time.Now().UnixNano())
+	resp, body := chat(t, "limits-tokens", "", "X-Client", client)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Equal(t, "100", resp.Header.Get("X-Ratelimit-Limit-Tokens"))
+	// 50 used; the next worst case (the whole window) no longer fits.
+	resp, body = chat(t, "limits-tokens", "", "X-Client", client)
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode, body)
+	assert.Equal(t, "rate_limit_exceeded", gjson.Get(body, "error.code").String())
+	assert.Contains(t, gjson.Get(body, "error.message").String(), "100 total tokens per 1m0s")
+	// With a max_tokens that fits, it goes.
+	resp, body = chat(t, "limits-tokens", `"max_tokens":10`, "X-Client", client)
+	assert.Equal(t, http.StatusOK, resp.StatusCode, body)
+}

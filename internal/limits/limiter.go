@@ -133,7 +133,16 @@ type Status struct {
 func (ask *Ask) amount(a *Applied) int64 {
 	switch a.Kind {
 	case Tokens:
-		return ask.tokens(a.Count)
+		// A worst case that only the completion's bound makes larger than
+		// the whole window (a long max_tokens, or none, against a small
+		// limit) takes the whole window rather than being refused for
+		// good: a token rate is a rate, and the request settles to what it
+		// used. A prompt that alone exceeds the limit never fits.
+		worst := ask.tokens(a.Count)
+		if prompt := (Amounts{InputTokens: ask.InputTokens}).tokens(a.Count); prompt <= a.Limit {
+			worst = min(worst, a.Limit)
+		}
+		return worst
 	case USD:
 		if !a.Hard {
 			// A soft budget admits while anything is left: it reserves

@@ -296,3 +296,25 @@ func BenchmarkMemoryReserveSettle(b *testing.B) {
 		_ = m.Settle(ctx, g, Actual{InputTokens: 500, OutputTokens: 200, MicroUSD: 3000})
 	}
 }
+
+// A worst case larger than a token limit's window takes the whole window
+// instead of being refused for good; once the window holds anything, it
+// waits.
+func TestMemoryTokenWorstCaseAboveTheLimit(t *testing.T) {
+	p, err := Compile(Config{Tiers: map[string]Set{"default": {Tokens: rate(1000, "1m")}}})
+	require.NoError(t, err)
+	m := NewMemory(MemoryOptions{})
+	limits, err := p.Applicable("c", "", "m")
+	require.NoError(t, err)
+	now := time.Unix(1_800_000_000, 0)
+	ask := Ask{Client: "c", Limits: limits, Amounts: Amounts{InputTokens: 20, OutputTokens: 4096}}
+	g, err := m.Reserve(ctx, now, ask)
+	require.NoError(t, err)
+	require.True(t, g.Admitted, "a request larger than the window is admitted into an empty window")
+	require.NoError(t, m.Settle(ctx, g, Actual{InputTokens: 20, OutputTokens: 30}))
+	// 50 of 1000 used: the next worst case (capped at 1000) does not fit.
+	g, err = m.Reserve(ctx, now.Add(time.Second), ask)
+	require.NoError(t, err)
+	assert.False(t, g.Admitted)
+	assert.Positive(t, g.Refusal.RetryAfter)
+}
