@@ -18,6 +18,7 @@ import (
 	"github.com/caddy-llm/llmrouter/internal/ledger"
 	"github.com/caddy-llm/llmrouter/internal/limits"
 	"github.com/caddy-llm/llmrouter/internal/sharedstate"
+	"github.com/caddy-llm/llmrouter/selector"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
 
@@ -148,11 +149,18 @@ func (h *LLMRouter) admit(w http.ResponseWriter, r *http.Request, st *requestSta
 	}
 
 	p := &st.plan
+	now := time.Now()
 	maxTokens := p.sreq.MaxTokens
-	if maxTokens <= 0 && hasHardBudget(applied) {
+	high := DefaultLimitMaxTokens
+	switch {
+	case maxTokens <= 0 && hasHardBudget(applied):
+		// The completion must be bounded for the budget to be: by a
+		// max_tokens the vendor enforces, not by an estimate.
 		maxTokens = DefaultLimitMaxTokens
 		p.body, p.layout = withMaxTokens(p.body, p.layout, maxTokens)
 		p.sreq.MaxTokens = maxTokens
+	case maxTokens <= 0 && len(p.ranked) > 0:
+		high = highCompletion(p.ranked[0], p.bucket, now)
 	}
 	var priceBuf [8]billing.Pricing
 	prices := priceBuf[:0]
@@ -160,8 +168,8 @@ func (h *LLMRouter) admit(w http.ResponseWriter, r *http.Request, st *requestSta
 		prices = append(prices, rt.price)
 	}
 	ask := limits.Ask{Client: client, Limits: applied,
-		Amounts: limits.WorstCase(p.promptTokens, maxTokens, DefaultLimitMaxTokens, prices)}
-	grant, err := h.limiter.Reserve(r.Context(), time.Now(), ask)
+		Amounts: limits.WorstCase(p.promptTokens, maxTokens, high, prices)}
+	grant, err := h.limiter.Reserve(r.Context(), now, ask)
 	if errors.Is(err, limits.ErrUnavailable) {
 		return true, writeError(w, http.StatusServiceUnavailable, typeServer, codeLimitsUnavailable, "",
 			"the rate limits cannot be checked right now; try again shortly")
@@ -203,6 +211,21 @@ func (h *LLMRouter) settleLimits(st *requestState, billableRequest bool) {
 	if err := h.limiter.Settle(ctx, st.limit.grant, actual); err != nil {
 		h.logger.Warn("settling a request's limits", zap.String("client", st.limit.client), zap.Error(err))
 	}
+}
+
+// highCompletion is how long the model's answers get on rt, for a request
+// that sets no max_tokens: four times the mean completion it measured
+// (between 256 and DefaultLimitMaxTokens), once it has measured ten
+// answers; DefaultLimitMaxTokens before. It reserves what answers really
+// take, so that a token limit admits bursts of short answers, and settling
+// corrects the rest.
+func highCompletion(rt *route, bucket int, now time.Time) int {
+	var rd selector.Reading
+	rt.stats.ReadInto(&rd, bucket, selector.BucketTTFT, now, 0)
+	if c := rd.Completion; c.Samples >= 10 && c.Weight > 0 {
+		return min(max(int(4*c.Sum/c.Weight), 256), DefaultLimitMaxTokens)
+	}
+	return DefaultLimitMaxTokens
 }
 
 func hasHardBudget(applied []limits.Applied) bool {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/caddy-llm/llmrouter/selector"
 )
 
 // Reset delays read like OpenAI's (and Go's) durations.
@@ -24,4 +26,21 @@ func TestFormatReset(t *testing.T) {
 			assert.Equal(t, d.String(), formatReset(d), "as Go writes it")
 		}
 	}
+}
+
+// Without max_tokens, the completion reserved is four times the measured
+// mean, within [256, DefaultLimitMaxTokens], once ten answers are known.
+func TestHighCompletion(t *testing.T) {
+	now := time.Now()
+	rt := &route{stats: selector.NewRoute()}
+	assert.Equal(t, DefaultLimitMaxTokens, highCompletion(rt, 0, now), "nothing measured")
+	for range 10 {
+		rt.stats.ObserveSuccess(0, selector.Sample{FirstToken: 10 * time.Millisecond, Total: 20 * time.Millisecond, CompletionTokens: 100}, now, time.Minute)
+	}
+	assert.Equal(t, 400, highCompletion(rt, 0, now))
+	short := &route{stats: selector.NewRoute()}
+	for range 10 {
+		short.stats.ObserveSuccess(0, selector.Sample{FirstToken: 10 * time.Millisecond, Total: 20 * time.Millisecond, CompletionTokens: 3}, now, time.Minute)
+	}
+	assert.Equal(t, 256, highCompletion(short, 0, now))
 }
