@@ -53,7 +53,9 @@ func (h *LLMRouter) provisionLimits() error {
 	key := "memory"
 	shared, isShared := h.store.(*sharedstate.Shared)
 	if isShared {
-		key = "shared:" + h.sharedKeyInPool
+		// on_error is the Redis limiter's own setting: a reload that
+		// changes it gets a limiter of its own (the counters are in Redis).
+		key = "shared:" + policy.OnError().String() + ":" + h.sharedKeyInPool
 	}
 	seed := h.seedBudget
 	v, _, err := limiters.LoadOrNew(key, func() (caddy.Destructor, error) {

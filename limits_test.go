@@ -2,6 +2,7 @@ package llmrouter_test
 
 import (
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -188,4 +189,37 @@ func TestLimits_SmallTokenLimit(t *testing.T) {
 	// With a max_tokens that fits, it goes.
 	resp, body = chat(t, "limits-tokens", `"max_tokens":10`, "X-Client", client)
 	assert.Equal(t, http.StatusOK, resp.StatusCode, body)
+}
+
+// With the shared counters unreachable, on_error local (the default) keeps
+// enforcing each limit in memory (this instance's share of it: the whole
+// limit, as it knows of no other instance), and on_error closed refuses
+// with 503 limits_unavailable.
+func TestLimits_RedisDown(t *testing.T) {
+	fake := fakevendor.Start(t, fakevendor.Options{Name: "ok"})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := ln.Addr().String()
+	ln.Close()
+	config := func(onError string) string {
+		return routerBlock([]string{"ledger memory",
+			fmt.Sprintf("shared redis %s {\n\t\ttimeout 100ms\n\t\tdial_timeout 100ms\n\t}", closed),
+			"limits {\n\t\tkey {http.request.header.X-Client}\n\t\ton_error " + onError +
+				"\n\t\ttier default {\n\t\t\trequests 2 per 1m\n\t\t}\n\t}"},
+			vendorBlock("ok", "openai_compatible", fake.URL(), "", "model limits-down"))
+	}
+
+	startRouter(t, config("local"))
+	client := fmt.Sprint("down-", time.Now().UnixNano())
+	for range 2 {
+		resp, body := chat(t, "limits-down", "", "X-Client", client)
+		require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	}
+	resp, body := chat(t, "limits-down", "", "X-Client", client)
+	assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode, "enforced locally: %s", body)
+
+	startRouter(t, config("closed"))
+	resp, body = chat(t, "limits-down", "", "X-Client", client+"-closed")
+	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode, body)
+	assert.Equal(t, "limits_unavailable", gjson.Get(body, "error.code").String())
 }
