@@ -116,7 +116,7 @@ func serveStats(w http.ResponseWriter, r *http.Request) error {
 		}
 		out.Clients = append(out.Clients, clients...)
 	}
-	out.Limits = describeLimits(out.Clients)
+	out.Limits = describeLimits()
 	for _, h := range liveRouters.list() {
 		for _, rt := range h.table.routes {
 			if seen[rt.stats] {

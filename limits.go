@@ -465,25 +465,29 @@ type limitStatus struct {
 	Reset  *time.Time `json:"reset,omitempty"`
 }
 
-// describeLimits lists the limits of the clients the ledger knows, as the
-// live handlers' limiters count them.
-func describeLimits(clients []ledger.ClientSpend) []clientLimits {
+// describeLimits lists the limits of the clients the live handlers'
+// limiters have counted for lately, as they count them.
+func describeLimits() []clientLimits {
 	var limiters []limits.Limiter
+	var clients []string
 	for _, h := range liveRouters.list() {
 		if h.limiter != nil && !slices.Contains(limiters, h.limiter) {
 			limiters = append(limiters, h.limiter)
+			clients = append(clients, h.limiter.Clients()...)
 		}
 	}
+	slices.Sort(clients)
+	clients = slices.Compact(clients)
 	var out []clientLimits
 	for _, c := range clients {
 		var ls []limitStatus
 		for _, l := range limiters {
-			for _, st := range l.State(c.Client) {
+			for _, st := range l.State(c) {
 				ls = append(ls, toLimitStatus(st))
 			}
 		}
 		if len(ls) > 0 {
-			out = append(out, clientLimits{Client: c.Client, Limits: ls})
+			out = append(out, clientLimits{Client: c, Limits: ls})
 		}
 	}
 	return out

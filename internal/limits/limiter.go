@@ -25,6 +25,9 @@ type Limiter interface {
 	// State is the client's limits as this limiter knows them, for
 	// /llm_router/stats.
 	State(client string) []Status
+	// Clients lists the clients this limiter has counted for lately (here;
+	// other instances' are theirs), sorted, for /llm_router/stats.
+	Clients() []string
 }
 
 // ErrUnavailable is returned by Reserve when the shared counters cannot be

@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"slices"
 	"context"
 	"math"
 	"sync"
@@ -427,6 +428,18 @@ func (m *Memory) maybeSweep(now time.Time, nowMs int64) {
 			}
 		}
 	}
+}
+
+// Clients implements Limiter: the clients with live counters.
+func (m *Memory) Clients() []string {
+	m.mu.Lock()
+	out := make([]string, 0, len(m.byClient))
+	for c := range m.byClient {
+		out = append(out, c)
+	}
+	m.mu.Unlock()
+	slices.Sort(out)
+	return out
 }
 
 // State implements Limiter: each of the client's limits in use, with its

@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"slices"
 	"context"
 	"fmt"
 	"sync"
@@ -246,6 +247,24 @@ func (r *Redis) Settle(ctx context.Context, g Grant, actual Actual) error {
 		amounts[i] = settled(&g.ask.Limits[i], actual)
 	}
 	return r.shared.Settle(ctx, *g.shared, amounts)
+}
+
+// Clients implements Limiter: the clients whose requests this instance
+// reserved for (those State remembers), and the fallback's.
+func (r *Redis) Clients() []string {
+	r.mu.Lock()
+	out := make([]string, 0, len(r.seen))
+	for c := range r.seen {
+		out = append(out, c)
+	}
+	r.mu.Unlock()
+	for _, c := range r.local.Clients() {
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // maxSeen bounds the clients State remembers.
