@@ -1,9 +1,9 @@
 package limits
 
 import (
-	"slices"
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
