@@ -108,7 +108,7 @@ func (h *LLMRouter) seedBudget(client, pattern string, from time.Time) int64 {
 			spent += row.BillableCostUSD
 		}
 	}
-	return int64(math.Round(spent * 1e6))
+	return billing.MicroUSD(spent)
 }
 
 // limitState is a request's admission: the grant to settle, and what its
@@ -189,9 +189,9 @@ func (h *LLMRouter) admit(w http.ResponseWriter, r *http.Request, st *requestSta
 }
 
 // settleLimits charges an admitted request what it used: its billable
-// tokens and cost only (what zero completion insurance absorbed never
-// counts against a client).
-func (h *LLMRouter) settleLimits(st *requestState, billableRequest bool) {
+// tokens and cost (as settle priced it) only; what zero completion insurance
+// absorbed never counts against a client.
+func (h *LLMRouter) settleLimits(st *requestState, billableRequest bool, costUSD float64) {
 	if st.limit == nil {
 		return
 	}
@@ -199,7 +199,7 @@ func (h *LLMRouter) settleLimits(st *requestState, billableRequest bool) {
 	if billableRequest {
 		u := st.result.usage
 		actual = limits.Actual{InputTokens: int64(u.PromptTokens), OutputTokens: int64(u.CompletionTokens),
-			MicroUSD: limits.CostMicroUSD(u, st.result.served.price)}
+			MicroUSD: billing.MicroUSD(costUSD)}
 	}
 	// The request's context may be gone (the client left): settling must
 	// still happen, within its own deadline when it goes to Redis (the

@@ -86,7 +86,7 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 		st.result.outcome = outcomeClientError
 	}
 
-	h.settleLimits(st, isBillable)
+	h.settleLimits(st, isBillable, cost)
 
 	vendorID, vendorModel := "", ""
 	if st.result.served != nil {

@@ -4,6 +4,8 @@
 // Pricing, and the router settles with Cost.
 package billing
 
+import "math"
+
 // Usage is what one answer (or one attempt) consumed, in tokens, in
 // OpenAI's terms.
 type Usage struct {
@@ -16,6 +18,13 @@ type Usage struct {
 	// per token, and at least one per content event.
 	Estimated bool
 }
+
+// MicroUSD is an amount in USD as the ledger and the limits keep it: whole
+// micro-dollars, rounded to the nearest, so that sums are exact.
+func MicroUSD(usd float64) int64 { return int64(math.Round(usd * 1e6)) }
+
+// USD is the inverse of MicroUSD.
+func USD(micro int64) float64 { return float64(micro) / 1e6 }
 
 // TotalTokens is PromptTokens + CompletionTokens.
 func (u Usage) TotalTokens() int { return u.PromptTokens + u.CompletionTokens }

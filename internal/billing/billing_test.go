@@ -18,3 +18,11 @@ func TestCost(t *testing.T) {
 	assert.InDelta(t, 100*1.25/1e6, Cost(Usage{PromptTokens: 100, CachedTokens: 300}, p), 1e-12)
 	assert.InDelta(t, 0.0, Cost(Usage{PromptTokens: -5, CompletionTokens: -1}, p), 1e-12)
 }
+
+// Micro-dollars round to the nearest, and back.
+func TestMicroUSD(t *testing.T) {
+	assert.Equal(t, int64(365), MicroUSD(365e-6))
+	assert.Equal(t, int64(6), MicroUSD(6.02e-6))
+	assert.Equal(t, int64(3), MicroUSD(0.1e-6+0.2e-6+2.7e-6))
+	assert.Equal(t, 0.000365, USD(365))
+}

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -270,8 +271,8 @@ func (c *pgColumns) add(e *Entry) {
 	c.billable = append(c.billable, e.Billable)
 	c.estimated = append(c.estimated, e.Usage.Estimated)
 	for i, v := range [11]int64{int64(e.Attempts), int64(e.Usage.PromptTokens), int64(e.Usage.CachedTokens),
-		int64(e.Usage.CompletionTokens), int64(e.Usage.ReasoningTokens), microUSD(e.CostUSD),
-		int64(e.Absorbed.PromptTokens), int64(e.Absorbed.CompletionTokens), microUSD(e.AbsorbedCostUSD),
+		int64(e.Usage.CompletionTokens), int64(e.Usage.ReasoningTokens), billing.MicroUSD(e.CostUSD),
+		int64(e.Absorbed.PromptTokens), int64(e.Absorbed.CompletionTokens), billing.MicroUSD(e.AbsorbedCostUSD),
 		e.TTFT.Microseconds(), e.Duration.Microseconds()} {
 		c.ints[i] = append(c.ints[i], v)
 	}

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 // requestColumns are the request rows' columns, in the order the writers
@@ -68,7 +70,7 @@ func scanClient(r scanner) (ClientSpend, error) {
 	var billable, absorbed int64
 	err := r.Scan(&c.Client, &c.Requests, &c.BillableRequests, &c.BillablePromptTokens, &c.BillableCompletionTokens,
 		&billable, &c.AbsorbedPromptTokens, &c.AbsorbedCompletionTokens, &absorbed)
-	c.BillableCostUSD, c.AbsorbedCostUSD = usdOf(billable), usdOf(absorbed)
+	c.BillableCostUSD, c.AbsorbedCostUSD = billing.USD(billable), billing.USD(absorbed)
 	return c, err
 }
 
@@ -127,7 +129,7 @@ func scanUsage(r scanner, groups [3]bool) (UsageRow, error) {
 		&u.AbsorbedPromptTokens, &u.AbsorbedCompletionTokens, &billable, &absorbed)
 	err := r.Scan(dest...)
 	u.Start = time.Unix(start, 0).UTC()
-	u.BillableCostUSD, u.AbsorbedCostUSD = usdOf(billable), usdOf(absorbed)
+	u.BillableCostUSD, u.AbsorbedCostUSD = billing.USD(billable), billing.USD(absorbed)
 	return u, err
 }
 

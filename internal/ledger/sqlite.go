@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver: pure Go, no cgo
 )
 
@@ -425,8 +426,8 @@ func (s *sqliteStore) bindRows(ctx context.Context, conn *sql.Conn, rows []Entry
 		for j, v := range [...]int64{ids[0], ids[1], ids[2], ids[3], ids[4], int64(e.Attempts), ids[5],
 			boolInt(e.Billable), int64(e.Usage.PromptTokens), int64(e.Usage.CachedTokens),
 			int64(e.Usage.CompletionTokens), int64(e.Usage.ReasoningTokens), boolInt(e.Usage.Estimated),
-			microUSD(e.CostUSD), int64(e.Absorbed.PromptTokens), int64(e.Absorbed.CompletionTokens),
-			microUSD(e.AbsorbedCostUSD), e.TTFT.Microseconds(), e.Duration.Microseconds()} {
+			billing.MicroUSD(e.CostUSD), int64(e.Absorbed.PromptTokens), int64(e.Absorbed.CompletionTokens),
+			billing.MicroUSD(e.AbsorbedCostUSD), e.TTFT.Microseconds(), e.Duration.Microseconds()} {
 			if j == 0 {
 				buf = append(buf, '[')
 			} else {

@@ -2,10 +2,11 @@ package ledger
 
 import (
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 // The fields Usage can group by, in the order its rows are sorted by.
@@ -126,13 +127,6 @@ func bucketSize(gran string) time.Duration {
 	return 24 * time.Hour
 }
 
-// microUSD is a cost as the database keeps it: whole micro-dollars, so that
-// sums are exact and the same in every dialect.
-func microUSD(usd float64) int64 { return int64(math.Round(usd * 1e6)) }
-
-// usdOf is the inverse of microUSD.
-func usdOf(micro int64) float64 { return float64(micro) / 1e6 }
-
 // rollupKey is one row of a rollup table: a bucket (its start in Unix
 // seconds, UTC) and the three group fields.
 type rollupKey struct {
@@ -161,11 +155,11 @@ func (r *rollupSums) add(e *Entry) {
 		r.prompt += int64(e.Usage.PromptTokens)
 		r.cached += int64(e.Usage.CachedTokens)
 		r.completion += int64(e.Usage.CompletionTokens)
-		r.billableMicroUSD += microUSD(e.CostUSD)
+		r.billableMicroUSD += billing.MicroUSD(e.CostUSD)
 	}
 	r.absorbedPrompt += int64(e.Absorbed.PromptTokens)
 	r.absorbedCompletion += int64(e.Absorbed.CompletionTokens)
-	r.absorbedMicroUSD += microUSD(e.AbsorbedCostUSD)
+	r.absorbedMicroUSD += billing.MicroUSD(e.AbsorbedCostUSD)
 }
 
 // rollup is a batch summed per key, the keys sorted so that writers that

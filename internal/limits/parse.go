@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/caddy-llm/llmrouter/internal/billing"
 )
 
 // ParseQuantity reads a count as operators write it: a plain integer, or
@@ -69,7 +71,7 @@ func microUSD(usd float64) (int64, error) {
 	case usd > maxUSD:
 		return 0, fmt.Errorf("%v: more than %v", usd, maxUSD)
 	}
-	m := int64(math.Round(usd * 1e6))
+	m := billing.MicroUSD(usd)
 	if m == 0 {
 		return 0, fmt.Errorf("%v: less than a micro-USD", usd)
 	}

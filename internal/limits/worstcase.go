@@ -64,7 +64,7 @@ func CostMicroUSD(u billing.Usage, p billing.Pricing) int64 {
 	if !p.Known {
 		return 0
 	}
-	return int64(math.Round(billing.Cost(u, p) * 1e6))
+	return billing.MicroUSD(billing.Cost(u, p))
 }
 
 func ceilMicro(f float64) int64 {
