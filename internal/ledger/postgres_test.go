@@ -279,3 +279,38 @@ func TestPostgres_OpenErrors(t *testing.T) {
 	_, err = openSQL(t.Context(), cfg, testTuning)
 	assert.ErrorContains(t, err, "schema version 99 is newer than this build knows (1)")
 }
+
+// The DSN's password never reaches a log line or an error: not while the
+// database is down, not when a bad DSN is refused.
+func TestPostgres_PasswordNeverLogged(t *testing.T) {
+	const secret = "pw-never-logged-7f3a"
+	cfg := postgresBackend.fresh(t)
+	u, err := url.Parse(cfg.DSN)
+	require.NoError(t, err)
+	proxy := testservices.NewProxy(t, u.Host)
+	proxy.Cut()
+	u.Host = proxy.Addr()
+	u.User = url.UserPassword(u.User.Username(), secret)
+	cfg.DSN = u.String()
+	core, logs := observer.New(zap.DebugLevel)
+	cfg.Logger = zap.New(core)
+
+	s := open(t, cfg) // down at start: spills, and says so
+	s.Record(Entry{RequestID: "p1", Time: day0, Client: "bob", Outcome: "success"})
+	require.NoError(t, s.Flush(t.Context()))
+	_, err = s.Clients(t.Context())
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), secret)
+	require.NotZero(t, logs.Len(), "the outage was logged")
+	for _, e := range logs.All() {
+		assert.NotContains(t, e.Message, secret)
+		for _, f := range e.Context {
+			assert.NotContains(t, fmt.Sprint(f.String, f.Interface), secret, f.Key)
+		}
+	}
+
+	_, err = openSQL(t.Context(), SQLConfig{Driver: "postgres", DSN: "postgres://bob:" + secret + "@%zz/x",
+		SpillPath: filepath.Join(t.TempDir(), "spill")}, testTuning)
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), secret)
+}
