@@ -3,6 +3,7 @@ package fleettest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -166,16 +167,8 @@ func send(client *http.Client, url, team, body string) (*http.Response, []byte, 
 		return nil, nil, err
 	}
 	defer resp.Body.Close()
-	var sb strings.Builder
-	buf := make([]byte, 32<<10)
-	for {
-		n, rerr := resp.Body.Read(buf)
-		sb.Write(buf[:n])
-		if rerr != nil {
-			break
-		}
-	}
-	return resp, []byte(sb.String()), nil
+	b, err := io.ReadAll(resp.Body)
+	return resp, b, err
 }
 
 // Spend recorded before a restart still counts after it: a budget counter
