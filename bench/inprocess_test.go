@@ -40,7 +40,7 @@ func BenchmarkInProcess(b *testing.B) {
 	var fakePort int
 	fmt.Sscan(fakePortStr, &fakePort)
 
-	modes := []string{"rp", "router", "router-noledger", "router-limits"}
+	modes := []string{"rp", "rp-headers", "router", "router-noledger", "router-limits"}
 	ports := make(map[string]int, len(modes))
 	var cfg strings.Builder
 	cfg.WriteString("{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tlog {\n\t\toutput discard\n\t}\n}\n")

@@ -20,8 +20,10 @@
 // connections per host), router-warn (llm_router with Caddy's log level at
 // WARN, which turned off the per-request "routed" line when it was at INFO)
 // router-noledger (llm_router with `ledger off`: what the default SQLite
-// ledger costs is router minus router-noledger) and router-limits (every
-// kind of client limit on, in memory, none reached).
+// ledger costs is router minus router-noledger), router-limits (every
+// kind of client limit on, in memory, none reached) and rp-headers (rp adding
+// the eight headers router-limits adds, with Caddy's header directive: what
+// the headers alone cost, whoever sets them, is rp-headers minus rp).
 //
 // Caddy runs pinned to core 0 and the benchmark (fake vendor and load
 // generators, wrk included) to core 1. The phases are a warm-up, serial
@@ -105,7 +107,7 @@ func main() {
 	flag.IntVar(&cfg.conns, "conns", 64, "connections of the closed-loop (max throughput) phase")
 	flag.StringVar(&phases, "phases", "serial,open,closed", "phases to run: serial, open (the fixed rates), closed (max throughput, CPU per request)")
 	flag.StringVar(&kinds, "kinds", "small,small+stream,large,large+stream", "request kinds of the mix, sent in turn")
-	flag.StringVar(&modes, "modes", "direct,rp,router", "modes to run, in order: direct, rp, rp32, router, router-warn, router-noledger, router-limits")
+	flag.StringVar(&modes, "modes", "direct,rp,router", "modes to run, in order: direct, rp, rp32, rp-headers, router, router-warn, router-noledger, router-limits")
 	flag.IntVar(&cfg.rpIdle, "rp-idle-conns", 256, "keepalive_idle_conns_per_host of mode rp (the router's DefaultMaxIdleConnsPerHost is 256; 0 = Caddy's default, 32)")
 	flag.IntVar(&cfg.largeKB, "large-kb", 32, "size of the large prompts in KiB")
 	flag.StringVar(&cfg.loadgen, "loadgen", "auto", "closed-loop generator: wrk, go, or auto (wrk when installed)")
@@ -133,7 +135,7 @@ func main() {
 	for _, m := range strings.Split(modes, ",") {
 		m = strings.TrimSpace(m)
 		if _, ok := modeLabels[m]; !ok {
-			fatalf("-modes: unknown mode %q (want direct, rp, rp32, router, router-warn, router-noledger, router-limits)", m)
+			fatalf("-modes: unknown mode %q (want direct, rp, rp32, rp-headers, router, router-warn, router-noledger, router-limits)", m)
 		}
 		cfg.modes = append(cfg.modes, m)
 	}

@@ -20,6 +20,7 @@ var modeLabels = map[string]string{
 	"direct":          "(a) vendor direct",
 	"rp":              "(b) reverse_proxy",
 	"rp32":            "(b32) reverse_proxy, Caddy's default pool (32)",
+	"rp-headers":      "(b-headers) reverse_proxy adding the 8 limit headers",
 	"router":          "(c) llm_router",
 	"router-warn":     "(c-warn) llm_router, log level WARN",
 	"router-noledger": "(c-noledger) llm_router, ledger off",
@@ -43,7 +44,11 @@ func globalOptions(admin, extra string) string {
 // (tls_except_ports lets it talk plain HTTP to the fake on loopback, as the
 // router does by setting the scheme itself), 256 idle connections per host
 // (DefaultMaxIdleConnsPerHost), Caddy's default dial timeout (3 s). rp32 is
-// the same with Caddy's default pool (32). The router has three
+// the same with Caddy's default pool (32). rp-headers is rp with Caddy's
+// header directive adding the eight response headers that router-limits
+// adds (values of the same length): what those headers cost Caddy and
+// net/http whoever sets them, the floor under router-limits minus router.
+// The router has three
 // openai_compatible vendors on the same fake, serving the same model, perf
 // routing, the default exploration share and the default ledger (SQLite
 // under the instance's data directory; router-noledger turns it off), and
@@ -55,12 +60,16 @@ func caddyfileFor(mode string, port, fakePort, rpIdle int, admin string) string 
 		return fmt.Sprintf("http://:%d {\n\tbind 127.0.0.1\n%s}\n", port, body)
 	}
 	switch mode {
-	case "rp", "rp32":
+	case "rp", "rp32", "rp-headers":
 		pool := ""
-		if mode == "rp" && rpIdle > 0 {
+		if mode != "rp32" && rpIdle > 0 {
 			pool = fmt.Sprintf("\t\t\tkeepalive_idle_conns_per_host %d\n", rpIdle)
 		}
-		return globalOptions(admin, "") + site(fmt.Sprintf(
+		headers := ""
+		if mode == "rp-headers" {
+			headers = limitHeaders
+		}
+		return globalOptions(admin, "") + site(headers+fmt.Sprintf(
 			"\treverse_proxy 127.0.0.1:%d {\n\t\ttransport http {\n\t\t\ttls\n\t\t\ttls_except_ports %d\n%s\t\t}\n\t}\n",
 			fakePort, fakePort, pool))
 	case "router", "router-warn", "router-noledger", "router-limits":
@@ -87,6 +96,19 @@ func caddyfileFor(mode string, port, fakePort, rpIdle int, admin string) string 
 	}
 	panic("no Caddyfile for mode " + mode)
 }
+
+// limitHeaders is a header directive that sets what router-limits adds to
+// every response, with values as long as its (none of its limits reached).
+const limitHeaders = "\theader {\n" +
+	"\t\tX-Ratelimit-Limit-Requests 100000000\n" +
+	"\t\tX-Ratelimit-Remaining-Requests 99999999\n" +
+	"\t\tX-Ratelimit-Reset-Requests 1ms\n" +
+	"\t\tX-Ratelimit-Limit-Tokens 1000000000\n" +
+	"\t\tX-Ratelimit-Remaining-Tokens 999995903\n" +
+	"\t\tX-Ratelimit-Reset-Tokens 1ms\n" +
+	"\t\tX-Llm-Budget-Remaining-Usd 999999.982155\n" +
+	"\t\tX-Llm-Budget-Reset 2027-01-01T00:00:00Z\n" +
+	"\t}\n"
 
 // modeRun is a mode during the run.
 type modeRun struct {
