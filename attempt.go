@@ -112,7 +112,7 @@ func (t *attemptTransport) vendorError(st *requestState, rt *route, tr vendors.T
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
 	cancel()
-	verdict := rt.vendor.Classify(resp.StatusCode, body)
+	verdict := rt.vendor.ClassifyResponse(resp.StatusCode, resp.Header, body)
 	if readErr != nil {
 		verdict.Failover = true // a broken error response says nothing about the request
 	}

@@ -231,3 +231,23 @@ func TestGeminiThroughTheRouter(t *testing.T) {
 	assert.Equal(t, "get_weather", gjson.GetBytes(sent.Body, "contents.2.parts.0.functionResponse.name").String(),
 		"the tool result names its function, looked up from the call id")
 }
+
+// A Bedrock quota that only its X-Amzn-ErrorType header names (a 400) moves
+// the request on instead of handing the client a 400.
+func TestBedrockQuotaFromHeaderFailsOver(t *testing.T) {
+	creds := &fakevendor.BedrockCredentials{AccessKeyID: "AKIDEXAMPLE", SecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", Region: "us-east-1"}
+	bedrock := fakevendor.StartBedrock(t, fakevendor.BedrockOptions{Status: http.StatusBadRequest,
+		ErrorType: "ServiceQuotaExceededException", ErrorMessage: "The request would exceed your account's service quota.",
+		RequireSigV4: creds})
+	claude := fakevendor.StartAnthropic(t, fakevendor.AnthropicOptions{Reply: "From Claude"})
+	startRouter(t, routerBlock(nil,
+		vendorBlock("bedrock", "aws", bedrock.URL(), "", "region us-east-1", "access_key_id "+creds.AccessKeyID,
+			"secret_access_key "+creds.SecretAccessKey, "model claude-x as us.anthropic.claude-sonnet-4-20250514-v1:0 input 1 output 1"),
+		vendorBlock("anthropic", "anthropic", claude.URL(), "sk-ant", "model claude-x as claude-sonnet-4-5 input 5 output 5")))
+
+	resp, body := post(t, "/v1/chat/completions", `{"model":"claude-x","routing":"price","messages":[{"role":"user","content":"hi"}]}`)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	assert.Equal(t, "From Claude", gjson.Get(body, "choices.0.message.content").String())
+	assert.Equal(t, 1, bedrock.Count(), "the cheaper vendor was tried first")
+	assert.Equal(t, "2", resp.Header.Get("X-Llm-Attempts"))
+}

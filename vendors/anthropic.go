@@ -72,6 +72,7 @@ type anthropicRequest struct {
 	StopSequences []string             `json:"stop_sequences,omitempty"`
 	Tools         []anthropicTool      `json:"tools,omitempty"`
 	ToolChoice    *anthropicToolChoice `json:"tool_choice,omitempty"`
+	Thinking      *anthropicThinking   `json:"thinking,omitempty"`
 	Stream        bool                 `json:"stream,omitempty"`
 }
 
@@ -148,6 +149,11 @@ type anthropicToolChoice struct {
 //     auto/any/tool/none, and parallel_tool_calls false →
 //     disable_parallel_tool_use; both are dropped without tools, which
 //     Anthropic requires;
+//   - reasoning_effort low, medium, high (and xhigh) enable extended
+//     thinking with a budget of 1K, 8K or 24K tokens within the client's
+//     max tokens (claudeThinking, reasoning.go says when it stays off);
+//     thinking takes neither temperature nor top_p, which are then left
+//     out; the thinking comes back as reasoning_content;
 //   - n > 1 is an error; every other OpenAI field (response_format, seed,
 //     logprobs, user, stream_options...) is dropped, because Anthropic
 //     rejects unknown fields.
@@ -191,6 +197,9 @@ func anthropicMessagesBody(r chatRequest, model string, defaultMax int, stream b
 			req.Tools = append(req.Tools, anthropicTool{Name: t.Name, Description: t.Description, InputSchema: schema})
 		}
 		req.ToolChoice = anthropicChoice(r.ToolChoice, r.ParallelToolCalls)
+	}
+	if req.Thinking, req.MaxTokens = claudeThinking(&r, req.MaxTokens); req.Thinking != nil {
+		req.Temperature, req.TopP = nil, nil
 	}
 
 	var buf bytes.Buffer

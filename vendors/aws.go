@@ -100,7 +100,13 @@ func newBedrockBackend(v *Vendor, c Config) (backend, *ConfigError) {
 func (b *bedrockBackend) serves(e Endpoint) bool { return e == ChatCompletions }
 
 func (b *bedrockBackend) classify(status int, body []byte) (Verdict, bool) {
-	return bedrockClassify(status, body)
+	return bedrockClassify(status, "", body)
+}
+
+// classifyWithHeader reads the error type from X-Amzn-ErrorType, where
+// Bedrock's REST API puts it, when the body does not say it.
+func (b *bedrockBackend) classifyWithHeader(status int, h http.Header, body []byte) (Verdict, bool) {
+	return bedrockClassify(status, bedrockTrimErrorType(h.Get("X-Amzn-Errortype")), body)
 }
 
 // awsCredentials returns the SigV4 credentials of a vendor without an API
@@ -224,9 +230,9 @@ func bedrockTrimErrorType(t string) string {
 }
 
 // bedrockClassify recognises Bedrock's errors. The error type normally
-// travels only in the X-Amzn-ErrorType header, which Classify does not get,
-// so it is read from the body when present ("__type", "code") and otherwise
-// the status and Bedrock's own message decide:
+// travels only in the X-Amzn-ErrorType header (headerType, "" when unknown);
+// the body's ("__type", "code") comes first when present, and without
+// either the status and Bedrock's own message decide:
 //
 //   - ThrottlingException (429): rate_limited, except the daily token or
 //     request quotas ("Too many tokens per day"): quota, they last hours;
@@ -246,12 +252,14 @@ func bedrockTrimErrorType(t string) string {
 //
 // Bodies without a top-level message or type (OpenAI-shaped ones) keep the
 // generic verdict. Only Bedrock's message is read, never the whole body.
-func bedrockClassify(status int, body []byte) (Verdict, bool) {
-	root := errorRoot(body)
-	if !root.IsObject() {
-		return Verdict{}, false
+func bedrockClassify(status int, headerType string, body []byte) (Verdict, bool) {
+	var typ, msg string
+	if root := errorRoot(body); root.IsObject() {
+		typ, msg = bedrockErrorType(root), bedrockMessageOf(root)
 	}
-	typ, msg := bedrockErrorType(root), bedrockMessageOf(root)
+	if typ == "" {
+		typ = headerType
+	}
 	if typ == "" && msg == "" {
 		return Verdict{}, false
 	}

@@ -20,6 +20,13 @@ type bedrockRequest struct {
 	System          []bedrockText          `json:"system,omitempty"`
 	InferenceConfig bedrockInferenceConfig `json:"inferenceConfig"`
 	ToolConfig      *bedrockToolConfig     `json:"toolConfig,omitempty"`
+	// AdditionalModelRequestFields carries what Converse has no field
+	// for: Claude's extended thinking.
+	AdditionalModelRequestFields *bedrockExtraFields `json:"additionalModelRequestFields,omitempty"`
+}
+
+type bedrockExtraFields struct {
+	Thinking *anthropicThinking `json:"thinking,omitempty"`
 }
 
 type bedrockMessage struct {
@@ -118,9 +125,14 @@ var bedrockImageFormats = map[string]string{
 //     tools are sent and the model may still call one. Likewise a
 //     conversation with tool calls but no tools gets minimal declarations
 //     of the tools it used ({"type":"object"} input);
+//   - reasoning_effort, for Claude models (model names an anthropic.*
+//     model or inference profile), is extended thinking in
+//     additionalModelRequestFields, as for Anthropic's own API
+//     (claudeThinking), without temperature and topP; other families have
+//     no common setting for it, and it is ignored;
 //   - n > 1 is an error; other OpenAI fields have no Converse counterpart
 //     and are ignored.
-func bedrockConverseBody(r chatRequest, defaultMax int) ([]byte, error) {
+func bedrockConverseBody(r chatRequest, model string, defaultMax int) ([]byte, error) {
 	if r.N > 1 {
 		return nil, errors.New("n > 1 is not supported by Bedrock: Converse returns one choice")
 	}
@@ -196,6 +208,13 @@ func bedrockConverseBody(r chatRequest, defaultMax int) ([]byte, error) {
 	}
 	req.InferenceConfig.TopP = r.TopP
 	req.InferenceConfig.StopSequences = r.Stop
+	if strings.Contains(model, "anthropic.") {
+		var thinking *anthropicThinking
+		if thinking, req.InferenceConfig.MaxTokens = claudeThinking(&r, req.InferenceConfig.MaxTokens); thinking != nil {
+			req.AdditionalModelRequestFields = &bedrockExtraFields{Thinking: thinking}
+			req.InferenceConfig.Temperature, req.InferenceConfig.TopP = nil, nil
+		}
+	}
 
 	req.ToolConfig = bedrockTools(r, usedTools)
 	return bedrockMarshal(&req)

@@ -45,14 +45,14 @@ func TestBedrockConverseBodyGolden(t *testing.T) {
 func TestBedrockConverseBodyDefaults(t *testing.T) {
 	r, err := parseChatRequest([]byte(`{"messages":[{"role":"user","content":"x"}]}`))
 	require.NoError(t, err)
-	got, err := bedrockConverseBody(r, 777)
+	got, err := bedrockConverseBody(r, "", 777)
 	require.NoError(t, err)
 	assert.Equal(t, `{"messages":[{"role":"user","content":[{"text":"x"}]}],"inferenceConfig":{"maxTokens":777}}`, string(got))
 
 	// Temperatures within range pass unchanged, zero included.
 	r, err = parseChatRequest([]byte(`{"messages":[],"temperature":0,"top_p":1}`))
 	require.NoError(t, err)
-	got, err = bedrockConverseBody(r, 1)
+	got, err = bedrockConverseBody(r, "", 1)
 	require.NoError(t, err)
 	assert.Equal(t, `{"messages":[],"inferenceConfig":{"maxTokens":1,"temperature":0,"topP":1}}`, string(got))
 }

@@ -246,3 +246,25 @@ func awsNormalizeSSE(s string) string {
 	}
 	return out.String()
 }
+
+// Bedrock's REST API states an error's type only in X-Amzn-ErrorType; a
+// ServiceQuotaExceededException is a 400 whose message alone does not say
+// it, so without the header it would pass for the client's mistake.
+func TestBedrockClassifyFromHeader(t *testing.T) {
+	v := newAWSTestVendor(t, Config{Kind: "aws", APIKey: "k", Region: "us-east-1"})
+	header := func(typ string) http.Header {
+		return http.Header{"X-Amzn-Errortype": {typ + ":http://internal.amazon.com/coral/com.amazon.bedrock/"}}
+	}
+	body := []byte(`{"message":"The request would exceed your account's service quota."}`)
+	assert.Equal(t, Verdict{false, ReasonBadRequest}, v.Classify(http.StatusBadRequest, body), "the body alone")
+	assert.Equal(t, Verdict{true, ReasonQuota},
+		v.ClassifyResponse(http.StatusBadRequest, header("ServiceQuotaExceededException"), body))
+	assert.Equal(t, Verdict{true, ReasonOverloaded},
+		v.ClassifyResponse(http.StatusServiceUnavailable, header("ServiceUnavailableException"), nil), "no body at all")
+	assert.Equal(t, Verdict{true, ReasonQuota}, v.ClassifyResponse(http.StatusTooManyRequests,
+		header("ThrottlingException"), []byte(`{"message":"Too many tokens per day, please wait before trying again."}`)))
+	assert.Equal(t, Verdict{false, ReasonBadRequest}, v.ClassifyResponse(http.StatusBadRequest,
+		header("ThrottlingException"), []byte(`{"__type":"ValidationException","message":"bad"}`)), "the body's type comes first")
+	assert.Equal(t, Verdict{false, ReasonBadRequest}, v.ClassifyResponse(http.StatusBadRequest, http.Header{}, body),
+		"no header: as before")
+}

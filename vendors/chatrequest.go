@@ -21,6 +21,7 @@ type chatRequest struct {
 	Stream            bool
 	ParallelToolCalls *bool
 	N                 int
+	ReasoningEffort   string // reasoning_effort, checked (reasoning.go); "" = not given
 }
 
 // chatMessage is one message, with its content normalised to parts.
@@ -84,6 +85,7 @@ type wireChatRequest struct {
 	Stream              bool            `json:"stream"`
 	ParallelToolCalls   *bool           `json:"parallel_tool_calls"`
 	N                   *int            `json:"n"`
+	ReasoningEffort     string          `json:"reasoning_effort"`
 }
 
 type wireMessage struct {
@@ -135,17 +137,19 @@ func parseChatRequest(body []byte) (chatRequest, error) {
 	if w.N != nil {
 		r.N = *w.N
 	}
+	var err error
+	if r.ReasoningEffort, err = parseReasoningEffort(w.ReasoningEffort); err != nil {
+		return chatRequest{}, err
+	}
 	switch {
 	case w.MaxCompletionTokens != nil:
 		r.MaxTokens = *w.MaxCompletionTokens
 	case w.MaxTokens != nil:
 		r.MaxTokens = *w.MaxTokens
 	}
-	stop, err := parseStop(w.Stop)
-	if err != nil {
+	if r.Stop, err = parseStop(w.Stop); err != nil {
 		return chatRequest{}, err
 	}
-	r.Stop = stop
 	for _, t := range w.Tools {
 		if t.Type != "" && t.Type != "function" {
 			continue // hosted tools have no native counterpart here

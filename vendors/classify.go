@@ -30,13 +30,30 @@ type Verdict struct {
 // their own credential or account problems as a 400 (or with a misleading
 // status); the kind's classify hook recognises those.
 func (v *Vendor) Classify(status int, body []byte) Verdict {
+	return v.ClassifyResponse(status, nil, body)
+}
+
+// ClassifyResponse is Classify with the response's header too, which some
+// kinds state the error's type in (Bedrock's X-Amzn-ErrorType); h may be
+// nil.
+func (v *Vendor) ClassifyResponse(status int, h http.Header, body []byte) Verdict {
 	if status < 400 {
 		return Verdict{}
 	}
-	if verdict, ok := v.backend.classify(status, body); ok {
+	if hc, ok := v.backend.(headerClassifier); ok && h != nil {
+		if verdict, ok := hc.classifyWithHeader(status, h, body); ok {
+			return verdict
+		}
+	} else if verdict, ok := v.backend.classify(status, body); ok {
 		return verdict
 	}
 	return classifyStatus(status, body)
+}
+
+// headerClassifier is a backend whose error responses may say their type
+// in a header rather than the body.
+type headerClassifier interface {
+	classifyWithHeader(status int, h http.Header, body []byte) (Verdict, bool)
 }
 
 // classifyStatus is the classification shared by all kinds.

@@ -132,6 +132,7 @@ type geminiGenerationConfig struct {
 	FrequencyPenalty *float64        `json:"frequencyPenalty,omitempty"`
 	ResponseMimeType string          `json:"responseMimeType,omitempty"`
 	ResponseSchema   json.RawMessage `json:"responseSchema,omitempty"`
+	ThinkingConfig   *geminiThinking `json:"thinkingConfig,omitempty"`
 }
 
 // geminiExtras are the OpenAI fields chatRequest does not carry that Gemini
@@ -141,6 +142,9 @@ type geminiExtras struct {
 	PresencePenalty  *float64
 	FrequencyPenalty *float64
 	ResponseFormat   gjson.Result // response_format, if any
+	// Model is the vendor-side model: reasoning_effort maps to its
+	// generation's thinkingConfig.
+	Model string
 }
 
 // geminiExtrasOf reads the extras from a client body.
@@ -171,7 +175,9 @@ func geminiAttemptBody(a Attempt) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return geminiBody(r, geminiExtrasOf(a.Body))
+	x := geminiExtrasOf(a.Body)
+	x.Model = a.Model
+	return geminiBody(r, x)
 }
 
 // geminiBody translates a parsed chat request, with the extras, into a
@@ -400,6 +406,7 @@ func geminiGenConfig(r chatRequest, x geminiExtras) (*geminiGenerationConfig, er
 		Seed:             x.Seed,
 		PresencePenalty:  x.PresencePenalty,
 		FrequencyPenalty: x.FrequencyPenalty,
+		ThinkingConfig:   geminiThinkingFor(x.Model, r.ReasoningEffort),
 	}
 	if r.MaxTokens > 0 {
 		g.MaxOutputTokens = r.MaxTokens
@@ -420,7 +427,8 @@ func geminiGenConfig(r chatRequest, x geminiExtras) (*geminiGenerationConfig, er
 		}
 	}
 	if g.MaxOutputTokens == 0 && g.Temperature == nil && g.TopP == nil && len(g.StopSequences) == 0 &&
-		g.Seed == nil && g.PresencePenalty == nil && g.FrequencyPenalty == nil && g.ResponseMimeType == "" {
+		g.Seed == nil && g.PresencePenalty == nil && g.FrequencyPenalty == nil && g.ResponseMimeType == "" &&
+		g.ThinkingConfig == nil {
 		return nil, nil
 	}
 	return &g, nil

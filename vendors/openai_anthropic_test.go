@@ -277,13 +277,13 @@ var anthropicGoldens = []anthropicGolden{
 			"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}]}`,
 	},
 	{
-		name:   "stream, and unknown OpenAI fields dropped",
+		name:   "stream, unknown OpenAI fields dropped, reasoning_effort as thinking",
 		stream: true,
 		in: `{"model":"gpt-4o","messages":[{"role":"user","content":"Hi"}],"stream":true,
 			"stream_options":{"include_usage":true},"response_format":{"type":"json_object"},"seed":7,
 			"user":"u1","logprobs":false,"frequency_penalty":0.5,"presence_penalty":0.1,"metadata":{"a":"b"},
 			"store":false,"n":1,"reasoning_effort":"low","service_tier":"auto","logit_bias":{"1":2}}`,
-		want: `{"model":"claude-sonnet-4-5","max_tokens":4096,"stream":true,
+		want: `{"model":"claude-sonnet-4-5","max_tokens":5120,"stream":true,"thinking":{"type":"enabled","budget_tokens":1024},
 			"messages":[{"role":"user","content":[{"type":"text","text":"Hi"}]}]}`,
 	},
 	{

@@ -38,7 +38,7 @@ func (t *bedrockTranslator) Request(out *http.Request) error {
 	if err != nil {
 		return v.refused(err)
 	}
-	body, err := bedrockConverseBody(r, b.maxTokens)
+	body, err := bedrockConverseBody(r, a.Model, b.maxTokens)
 	if err != nil {
 		return v.refused(err)
 	}
