@@ -81,6 +81,7 @@ type routeStats struct {
 	VendorModel          string        `json:"vendor_model"`
 	Price                *priceInfo    `json:"price"`
 	Breaker              string        `json:"breaker"`
+	BreakerCause         string        `json:"breaker_cause,omitempty"` // why it is not closed: auth, not_found, connection, rate_limit, quota, server
 	OpenUntil            *time.Time    `json:"open_until,omitempty"`
 	Successes            int64         `json:"successes"`
 	Failures             int64         `json:"failures"`
@@ -165,6 +166,9 @@ func describeRoute(sel *selector.Selector, rt *route, now time.Time) routeStats 
 	}
 	if rt.price.Known {
 		rs.Price = &priceInfo{Input: rt.price.Input, Output: rt.price.Output, CachedInput: rt.price.CachedInput}
+	}
+	if snap.Breaker != selector.Closed {
+		rs.BreakerCause = snap.Cause.String()
 	}
 	if !snap.OpenUntil.IsZero() && snap.OpenUntil.After(now) {
 		rs.OpenUntil = &snap.OpenUntil

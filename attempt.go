@@ -79,8 +79,8 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 			err = firstByteTimeoutError{vendor: rt.vendor.ID(), after: p.ttftTimeout}
 		}
 		if req.Context().Err() == nil { // not the client going away
-			t.recordFailure(st, rt, 0, transportReason(err), transportMessage(err),
-				selector.Failure{Kind: selector.FailureServer})
+			reason := transportReason(err)
+			t.recordFailure(st, rt, 0, reason, transportMessage(err), selector.Failure{Kind: failureKind(reason)})
 		}
 		return nil, err
 	}

@@ -71,6 +71,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	        credentials_file <path>           # vertex service account key
 //	        max_tokens <n>                    # anthropic, aws, vertex Claude: default max_tokens
 //	        api native|openai                 # google
+//	        probe off|models|completion [interval <duration>]
 //	        model <name> [as <vendor_model>] [input <usd>] [output <usd>] [cached_input <usd>]
 //	    }
 //	}
@@ -355,6 +356,23 @@ func unmarshalVendor(d *caddyfile.Dispenser) (VendorConfig, error) {
 				return vc, d.Errf("vendor %s: max_tokens: want a whole number of 1 or more, got %q", vc.ID, s)
 			}
 			vc.MaxTokens = n
+		case "probe":
+			// probe off|models|completion [interval <duration>]
+			args := d.RemainingArgs()
+			if len(args) != 1 && len(args) != 3 {
+				return vc, d.Errf("vendor %s: probe: want off|models|completion [interval <duration>]", vc.ID)
+			}
+			vc.Probe = args[0]
+			if len(args) == 3 {
+				if args[1] != "interval" {
+					return vc, d.Errf("vendor %s: probe: unknown option %q (want interval)", vc.ID, args[1])
+				}
+				dur, err := caddy.ParseDuration(args[2])
+				if err != nil || dur <= 0 {
+					return vc, d.Errf("vendor %s: probe: invalid interval %q", vc.ID, args[2])
+				}
+				vc.ProbeInterval = caddy.Duration(dur)
+			}
 		case "header":
 			var name, value string
 			if !d.AllArgs(&name, &value) {

@@ -255,6 +255,10 @@ func TestProvisionErrors(t *testing.T) {
 		{"sqlite ledger with a dsn", LLMRouter{Ledger: &LedgerConfig{Backend: "sqlite", DSN: "postgres://x"}}, `ledger: dsn is a postgres setting`},
 		{"negative ledger retention", LLMRouter{Ledger: &LedgerConfig{Retention: caddy.Duration(-time.Hour)}}, `ledger: retention: must be positive`},
 		{"shared redis without address", LLMRouter{Shared: &SharedConfig{Redis: &RedisConfig{}}}, `shared redis: address is required`},
+		{"unknown probe mode", LLMRouter{Vendors: []VendorConfig{{ID: "openai", APIKey: "k", Models: models, Probe: "sometimes"}}},
+			`vendor "openai": probe: unknown mode "sometimes" (want off, models or completion)`},
+		{"models probe on a kind without one", LLMRouter{Vendors: []VendorConfig{{ID: "volcengine", APIKey: "k", Models: models, Probe: "models"}}},
+			`vendor "volcengine": probe: kind volcengine has no free metadata call: use completion or off`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -1,6 +1,10 @@
 package llmrouter
 
-import "github.com/caddy-llm/llmrouter/vendors"
+import (
+	"github.com/caddyserver/caddy/v2"
+
+	"github.com/caddy-llm/llmrouter/vendors"
+)
 
 // VendorConfig declares one vendor: where it is, how to authenticate, and the
 // models it serves. The same kind may appear several times under different ids
@@ -69,6 +73,32 @@ type VendorConfig struct {
 	// google: `native` (default: the Gemini API's generateContent) or
 	// `openai` (Gemini's OpenAI-compatible endpoint).
 	API string `json:"api,omitempty"`
+
+	// Health probes of this vendor's models, which find a bad key, a
+	// missing model or an unreachable host before a client does, and let
+	// a breaker opened for one of those close without a client's request:
+	//
+	//   - `models` (default where the kind has one): the kind's free
+	//     metadata call with the vendor's credentials (`GET …/models/{id}`,
+	//     Anthropic's and Gemini's model lookups, Bedrock's
+	//     GetFoundationModel or GetInferenceProfile; Azure, DeepSeek and
+	//     `openai_compatible` list their models, which proves the key and
+	//     the host, and the model when the list names it). `volcengine` and
+	//     `vertex` have none: their default is `off`;
+	//   - `completion`: the smallest chat request (one token); it costs
+	//     tokens, absorbed by the house under the ledger client `(probe)`,
+	//     never a client's; any 4xx counts as a failing probe;
+	//   - `off`.
+	//
+	// A probe runs only for a route whose breaker opened for an auth,
+	// not-found or connection failure, and for routes idle for longer than
+	// `stale_after`; a probe that succeeds closes only such a breaker
+	// (throttling, overload and quota still need a real request). With
+	// `shared redis`, one instance probes each vendor per interval.
+	Probe string `json:"probe,omitempty"`
+
+	// How often a vendor's routes may be probed. Default: 1m.
+	ProbeInterval caddy.Duration `json:"probe_interval,omitempty"`
 }
 
 // ModelConfig is one model a vendor serves, with its price at that vendor.

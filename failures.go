@@ -120,6 +120,8 @@ func failureKind(reason string) selector.FailureKind {
 		return selector.FailureQuota
 	case vendors.ReasonNotFound:
 		return selector.FailureNotFound
+	case vendors.ReasonConnection:
+		return selector.FailureConnection
 	default:
 		return selector.FailureServer
 	}

@@ -21,6 +21,7 @@ var routerMetrics struct {
 	requests  *prometheus.CounterVec
 	refusals  *prometheus.CounterVec
 	failovers *prometheus.CounterVec
+	probes    *prometheus.CounterVec
 	ttft      *prometheus.HistogramVec
 	tokens    *prometheus.CounterVec
 	cost      *prometheus.CounterVec
@@ -50,6 +51,10 @@ func initMetrics(registry *prometheus.Registry) error {
 			Namespace: ns, Subsystem: sub, Name: "failovers_total",
 			Help: "Attempts given up for the next vendor, by the vendor that failed, model and reason.",
 		}, []string{"vendor", "model", "reason"})
+		routerMetrics.probes = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "probes_total",
+			Help: "Health probes by vendor, model and result (ok, closed: it closed the breaker, failed, inconclusive).",
+		}, []string{"vendor", "model", "result"})
 		routerMetrics.ttft = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: ns, Subsystem: sub, Name: "ttft_seconds",
 			Help:    "Time from sending a request to a vendor to its first content token.",
@@ -72,7 +77,8 @@ func initMetrics(registry *prometheus.Registry) error {
 	if registry == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{routerMetrics.requests, routerMetrics.refusals, routerMetrics.failovers, routerMetrics.ttft,
+	for _, c := range []prometheus.Collector{routerMetrics.requests, routerMetrics.refusals, routerMetrics.failovers,
+		routerMetrics.probes, routerMetrics.ttft,
 		routerMetrics.tokens, routerMetrics.cost, routerMetrics.breakers, routerMetrics.state} {
 		// Several llm_router handlers in one config share the collectors.
 		var already prometheus.AlreadyRegisteredError

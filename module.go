@@ -172,7 +172,8 @@ type LLMRouter struct {
 	table           *routeTable
 	proxy           *reverseproxy.Handler
 	inner           *reverseproxy.HTTPTransport
-	maxTries        int // attempts allowed per request, including the first; 0 = no cap
+	probes          *prober // probe.go; nil when no vendor is probed
+	maxTries        int     // attempts allowed per request, including the first; 0 = no cap
 	logger          *zap.Logger
 }
 
@@ -262,6 +263,10 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	if h.Retries != nil {
 		h.maxTries = *h.Retries + 1
 	}
+	probes, err := h.planProbes()
+	if err != nil {
+		return err
+	}
 	if err := h.provisionProxy(ctx); err != nil {
 		return err
 	}
@@ -272,6 +277,7 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	if err := h.provisionLimits(); err != nil {
 		return fmt.Errorf("limits: %v", err)
 	}
+	h.startProbes(probes)
 	liveRouters.add(h)
 	return nil
 }
@@ -312,6 +318,7 @@ func (h *LLMRouter) Validate() error {
 // when Provision or Validate failed.
 func (h *LLMRouter) Cleanup() error {
 	liveRouters.remove(h)
+	h.stopProbes()
 	if h.table != nil {
 		h.table.release(h.store)
 	}

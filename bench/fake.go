@@ -118,6 +118,13 @@ func (f *fakeVendor) addr() string { return f.ln.Addr().String() }
 func (f *fakeVendor) Close() error { return f.srv.Close() }
 
 func (f *fakeVendor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/models") {
+		// The router's health probe of an openai_compatible vendor: a list
+		// that names the benchmark's model. Not counted as a request.
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"object":"list","data":[{"id":"gpt-4o","object":"model","created":1700000000,"owned_by":"bench"}]}`))
+		return
+	}
 	if r.Method != http.MethodPost || !strings.HasSuffix(r.URL.Path, "/chat/completions") {
 		http.Error(w, `{"error":{"message":"not found","type":"invalid_request_error","param":null,"code":null}}`, http.StatusNotFound)
 		return

@@ -99,6 +99,13 @@ func (v *fakeVendor) usage() map[string]any {
 }
 
 func (v *fakeVendor) serve(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/models") {
+		// The router's health probe: a model lookup, as OpenAI answers it.
+		// Not recorded with the API calls.
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"probe","object":"model","created":1700000000,"owned_by":"fake"}`)
+		return
+	}
 	body, _ := io.ReadAll(r.Body)
 	v.mu.Lock()
 	v.reqs = append(v.reqs, fakeRequest{Path: r.URL.Path, Header: r.Header.Clone(), Body: body})

@@ -41,9 +41,10 @@ type breaker struct {
 	lastFailure time.Time // when the last of them happened
 	opens       int       // openings since the last success; sets the cooldown
 	open        bool
-	openedAt    time.Time // start of the current opening
-	openUntil   time.Time // end of the current cooldown
-	probeUntil  time.Time // half-open: deadline of the admitted probe
+	openedAt    time.Time   // start of the current opening
+	openUntil   time.Time   // end of the current cooldown
+	probeUntil  time.Time   // half-open: deadline of the admitted probe
+	cause       FailureKind // open: the kind of the failure that opened it, or made its cooldown last
 	// lastSuccessStart is when the attempt of the newest success started;
 	// unlike the rest it survives the reset a success makes.
 	lastSuccessStart time.Time
@@ -105,6 +106,17 @@ func (b *breaker) success(started time.Time) {
 	*b = breaker{lastSuccessStart: last}
 }
 
+// probed records a successful health probe started at started: it closes
+// the breaker when the breaker is open for a cause a probe clears, as a
+// success would, and reports whether it did.
+func (b *breaker) probed(started time.Time) bool {
+	if !b.open || !b.cause.ProbeClears() || started.Before(b.openedAt) {
+		return false
+	}
+	b.success(started)
+	return true
+}
+
 // failure records f at now under cfg.
 func (b *breaker) failure(cfg *Config, f Failure, now time.Time) {
 	b.consecutive++
@@ -125,6 +137,11 @@ func (b *breaker) failure(cfg *Config, f Failure, now time.Time) {
 		b.open = true
 		b.openedAt = now
 		b.probeUntil = time.Time{}
+		b.cause = f.Kind
+	} else if !f.Kind.ProbeClears() {
+		// A failure a probe cannot clear, while open for one it could:
+		// now only a real request closes it.
+		b.cause = f.Kind
 	}
 	d := cfg.cooldown(b.opens)
 	switch {
@@ -150,6 +167,7 @@ func (b *breaker) record() BreakerRecord {
 		LastFailure:         b.lastFailure,
 		Openings:            b.opens,
 		LastSuccessStart:    b.lastSuccessStart,
+		Cause:               b.cause,
 	}
 }
 
@@ -164,6 +182,7 @@ func (b *breaker) load(rec BreakerRecord) {
 		openedAt:    rec.OpenedAt,
 		openUntil:   rec.OpenUntil,
 		probeUntil:  b.probeUntil,
+		cause:       rec.Cause,
 
 		lastSuccessStart: rec.LastSuccessStart,
 	}

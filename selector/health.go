@@ -26,9 +26,22 @@ const (
 	// FailureNotFound is a model the vendor does not serve (any more). It
 	// opens the breaker at once, like FailureAuth.
 	FailureNotFound
+	// FailureConnection is a connection that could not be made or broke
+	// before an answer. It counts towards FailureThreshold like a server
+	// failure; unlike one, a health probe that connects can clear it.
+	FailureConnection
 )
 
-// String returns "server", "rate_limit", "auth", "quota" or "not_found".
+// ProbeClears reports whether a breaker opened by a failure of kind k may
+// be closed by a health probe: a free metadata call that succeeds proves
+// the key, the model and the connection, but not that the vendor stopped
+// throttling, has money or stopped failing requests.
+func (k FailureKind) ProbeClears() bool {
+	return k == FailureAuth || k == FailureNotFound || k == FailureConnection
+}
+
+// String returns "server", "rate_limit", "auth", "quota", "not_found" or
+// "connection".
 func (k FailureKind) String() string {
 	switch k {
 	case FailureServer:
@@ -41,6 +54,8 @@ func (k FailureKind) String() string {
 		return "quota"
 	case FailureNotFound:
 		return "not_found"
+	case FailureConnection:
+		return "connection"
 	}
 	return "FailureKind(" + strconv.Itoa(int(k)) + ")"
 }

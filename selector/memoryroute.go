@@ -86,6 +86,14 @@ func (r *memoryRoute) ObserveFailure(f Failure, now time.Time, cfg Config) {
 	r.mu.Unlock()
 }
 
+// ObserveProbe implements Route.
+func (r *memoryRoute) ObserveProbe(started time.Time) bool {
+	r.mu.Lock()
+	closed := r.breaker.probed(started)
+	r.mu.Unlock()
+	return closed
+}
+
 // Snapshot implements Route.
 func (r *memoryRoute) Snapshot(now time.Time) Snapshot {
 	r.mu.Lock()
@@ -94,7 +102,7 @@ func (r *memoryRoute) Snapshot(now time.Time) Snapshot {
 	snap.ConsecutiveFailures = r.breaker.consecutive
 	snap.Breaker = r.breaker.state(now)
 	if snap.Breaker != Closed {
-		snap.OpenUntil = r.breaker.openUntil
+		snap.OpenUntil, snap.Cause = r.breaker.openUntil, r.breaker.cause
 	}
 	return snap
 }

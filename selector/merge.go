@@ -85,10 +85,19 @@ func mergeBreakers(a, b BreakerRecord) BreakerRecord {
 	switch {
 	case a.Open == b.Open:
 		out.OpenedAt = later(a.OpenedAt, b.OpenedAt)
+		// A cause a probe cannot clear wins: an instance must not probe
+		// away a breaker another opened for throttling.
+		out.Cause = a.Cause
+		if a.Cause.ProbeClears() {
+			out.Cause = b.Cause
+		}
 	case a.Open:
-		out.OpenedAt = a.OpenedAt
+		out.OpenedAt, out.Cause = a.OpenedAt, a.Cause
 	default:
-		out.OpenedAt = b.OpenedAt
+		out.OpenedAt, out.Cause = b.OpenedAt, b.Cause
+	}
+	if !out.Open {
+		out.Cause = 0
 	}
 	return out
 }

@@ -38,6 +38,12 @@ type Route interface {
 	// ObserveFailure records a failed attempt under cfg's threshold and
 	// cooldowns. See Selector.ObserveFailure.
 	ObserveFailure(f Failure, now time.Time, cfg Config)
+	// ObserveProbe records a successful health probe (a free call that
+	// proves the key, the model and the connection) started at started: it
+	// closes the breaker when the breaker is open for a cause a probe
+	// clears ([FailureKind.ProbeClears]) and reports whether it did. A
+	// failed probe is an ObserveFailure.
+	ObserveProbe(started time.Time) bool
 	// Snapshot returns the route's state for admin and debug output, its
 	// breaker judged at now.
 	Snapshot(now time.Time) Snapshot

@@ -23,6 +23,9 @@ type Snapshot struct {
 	// OpenUntil is when the current cooldown ends (or ended, when
 	// half-open); zero when the breaker is closed.
 	OpenUntil time.Time
+	// Cause is, when the breaker is not closed, the kind of failure that
+	// opened it.
+	Cause FailureKind
 	// LastSample is when the newest success was observed; zero if none.
 	LastSample time.Time
 }

@@ -28,6 +28,7 @@ func TestSnapshot(t *testing.T) {
 		ConsecutiveFailures:  2,
 		Breaker:              Open,
 		OpenUntil:            t0.Add(DefaultCooldownBase),
+		Cause:                FailureNotFound,
 		LastSample:           t0,
 	}
 	want.Buckets[1] = BucketSnapshot{TTFTMillis: 200, Samples: 1}

@@ -72,4 +72,8 @@ type BreakerRecord struct {
 	// end of the attempt, because a success of an attempt started before
 	// an opening says nothing about the route since.
 	LastSuccessStart time.Time
+	// Cause is, while Open, the kind of failure that opened the breaker (or
+	// last made its cooldown last): whether a health probe may close it
+	// ([FailureKind.ProbeClears]).
+	Cause FailureKind
 }

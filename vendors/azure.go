@@ -29,8 +29,10 @@ func init() {
 // azureOptions are Azure's as an OpenAI-compatible kind.
 var azureOptions = compatOptions{
 	endpoints: endpointsOf(ChatCompletions, Completions, Embeddings),
-	auth:      authAPIKey,
-	sanitize:  sanitizeOpenAI,
+	// The v1 API lists base models, not the resource's deployments.
+	probe:    probeList,
+	auth:     authAPIKey,
+	sanitize: sanitizeOpenAI,
 }
 
 // azureBackend picks the layout. The v1 API is used when the base URL

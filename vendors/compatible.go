@@ -11,6 +11,7 @@ func init() {
 		keyOptional: true,
 		backend: compatKind(compatOptions{
 			endpoints:   endpointsOf(ChatCompletions, Completions, Embeddings),
+			probe:       probeList, // vLLM, Ollama, LiteLLM... list /models
 			auth:        authBearer,
 			streamUsage: usagePassThrough,
 		}),

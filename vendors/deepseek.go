@@ -11,6 +11,7 @@ func init() {
 		defaultBaseURL: "https://api.deepseek.com",
 		backend: compatKind(compatOptions{
 			endpoints: endpointsOf(ChatCompletions),
+			probe:     probeList, // no single-model lookup
 			auth:      authBearer,
 			sanitize:  sanitizeNonOpenAI,
 		}),

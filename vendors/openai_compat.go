@@ -57,6 +57,8 @@ type compatOptions struct {
 	// classify recognises the kind's own error bodies; nil: the generic
 	// verdict of the status.
 	classify func(status int, body []byte) (Verdict, bool)
+	// probe is the kind's free metadata call for health probes (probe.go).
+	probe probeStyle
 }
 
 // compatBackend is a vendor that speaks OpenAI's API itself.
@@ -66,8 +68,10 @@ type compatBackend struct {
 	// paths are each endpoint's URL path and raw path, worked out once
 	// (building them per attempt cost allocations).
 	paths [numEndpoints]struct{ path, rawPath string }
-	// query is the RawQuery every request carries (Azure's api-version).
-	query string
+	// prefix is what the kind's paths add to the base path (the Gemini
+	// API's compatible endpoint); query is the RawQuery every request
+	// carries (Azure's api-version).
+	prefix, query string
 	// modelPath, when set, works out an endpoint's path from the model
 	// instead (Azure's classic layout names the deployment in the path).
 	modelPath func(e Endpoint, model string) (path, rawPath string, err error)
@@ -86,7 +90,7 @@ func compatKind(opts compatOptions) func(v *Vendor, c Config) (backend, *ConfigE
 // newCompatBackend returns the backend of an OpenAI-compatible vendor whose
 // endpoints are at its base path plus prefix.
 func newCompatBackend(v *Vendor, opts compatOptions, prefix string) *compatBackend {
-	b := &compatBackend{opts: opts, endpoints: opts.endpoints}
+	b := &compatBackend{opts: opts, endpoints: opts.endpoints, prefix: prefix}
 	for e := range numEndpoints {
 		rel := prefix + "/" + e.String()
 		b.paths[e].path, b.paths[e].rawPath = v.below(rel, rel)

@@ -10,6 +10,7 @@ func init() {
 		defaultBaseURL: "https://ark.cn-beijing.volces.com/api/v3",
 		backend: compatKind(compatOptions{
 			endpoints: endpointsOf(ChatCompletions, Embeddings),
+			probe:     probeNone, // Ark's model ids are endpoints; nothing free names them
 			auth:      authBearer,
 			sanitize:  sanitizeNonOpenAI,
 			classify:  classifyVolcengine,

@@ -32,6 +32,8 @@ type AnthropicVendor struct {
 
 	closing   chan struct{}
 	closeOnce sync.Once
+
+	lookups lookups // lookups.go: the API's model metadata calls
 }
 
 // AnthropicOptions shape the fake's answers. Zero values mean "answer
@@ -93,7 +95,13 @@ func StartAnthropic(t testing.TB, o AnthropicOptions) *AnthropicVendor {
 		t.Helper()
 	}
 	v := &AnthropicVendor{opts: anthropicCloneOptions(o), closing: make(chan struct{})}
-	v.srv = httptest.NewServer(http.HandlerFunc(v.serveHTTP))
+	v.lookups = lookups{api: lookupAnthropic, keyOK: func(r *http.Request) bool {
+		v.mu.RLock()
+		key := v.opts.RequireKey
+		v.mu.RUnlock()
+		return key == "" || r.Header.Get("X-Api-Key") == key
+	}}
+	v.srv = httptest.NewServer(v.lookups.wrap(v.serveHTTP))
 	if t != nil {
 		t.Cleanup(v.Close)
 	}

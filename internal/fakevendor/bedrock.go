@@ -42,6 +42,8 @@ type BedrockVendor struct {
 
 	closing   chan struct{}
 	closeOnce sync.Once
+
+	lookups lookups // lookups.go: the API's model metadata calls
 }
 
 // BedrockOptions shape the fake's answers. Zero values mean "answer
@@ -129,7 +131,22 @@ func StartBedrock(t testing.TB, o BedrockOptions) *BedrockVendor {
 		t.Helper()
 	}
 	v := &BedrockVendor{opts: bedrockCloneOptions(o), closing: make(chan struct{})}
-	v.srv = httptest.NewServer(http.HandlerFunc(v.serveHTTP))
+	v.lookups = lookups{api: lookupBedrock, keyOK: func(r *http.Request) bool {
+		v.mu.RLock()
+		bearer, sig := v.opts.RequireBearer, v.opts.RequireSigV4
+		v.mu.RUnlock()
+		auth := r.Header.Get("Authorization")
+		switch {
+		case bearer == "" && sig == nil:
+			return true
+		case bearer != "" && auth == "Bearer "+bearer:
+			return true
+		}
+		// The signature itself is the runtime fake's to check; a lookup
+		// needs only the right access key.
+		return sig != nil && strings.Contains(auth, "Credential="+sig.AccessKeyID+"/")
+	}}
+	v.srv = httptest.NewServer(v.lookups.wrap(v.serveHTTP))
 	if t != nil {
 		t.Cleanup(v.Close)
 	}

@@ -45,6 +45,18 @@ type Vendor struct {
 
 	inflight  atomic.Int64 // handlers currently running
 	cancelled atomic.Int64 // requests the client abandoned before the response was complete
+
+	lookups lookups // lookups.go: GET …/models/{id}, GET …/models
+}
+
+// newLookups is the OpenAI fake's model lookups, behind its current key.
+func (v *Vendor) newLookups() {
+	v.lookups = lookups{api: lookupOpenAI, keyOK: func(r *http.Request) bool {
+		v.mu.RLock()
+		key := v.opts.RequireKey
+		v.mu.RUnlock()
+		return key == "" || hasKey(r, key)
+	}}
 }
 
 // Options shape its behaviour. Zero values mean "answer immediately, successfully".
@@ -218,7 +230,8 @@ func Start(t testing.TB, o Options) *Vendor {
 		opts:    cloneOptions(o),
 		closing: make(chan struct{}),
 	}
-	v.srv = httptest.NewServer(http.HandlerFunc(v.serveHTTP))
+	v.newLookups()
+	v.srv = httptest.NewServer(v.lookups.wrap(v.serveHTTP))
 	if t != nil {
 		t.Cleanup(v.Close)
 	}
@@ -236,7 +249,8 @@ func StartOn(addr string, o Options) (*Vendor, error) {
 		opts:    cloneOptions(o),
 		closing: make(chan struct{}),
 	}
-	v.srv = httptest.NewUnstartedServer(http.HandlerFunc(v.serveHTTP))
+	v.newLookups()
+	v.srv = httptest.NewUnstartedServer(v.lookups.wrap(v.serveHTTP))
 	v.srv.Listener.Close()
 	v.srv.Listener = ln
 	v.srv.Start()

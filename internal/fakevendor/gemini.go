@@ -47,6 +47,8 @@ type GeminiVendor struct {
 
 	closing   chan struct{}
 	closeOnce sync.Once
+
+	lookups lookups // lookups.go: the API's model metadata calls
 }
 
 // GeminiOptions shape the fake's answers. Zero values mean "answer
@@ -92,7 +94,17 @@ type GeminiFunctionCall struct {
 func StartGemini(t testing.TB, o GeminiOptions) *GeminiVendor {
 	t.Helper()
 	v := &GeminiVendor{opts: o, closing: make(chan struct{})}
-	v.srv = httptest.NewServer(http.HandlerFunc(v.serveHTTP))
+	v.lookups = lookups{api: lookupGemini, keyOK: func(r *http.Request) bool {
+		v.mu.RLock()
+		key := v.opts.RequireKey
+		v.mu.RUnlock()
+		if key == "" {
+			return true
+		}
+		_, _, ok := geminiAuth(r, key)
+		return ok
+	}}
+	v.srv = httptest.NewServer(v.lookups.wrap(v.serveHTTP))
 	t.Cleanup(v.Close)
 	return v
 }

@@ -50,6 +50,7 @@ type wireBreaker struct {
 	F int64 `json:"f,omitempty"` // last failure
 	N int   `json:"n,omitempty"` // openings
 	S int64 `json:"s,omitempty"` // last success start
+	W uint8 `json:"w,omitempty"` // why it is open (selector.FailureKind)
 }
 
 // breakerMessage is what is published on the breakers channel, and the
@@ -86,7 +87,7 @@ func (w wireMean) state() selector.MeanState {
 func toWireBreaker(b selector.BreakerRecord) wireBreaker {
 	return wireBreaker{
 		O: b.Open, A: nanos(b.OpenedAt), U: nanos(b.OpenUntil), C: b.ConsecutiveFailures,
-		F: nanos(b.LastFailure), N: b.Openings, S: nanos(b.LastSuccessStart),
+		F: nanos(b.LastFailure), N: b.Openings, S: nanos(b.LastSuccessStart), W: uint8(b.Cause),
 	}
 }
 
@@ -94,6 +95,7 @@ func (w wireBreaker) record() selector.BreakerRecord {
 	return selector.BreakerRecord{
 		Open: w.O, OpenedAt: fromNanos(w.A), OpenUntil: fromNanos(w.U), ConsecutiveFailures: w.C,
 		LastFailure: fromNanos(w.F), Openings: w.N, LastSuccessStart: fromNanos(w.S),
+		Cause: selector.FailureKind(w.W),
 	}
 }
 

@@ -44,6 +44,7 @@ func TestStateRoundTrip(t *testing.T) {
 	assert.True(t, st.Buckets[2].Last.Equal(got.Buckets[2].Last))
 	assert.True(t, st.Breaker.OpenUntil.Equal(got.Breaker.OpenUntil))
 	assert.True(t, st.Breaker.LastSuccessStart.Equal(got.Breaker.LastSuccessStart))
+	assert.Equal(t, selector.FailureRateLimit, got.Breaker.Cause, "why it is open, which decides whether a probe may close it")
 	a, b := selector.NewRoute(), selector.NewRoute()
 	a.Load(st)
 	b.Load(got)

@@ -72,6 +72,18 @@ func (r *route) ObserveFailure(f selector.Failure, now time.Time, cfg selector.C
 	}
 }
 
+// ObserveProbe implements selector.Route. A probe that closes the fleet's
+// breaker reaches the other instances as a success does: through the
+// breaker's LastSuccessStart in the next sync round, which Merge reads as
+// the end of every opening that started before it.
+func (r *route) ObserveProbe(started time.Time) bool {
+	r.local.ObserveProbe(started)
+	r.mu.Lock()
+	closed := r.view.ObserveProbe(started)
+	r.mu.Unlock()
+	return closed
+}
+
 // Snapshot implements selector.Route: the fleet's view.
 func (r *route) Snapshot(now time.Time) selector.Snapshot { return r.view.Snapshot(now) }
 
