@@ -97,7 +97,7 @@ func newBedrockBackend(v *Vendor, c Config) (backend, *ConfigError) {
 	return st, nil
 }
 
-func (b *bedrockBackend) serves(e Endpoint) bool { return e == ChatCompletions }
+func (b *bedrockBackend) serves(e Endpoint) bool { return e == ChatCompletions || e == Messages }
 
 func (b *bedrockBackend) classify(status int, body []byte) (Verdict, bool) {
 	return bedrockClassify(status, body)

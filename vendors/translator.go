@@ -104,6 +104,12 @@ func (v *Vendor) Translator(a Attempt) (Translator, error) {
 	if a.Model == "" {
 		return nil, fmt.Errorf("vendor %q: no model to send", v.id)
 	}
+	if a.Endpoint == Messages || a.Endpoint == CountTokens {
+		if servesMessagesNatively(v, a.Model) {
+			return newMessagesTranslator(v, a), nil
+		}
+		return nil, fmt.Errorf("vendor %q: model %q does not take Anthropic Messages requests here", v.id, a.Model)
+	}
 	switch b := v.backend.(type) {
 	case *compatBackend:
 		return newCompatTranslator(v, b, a), nil

@@ -35,6 +35,10 @@ func TestVendor_Translator(t *testing.T) {
 		{"google", Embeddings, "gemini-embedding-001", "*vendors.compatTranslator"},
 		{"vertex", ChatCompletions, "gemini-2.5-pro", "*vendors.vertexTranslator"},
 		{"vertex", ChatCompletions, "claude-sonnet-4@20250514", "*vendors.vertexTranslator"},
+		{"anthropic", Messages, "claude-sonnet-4-5", "*vendors.messagesTranslator"},
+		{"anthropic", CountTokens, "claude-sonnet-4-5", "*vendors.messagesTranslator"},
+		{"aws", Messages, "anthropic.claude-sonnet-4-20250514-v1:0", "*vendors.messagesTranslator"},
+		{"vertex", Messages, "claude-sonnet-4@20250514", "*vendors.messagesTranslator"},
 	}
 	for _, c := range cases {
 		t.Run(c.kind+"/"+c.endpoint.String()+"/"+c.model, func(t *testing.T) {

@@ -31,19 +31,21 @@ import (
 	"strings"
 )
 
-// Endpoint is the OpenAI API operation a request targets.
+// Endpoint is the client API operation a request targets.
 type Endpoint uint8
 
-// The OpenAI API operations the router forwards.
+// The client API operations the router forwards.
 const (
 	ChatCompletions Endpoint = iota // POST /v1/chat/completions
 	Completions                     // POST /v1/completions (legacy)
 	Embeddings                      // POST /v1/embeddings
+	Messages                        // POST /v1/messages (Anthropic)
+	CountTokens                     // POST /v1/messages/count_tokens (Anthropic)
 	numEndpoints
 )
 
 // String returns the endpoint's path below the /v1 prefix, which is also the
-// path every OpenAI-compatible vendor appends to its base URL.
+// path every vendor that speaks the client's API appends to its base URL.
 func (e Endpoint) String() string {
 	switch e {
 	case ChatCompletions:
@@ -52,6 +54,10 @@ func (e Endpoint) String() string {
 		return "completions"
 	case Embeddings:
 		return "embeddings"
+	case Messages:
+		return "messages"
+	case CountTokens:
+		return "messages/count_tokens"
 	}
 	return "Endpoint(" + strconv.Itoa(int(e)) + ")"
 }

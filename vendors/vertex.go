@@ -120,7 +120,7 @@ func newVertexBackend(v *Vendor, c Config) (backend, *ConfigError) {
 	return &vertexBackend{maxTokens: maxTokensOr(c.DefaultMaxTokens), project: project, location: location, tokens: ts}, nil
 }
 
-func (b *vertexBackend) serves(e Endpoint) bool { return e == ChatCompletions }
+func (b *vertexBackend) serves(e Endpoint) bool { return e == ChatCompletions || e == Messages }
 
 // classify: Gemini and Claude on Vertex both report errors Google's way or
 // with plain statuses; the generic rules cover them.
