@@ -11,7 +11,6 @@ import (
 
 	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/meter"
-	"github.com/caddy-llm/llmrouter/internal/openai"
 	"github.com/caddy-llm/llmrouter/selector"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
@@ -216,8 +215,7 @@ func (b *meteredBody) Read(p []byte) (int, error) {
 				if b.timer.idleExpired() {
 					msg = fmt.Sprintf("vendor %s sent nothing for %s", b.route.vendor.ID(), b.timer.idle)
 				}
-				b.pending = openai.AppendErrorEvent(append([]byte(nil), b.pending...),
-					openai.Error{Message: msg, Type: "server_error", Code: "stream_interrupted"})
+				b.pending = b.st.plan.surface.appendStreamError(append([]byte(nil), b.pending...), msg, codeStreamBroken)
 			}
 		default:
 			n, err := b.body.Read(b.buf)

@@ -11,7 +11,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
-	"github.com/caddy-llm/llmrouter/internal/openai"
+	"github.com/caddy-llm/llmrouter/internal/anthropic"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
 
@@ -52,7 +52,7 @@ func (h *LLMRouter) writeVendorsFailed(w http.ResponseWriter, st *requestState, 
 	)
 	setRouteHeaders(w.Header(), st, nil)
 	if len(st.attempts.failed) == 0 {
-		return writeError(w, http.StatusServiceUnavailable, typeServer, codeNoVendor, "",
+		return st.plan.surface.writeError(w, http.StatusServiceUnavailable, typeServer, codeNoVendor, "",
 			fmt.Sprintf("no vendor is available for model %q", st.plan.model))
 	}
 	last := st.attempts.failed[len(st.attempts.failed)-1]
@@ -75,8 +75,12 @@ func (h *LLMRouter) writeVendorsFailed(w http.ResponseWriter, st *requestState, 
 		return err
 	}
 	extra := append([]byte(`"attempts":`), attempts...)
-	return writeErrorBody(w, status, openai.AppendError(nil,
-		openai.Error{Message: msg, Type: errType, Code: codeVendorsFailed}, extra))
+	if st.plan.surface == surfaceAnthropic && allOverloaded(st.attempts.failed) {
+		// Anthropic's own answer when it is overloaded, which Claude Code
+		// and the SDKs retry.
+		status = anthropic.StatusOverloaded
+	}
+	return writeErrorBody(w, status, st.plan.surface.errorBody(status, errType, codeVendorsFailed, "", msg, extra))
 }
 
 // clientStatus maps the last vendor failure to the status the client gets. A
@@ -96,4 +100,15 @@ func clientStatus(last attemptRecord) (int, string) {
 	default:
 		return http.StatusBadGateway, typeServer
 	}
+}
+
+// allOverloaded reports whether every attempt failed because its vendor was
+// overloaded.
+func allOverloaded(failed []attemptRecord) bool {
+	for _, a := range failed {
+		if a.Reason != vendors.ReasonOverloaded {
+			return false
+		}
+	}
+	return len(failed) > 0
 }

@@ -339,16 +339,23 @@ func (h *LLMRouter) Cleanup() error {
 func (h *LLMRouter) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	op, ok := h.operation(r.URL.Path)
 	if !ok {
+		if h.underPrefix(r.URL.Path) {
+			return writeUnknownURL(w, r)
+		}
 		return next.ServeHTTP(w, r)
 	}
-	if op == opModels {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			return writeMethodNotAllowed(w, "GET")
-		}
+	sf := surfaceOf(op, r)
+	switch {
+	case op == opModels && r.Method != http.MethodGet && r.Method != http.MethodHead:
+		return writeMethodNotAllowed(w, sf, "GET")
+	case op == opModels && sf == surfaceAnthropic:
+		return h.serveAnthropicModels(w)
+	case op == opModels:
 		return h.serveModels(w)
-	}
-	if r.Method != http.MethodPost {
-		return writeMethodNotAllowed(w, "POST")
+	case r.Method != http.MethodPost:
+		return writeMethodNotAllowed(w, sf, "POST")
+	case op == opCountTokens:
+		return h.serveCountTokens(w, r)
 	}
 	return h.serveCompletion(w, r, op)
 }
