@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-
 )
 
 // Error types and codes of the errors the router itself answers with. They

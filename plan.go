@@ -19,7 +19,7 @@ const autoVendor = "auto"
 // vendor: what the client asked for, and the routes to try, best first.
 type plan struct {
 	endpoint         vendors.Endpoint
-	surface          surface // the client API the router's own errors are in
+	surface          surface        // the client API the router's own errors are in
 	model            string         // the configuration's copy of the name (see candidates)
 	body             []byte         // the client's body without router-only fields; never modified
 	layout           vendors.Layout // where body's model and stream_options are
