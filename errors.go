@@ -29,6 +29,8 @@ const (
 	codeVendorsFailed   = "vendors_failed"
 	codeNoVendor        = "no_vendor_available"
 	codeUnsupportedPath = "unsupported_endpoint"
+	// A stream that broke after its commit point.
+	codeStreamInterrupted = "stream_interrupted"
 
 	codeRateLimitExceeded = "rate_limit_exceeded"
 	codeBudgetExceeded    = "budget_exceeded"
