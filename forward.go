@@ -16,7 +16,7 @@ import (
 )
 
 // forward hands the request to the embedded proxy and turns a total failure
-// into an OpenAI-shaped error.
+// into an error in the client API's shape.
 func (h *LLMRouter) forward(w http.ResponseWriter, r *http.Request, st *requestState) error {
 	r = r.WithContext(context.WithValue(r.Context(), stateCtxKey{}, st))
 	// The transport sends st.plan.body on every attempt; this body only keeps the
@@ -51,8 +51,9 @@ func (h *LLMRouter) writeVendorsFailed(w http.ResponseWriter, st *requestState, 
 		zap.Error(proxyErr),
 	)
 	setRouteHeaders(w.Header(), st, nil)
+	sf := surfaceOf(st.plan.endpoint)
 	if len(st.attempts.failed) == 0 {
-		return writeError(w, http.StatusServiceUnavailable, typeServer, codeNoVendor, "",
+		return sf.writeError(w, http.StatusServiceUnavailable, typeServer, codeNoVendor, "",
 			fmt.Sprintf("no vendor is available for model %q", st.plan.model))
 	}
 	last := st.attempts.failed[len(st.attempts.failed)-1]
@@ -75,7 +76,7 @@ func (h *LLMRouter) writeVendorsFailed(w http.ResponseWriter, st *requestState, 
 		return err
 	}
 	extra := append([]byte(`"attempts":`), attempts...)
-	return writeErrorBody(w, status, openai.AppendError(nil,
+	return writeErrorBody(w, status, sf.appendError(nil,
 		openai.Error{Message: msg, Type: errType, Code: codeVendorsFailed}, extra))
 }
 

@@ -343,12 +343,12 @@ func (h *LLMRouter) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 	}
 	if op == opModels {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			return writeMethodNotAllowed(w, "GET")
+			return surfaceOf(op.endpoint()).writeMethodNotAllowed(w, "GET")
 		}
 		return h.serveModels(w)
 	}
 	if r.Method != http.MethodPost {
-		return writeMethodNotAllowed(w, "POST")
+		return surfaceOf(op.endpoint()).writeMethodNotAllowed(w, "POST")
 	}
 	return h.serveCompletion(w, r, op)
 }
