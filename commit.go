@@ -207,16 +207,16 @@ func (b *meteredBody) Read(p []byte) (int, error) {
 		case b.vendorDone:
 			b.finished = true
 			b.tr.End()
-			b.pending = b.tr.Output()
 			if !b.tr.Done() && b.tr.Err() == nil && b.clientCx.Err() == nil {
 				// Never a silent clean close: the client must know the
-				// answer is incomplete.
+				// answer is incomplete, in its API's terms.
 				msg := fmt.Sprintf("vendor %s stopped the stream before it was complete", b.route.vendor.ID())
 				if b.timer.idleExpired() {
 					msg = fmt.Sprintf("vendor %s sent nothing for %s", b.route.vendor.ID(), b.timer.idle)
 				}
-				b.pending = b.st.plan.surface.appendStreamError(append([]byte(nil), b.pending...), msg, codeStreamBroken)
+				b.tr.Interrupt(msg, codeStreamInterrupted)
 			}
+			b.pending = b.tr.Output()
 		default:
 			n, err := b.body.Read(b.buf)
 			if n > 0 {

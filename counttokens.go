@@ -30,7 +30,7 @@ func (h *LLMRouter) serveCountTokens(w http.ResponseWriter, r *http.Request) err
 	}
 	var ce *clientError
 	if errors.As(err, &ce) {
-		return surfaceAnthropic.writeError(w, ce.status, ce.errType, ce.code, ce.param, ce.message)
+		return anthropicSurface.writeError(w, ce.status, ce.errType, ce.code, ce.param, ce.message)
 	}
 	if err != nil {
 		return err

@@ -7,7 +7,7 @@ import (
 	"github.com/caddy-llm/llmrouter/vendors"
 )
 
-// operation is the OpenAI API route a request targets.
+// operation is the client API route a request targets.
 type operation uint8
 
 const (
@@ -52,7 +52,7 @@ func (h *LLMRouter) underPrefix(path string) bool {
 // as OpenAI does (404 invalid_request_error, code unknown_url), or in
 // Anthropic's shape (not_found_error) for a request with anthropic-version.
 func writeUnknownURL(w http.ResponseWriter, r *http.Request) error {
-	return surfaceOf(opChat, r).writeError(w, http.StatusNotFound, typeInvalidRequest, codeUnknownURL, "",
+	return surfaceOfRequest(r).writeError(w, http.StatusNotFound, typeInvalidRequest, codeUnknownURL, "",
 		"Invalid URL ("+r.Method+" "+r.URL.Path+"): the router does not serve this path")
 }
 

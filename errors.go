@@ -28,7 +28,8 @@ const (
 	codeNoVendor        = "no_vendor_available"
 	codeUnsupportedPath = "unsupported_endpoint"
 	codeUnknownURL      = "unknown_url"
-	codeStreamBroken    = "stream_interrupted"
+	// A stream that broke after its commit point.
+	codeStreamInterrupted = "stream_interrupted"
 
 	codeRateLimitExceeded = "rate_limit_exceeded"
 	codeBudgetExceeded    = "budget_exceeded"
@@ -55,12 +56,6 @@ func writeErrorBody(w http.ResponseWriter, status int, body []byte) error {
 	w.WriteHeader(status)
 	_, err := w.Write(body)
 	return err
-}
-
-func writeMethodNotAllowed(w http.ResponseWriter, sf surface, allow string) error {
-	w.Header().Set("Allow", allow)
-	return sf.writeError(w, http.StatusMethodNotAllowed, typeInvalidRequest, codeMethod, "",
-		"this endpoint only accepts "+allow+" requests")
 }
 
 // clientError is a request the router refuses before contacting any vendor.

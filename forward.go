@@ -12,11 +12,12 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/caddy-llm/llmrouter/internal/anthropic"
+	"github.com/caddy-llm/llmrouter/internal/openai"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
 
 // forward hands the request to the embedded proxy and turns a total failure
-// into an OpenAI-shaped error.
+// into an error in the client API's shape.
 func (h *LLMRouter) forward(w http.ResponseWriter, r *http.Request, st *requestState) error {
 	r = r.WithContext(context.WithValue(r.Context(), stateCtxKey{}, st))
 	// The transport sends st.plan.body on every attempt; this body only keeps the
@@ -51,8 +52,9 @@ func (h *LLMRouter) writeVendorsFailed(w http.ResponseWriter, st *requestState, 
 		zap.Error(proxyErr),
 	)
 	setRouteHeaders(w.Header(), st, nil)
+	sf := surfaceOf(st.plan.endpoint)
 	if len(st.attempts.failed) == 0 {
-		return st.plan.surface.writeError(w, http.StatusServiceUnavailable, typeServer, codeNoVendor, "",
+		return sf.writeError(w, http.StatusServiceUnavailable, typeServer, codeNoVendor, "",
 			fmt.Sprintf("no vendor is available for model %q", st.plan.model))
 	}
 	last := st.attempts.failed[len(st.attempts.failed)-1]
@@ -75,12 +77,16 @@ func (h *LLMRouter) writeVendorsFailed(w http.ResponseWriter, st *requestState, 
 		return err
 	}
 	extra := append([]byte(`"attempts":`), attempts...)
-	if st.plan.surface == surfaceAnthropic && allOverloaded(st.attempts.failed) {
-		// Anthropic's own answer when it is overloaded, which Claude Code
-		// and the SDKs retry.
-		status = anthropic.StatusOverloaded
+	if sf == &anthropicSurface {
+		if allOverloaded(st.attempts.failed) {
+			// Anthropic's own answer when it is overloaded, which Claude
+			// Code and the SDKs retry.
+			status = anthropic.StatusOverloaded
+		}
+		errType = anthropic.TypeOf(status)
 	}
-	return writeErrorBody(w, status, st.plan.surface.errorBody(status, errType, codeVendorsFailed, "", msg, extra))
+	return writeErrorBody(w, status, sf.appendError(nil,
+		openai.Error{Message: msg, Type: errType, Code: codeVendorsFailed}, extra))
 }
 
 // clientStatus maps the last vendor failure to the status the client gets. A

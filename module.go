@@ -344,17 +344,20 @@ func (h *LLMRouter) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 		}
 		return next.ServeHTTP(w, r)
 	}
-	sf := surfaceOf(op, r)
-	switch {
-	case op == opModels && r.Method != http.MethodGet && r.Method != http.MethodHead:
-		return writeMethodNotAllowed(w, sf, "GET")
-	case op == opModels && sf == surfaceAnthropic:
-		return h.serveAnthropicModels(w)
-	case op == opModels:
+	if op == opModels {
+		sf := surfaceOfRequest(r)
+		switch {
+		case r.Method != http.MethodGet && r.Method != http.MethodHead:
+			return sf.writeMethodNotAllowed(w, "GET")
+		case sf == &anthropicSurface:
+			return h.serveAnthropicModels(w)
+		}
 		return h.serveModels(w)
-	case r.Method != http.MethodPost:
-		return writeMethodNotAllowed(w, sf, "POST")
-	case op == opCountTokens:
+	}
+	if r.Method != http.MethodPost {
+		return surfaceOf(op.endpoint()).writeMethodNotAllowed(w, "POST")
+	}
+	if op == opCountTokens {
 		return h.serveCountTokens(w, r)
 	}
 	return h.serveCompletion(w, r, op)

@@ -19,7 +19,6 @@ const autoVendor = "auto"
 // vendor: what the client asked for, and the routes to try, best first.
 type plan struct {
 	endpoint         vendors.Endpoint
-	surface          surface        // the client API the router's own errors are in
 	model            string         // the configuration's copy of the name (see candidates)
 	body             []byte         // the client's body without router-only fields; never modified
 	layout           vendors.Layout // where body's model and stream_options are
@@ -56,7 +55,6 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 
 	st := &requestState{plan: plan{
 		endpoint: op.endpoint(),
-		surface:  surfaceOf(op, r),
 		model:    model.Str,
 		body:     body,
 		layout:   fields.layout,

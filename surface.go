@@ -5,57 +5,90 @@ import (
 
 	"github.com/caddy-llm/llmrouter/internal/anthropic"
 	"github.com/caddy-llm/llmrouter/internal/openai"
+	"github.com/caddy-llm/llmrouter/vendors"
 )
 
-// surface is a client API as the router speaks it itself: the shape of the
-// errors it writes (a refusal, every vendor failing, a limit) and of the
-// event that ends a stream broken after its commit point. Vendors' own
-// answers and errors reach the client through the translators, already in
-// the client's API.
-type surface uint8
+// A surface is a client API as the router speaks it where it writes the
+// answer itself: the error bodies of its refusals (a bad request, a limit,
+// every vendor failed). Each endpoint has one; the OpenAI endpoints share
+// OpenAI's error object.
+//
+// The other thing the router writes on its own, the last event of a stream
+// that broke after its commit point, is the attempt's translator's
+// (vendors.Translator.Interrupt): only the stream knows what that event must
+// carry (Responses' response.failed names the response and continues its
+// sequence numbers).
+type surface struct {
+	// appendError appends an error body for e; extra, when not empty, is
+	// more members of the error (raw JSON, "key":value pairs), such as the
+	// attempts of every vendor failed.
+	appendError func(dst []byte, e openai.Error, extra []byte) []byte
+}
 
-const (
-	// surfaceOpenAI: {"error":{"message","type","param","code"}}, and a
-	// broken stream's `data: {"error":...}` event.
-	surfaceOpenAI surface = iota
-	// surfaceAnthropic: {"type":"error","error":{"type","message"}}, and
-	// the `event: error` event; the error type is the one Anthropic gives
-	// the status (anthropic.TypeOf), so that Claude Code and the SDKs
-	// retry what they would retry from Anthropic.
-	surfaceAnthropic
-)
+// openaiSurface is OpenAI's API: chat completions, completions, embeddings,
+// models and Responses, whose errors are {"error":{"message","type","param",
+// "code"}}.
+var openaiSurface = surface{appendError: openai.AppendError}
 
-// errorBody is an error the router answers with, in the surface's shape.
-// errType, code and param are OpenAI's; extra is more members of the error
-// object (raw JSON), or nil.
-func (s surface) errorBody(status int, errType, code, param, message string, extra []byte) []byte {
-	if s == surfaceAnthropic {
-		return anthropic.AppendError(nil, anthropic.Error{Type: anthropic.TypeOf(status), Message: message}, extra)
+// anthropicSurface is Anthropic's Messages API, whose errors are
+// {"type":"error","error":{"type","message"}}.
+var anthropicSurface = surface{appendError: appendAnthropicError}
+
+// surfaceOf returns the surface of endpoint e: Anthropic's for Messages and
+// count_tokens, OpenAI's for the others (Responses included).
+func surfaceOf(e vendors.Endpoint) *surface {
+	if e == vendors.Messages || e == vendors.CountTokens {
+		return &anthropicSurface
 	}
-	return openai.AppendError(nil, openai.Error{Message: message, Type: errType, Param: param, Code: code}, extra)
+	return &openaiSurface
+}
+
+// surfaceOfRequest is the surface of a request that names no endpoint (a
+// path the router does not serve, the model list): Anthropic's when it
+// carries anthropic-version, which every Anthropic client sends.
+func surfaceOfRequest(r *http.Request) *surface {
+	if r.Header.Get("Anthropic-Version") != "" {
+		return &anthropicSurface
+	}
+	return &openaiSurface
+}
+
+// appendAnthropicError writes e, one of the router's OpenAI-described
+// errors, in Anthropic's shape, with the error type Anthropic's clients
+// know (they retry rate_limit_error, overloaded_error and api_error, and
+// report the others). An e.Type that is already Anthropic's is kept.
+func appendAnthropicError(dst []byte, e openai.Error, extra []byte) []byte {
+	return anthropic.AppendError(dst, anthropic.Error{Type: anthropicType(e), Message: e.Message}, extra)
+}
+
+func anthropicType(e openai.Error) string {
+	switch {
+	case e.Code == codeModelNotFound || e.Code == codeUnknownURL:
+		return anthropic.NotFound
+	case e.Code == codeBodyTooLarge:
+		return anthropic.RequestTooLarge
+	case e.Type == typeRateLimit || e.Type == typeInsufficientQuota:
+		return anthropic.RateLimit
+	case e.Type == typePermission:
+		return anthropic.Permission
+	case e.Type == typeServer:
+		return anthropic.API
+	case e.Type == anthropic.Overloaded || e.Type == anthropic.Timeout || e.Type == anthropic.Authentication ||
+		e.Type == anthropic.API || e.Type == anthropic.NotFound:
+		return e.Type
+	}
+	return anthropic.InvalidRequest
 }
 
 // writeError answers with an error in the surface's shape. param may be "".
-func (s surface) writeError(w http.ResponseWriter, status int, errType, code, param, message string) error {
-	return writeErrorBody(w, status, s.errorBody(status, errType, code, param, message, nil))
+func (s *surface) writeError(w http.ResponseWriter, status int, errType, code, param, message string) error {
+	return writeErrorBody(w, status, s.appendError(nil,
+		openai.Error{Message: message, Type: errType, Param: param, Code: code}, nil))
 }
 
-// appendStreamError appends the event that tells the client its stream
-// broke after the commit point.
-func (s surface) appendStreamError(dst []byte, message, code string) []byte {
-	if s == surfaceAnthropic {
-		return anthropic.AppendErrorEvent(dst, anthropic.Error{Type: anthropic.API, Message: message})
-	}
-	return openai.AppendErrorEvent(dst, openai.Error{Message: message, Type: typeServer, Code: code})
-}
-
-// surfaceOf is the surface of a request: Anthropic's for the Messages
-// operations, and for any request that says it speaks Anthropic's API (the
-// anthropic-version header every Anthropic client sends), OpenAI's for the
-// rest.
-func surfaceOf(op operation, r *http.Request) surface {
-	if op == opMessages || op == opCountTokens || r.Header.Get("Anthropic-Version") != "" {
-		return surfaceAnthropic
-	}
-	return surfaceOpenAI
+// writeMethodNotAllowed refuses a method the endpoint does not take.
+func (s *surface) writeMethodNotAllowed(w http.ResponseWriter, allow string) error {
+	w.Header().Set("Allow", allow)
+	return s.writeError(w, http.StatusMethodNotAllowed, typeInvalidRequest, codeMethod, "",
+		"this endpoint only accepts "+allow+" requests")
 }

@@ -97,7 +97,9 @@ func newBedrockBackend(v *Vendor, c Config) (backend, *ConfigError) {
 	return st, nil
 }
 
-func (b *bedrockBackend) serves(e Endpoint) bool { return e == ChatCompletions || e == Messages }
+// serves: Messages only through the chat bridge; Claude's Messages take
+// the passthrough (Vendor.Translator) before it.
+func (b *bedrockBackend) serves(e Endpoint) bool { return e == ChatCompletions }
 
 func (b *bedrockBackend) classify(status int, body []byte) (Verdict, bool) {
 	return bedrockClassify(status, body)

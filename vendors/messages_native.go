@@ -173,13 +173,14 @@ func (t *messagesTranslator) ResponseHeaders(resp *http.Response) {
 	resp.Header.Set("Content-Type", "application/json")
 }
 
-func (t *messagesTranslator) Feed(p []byte, eof bool) error { return t.s.Feed(p, eof) }
-func (t *messagesTranslator) Output() []byte                { return t.s.Output() }
-func (t *messagesTranslator) End()                          { t.s.End() }
-func (t *messagesTranslator) Committed() bool               { return t.s.Committed() }
-func (t *messagesTranslator) Done() bool                    { return t.s.Done() }
-func (t *messagesTranslator) Err() *meter.VendorError       { return t.s.Err() }
-func (t *messagesTranslator) Usage() billing.Usage          { return t.s.Usage() }
+func (t *messagesTranslator) Feed(p []byte, eof bool) error  { return t.s.Feed(p, eof) }
+func (t *messagesTranslator) Output() []byte                 { return t.s.Output() }
+func (t *messagesTranslator) End()                           { t.s.End() }
+func (t *messagesTranslator) Interrupt(message, code string) { t.s.Interrupt(message, code) }
+func (t *messagesTranslator) Committed() bool                { return t.s.Committed() }
+func (t *messagesTranslator) Done() bool                     { return t.s.Done() }
+func (t *messagesTranslator) Err() *meter.VendorError        { return t.s.Err() }
+func (t *messagesTranslator) Usage() billing.Usage           { return t.s.Usage() }
 
 // Answer passes the answer as it is. A count_tokens answer is no
 // completion: it is read as content so that it commits, and costs nothing.

@@ -83,9 +83,10 @@ func TestMessagesTranslator_RequestVertex(t *testing.T) {
 	require.NoError(t, v.Prepare(out, Attempt{Endpoint: Messages, Model: "claude-sonnet-4@20250514", Body: []byte(body)}))
 	assert.True(t, strings.HasSuffix(out.URL.Path, ":rawPredict"), out.URL.Path)
 
-	// Gemini on Vertex does not take Messages natively.
-	_, err := v.Translator(Attempt{Endpoint: Messages, Model: "gemini-2.5-pro", Body: []byte(body)})
-	assert.Error(t, err)
+	// Gemini on Vertex takes Messages through its chat translation.
+	tr, err := v.Translator(Attempt{Endpoint: Messages, Model: "gemini-2.5-pro", Body: []byte(body)})
+	require.NoError(t, err)
+	assert.IsType(t, &bridgeTranslator{}, tr)
 }
 
 func TestMessagesTranslator_RequestBedrock(t *testing.T) {
@@ -109,9 +110,10 @@ func TestMessagesTranslator_RequestBedrock(t *testing.T) {
 	require.NoError(t, v.Prepare(out, Attempt{Endpoint: Messages, Model: model, Body: []byte(messagesTestBody)}))
 	assert.True(t, strings.HasSuffix(out.URL.RawPath, "/invoke"), out.URL.RawPath)
 
-	// Converse serves Bedrock's other models: not this passthrough.
-	_, err := v.Translator(Attempt{Endpoint: Messages, Model: "amazon.nova-pro-v1:0", Body: []byte(messagesTestBody)})
-	assert.Error(t, err)
+	// Bedrock's other models take Messages through Converse.
+	tr, err := v.Translator(Attempt{Endpoint: Messages, Model: "amazon.nova-pro-v1:0", Body: []byte(messagesTestBody)})
+	require.NoError(t, err)
+	assert.IsType(t, &bridgeTranslator{}, tr)
 }
 
 // A real Messages stream, with thinking and a tool call.
@@ -306,4 +308,59 @@ func TestMessagesTranslator_ErrorBody(t *testing.T) {
 			assert.Equal(t, "application/json", h.Get("Content-Type"))
 		})
 	}
+}
+
+// Through the chat bridge: a Messages request to an OpenAI-compatible
+// vendor is a chat request, and its chat stream comes back as Messages
+// events, metered by the chat meter.
+func TestMessagesBridge(t *testing.T) {
+	v := newTestVendor(t, "openai")
+	body := `{"model":"claude","max_tokens":100,"stream":true,"thinking":{"type":"enabled","budget_tokens":2048},` +
+		`"messages":[{"role":"user","content":"Hi"}]}`
+	a := Attempt{Endpoint: Messages, Model: "o3", Body: []byte(body), Stream: true, PromptTokens: 4}
+	tr, err := v.Translator(a)
+	require.NoError(t, err)
+	defer tr.Release()
+	out := messagesClientRequest(t, body)
+	require.NoError(t, tr.Request(out))
+	assert.Equal(t, "https://api.openai.com/v1/chat/completions", out.URL.String())
+	got := awsReadBody(t, out)
+	assert.Equal(t, "o3", gjson.GetBytes(got, "model").String())
+	assert.Equal(t, "low", gjson.GetBytes(got, "reasoning_effort").String(), "thinking, for a model that takes an effort")
+	assert.Equal(t, "Hi", gjson.GetBytes(got, "messages.0.content").String())
+	assert.True(t, gjson.GetBytes(got, "stream_options.include_usage").Bool())
+
+	resp := &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"text/event-stream"}}}
+	tr.ResponseHeaders(resp)
+	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	chat := chatTestStream(`{"role":"assistant","content":""}`, `{"content":"Hello"}`) +
+		`data: {"id":"chatcmpl-9","object":"chat.completion.chunk","created":1,"model":"o3","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}` + "\n\n" +
+		`data: {"id":"chatcmpl-9","object":"chat.completion.chunk","created":1,"model":"o3","choices":[],"usage":{"prompt_tokens":10,"completion_tokens":3,"total_tokens":13}}` + "\n\n" +
+		"data: [DONE]\n\n"
+	var sse strings.Builder
+	for i := 0; i < len(chat); i += 9 {
+		require.NoError(t, tr.Feed([]byte(chat[i:min(i+9, len(chat))]), i+9 >= len(chat)))
+		sse.Write(tr.Output())
+	}
+	tr.End()
+	sse.Write(tr.Output())
+	assert.True(t, tr.Committed())
+	assert.True(t, tr.Done())
+	assert.Equal(t, billing.Usage{PromptTokens: 10, CompletionTokens: 3}, tr.Usage())
+	assert.Equal(t, []string{"message_start", "ping", "content_block_start", "content_block_delta", "content_block_stop",
+		"message_delta", "message_stop"}, messagesEventTypes(t, sse.String()))
+	assert.NotContains(t, sse.String(), "[DONE]")
+
+	// The vendor's OpenAI-shaped error, in Anthropic's shape.
+	h := http.Header{}
+	assert.JSONEq(t, `{"type":"error","error":{"type":"invalid_request_error","message":"bad"}}`,
+		string(tr.ErrorBody(h, 400, []byte(`{"error":{"message":"bad","type":"invalid_request_error","param":null,"code":null}}`))))
+
+	// A model that takes no effort gets none.
+	tr2, err := newTestVendor(t, "mistral").Translator(Attempt{Endpoint: Messages, Model: "mistral-large", Body: []byte(body), Stream: true})
+	require.NoError(t, err)
+	out = messagesClientRequest(t, body)
+	require.NoError(t, tr2.Request(out))
+	assert.False(t, gjson.GetBytes(awsReadBody(t, out), "reasoning_effort").Exists())
+	tr2.Release()
 }

@@ -220,6 +220,16 @@ func (s *messagesStream) Output() []byte {
 	return out
 }
 
+// Interrupt ends a stream that broke after its commit point with an
+// Anthropic error event, which Anthropic's clients read as a failed answer.
+func (s *messagesStream) Interrupt(message, _ string) {
+	if s.over {
+		return
+	}
+	s.over = true
+	s.out = appendMessagesErrorEvent(s.out, "api_error", message)
+}
+
 // End: a stream's last event without its blank line was read at eof; there
 // is nothing else to finish.
 func (s *messagesStream) End()                    {}

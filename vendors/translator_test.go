@@ -39,6 +39,8 @@ func TestVendor_Translator(t *testing.T) {
 		{"anthropic", CountTokens, "claude-sonnet-4-5", "*vendors.messagesTranslator"},
 		{"aws", Messages, "anthropic.claude-sonnet-4-20250514-v1:0", "*vendors.messagesTranslator"},
 		{"vertex", Messages, "claude-sonnet-4@20250514", "*vendors.messagesTranslator"},
+		{"openai", Messages, "gpt-4o", "*vendors.bridgeTranslator"},
+		{"google", Messages, "gemini-2.5-flash", "*vendors.bridgeTranslator"},
 	}
 	for _, c := range cases {
 		t.Run(c.kind+"/"+c.endpoint.String()+"/"+c.model, func(t *testing.T) {
