@@ -145,8 +145,8 @@ func messagesChatRequest(body []byte, model string, stream, takesEffort bool) ([
 		req.Messages = append(req.Messages, bridgeChatMessage{Role: "system", Content: sys})
 	}
 	msgs := root.Get("messages")
-	if !msgs.IsArray() {
-		return nil, errors.New("messages: an array of messages is required")
+	if !msgs.IsArray() || len(msgs.Array()) == 0 {
+		return nil, errors.New("messages: at least one message is required")
 	}
 	for i, m := range msgs.Array() {
 		converted, err := messagesTurn(m)
@@ -154,6 +154,9 @@ func messagesChatRequest(body []byte, model string, stream, takesEffort bool) ([
 			return nil, fmt.Errorf("messages[%d]: %v", i, err)
 		}
 		req.Messages = append(req.Messages, converted...)
+	}
+	if n := len(req.Messages); n == 0 || req.Messages[n-1].Role == "system" {
+		return nil, errors.New("messages: the conversation has no content")
 	}
 
 	for _, t := range root.Get("tools").Array() {
