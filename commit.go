@@ -11,7 +11,6 @@ import (
 
 	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/meter"
-	"github.com/caddy-llm/llmrouter/internal/openai"
 	"github.com/caddy-llm/llmrouter/selector"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
@@ -208,17 +207,16 @@ func (b *meteredBody) Read(p []byte) (int, error) {
 		case b.vendorDone:
 			b.finished = true
 			b.tr.End()
-			b.pending = b.tr.Output()
 			if !b.tr.Done() && b.tr.Err() == nil && b.clientCx.Err() == nil {
 				// Never a silent clean close: the client must know the
-				// answer is incomplete.
+				// answer is incomplete, in its API's terms.
 				msg := fmt.Sprintf("vendor %s stopped the stream before it was complete", b.route.vendor.ID())
 				if b.timer.idleExpired() {
 					msg = fmt.Sprintf("vendor %s sent nothing for %s", b.route.vendor.ID(), b.timer.idle)
 				}
-				b.pending = openai.AppendErrorEvent(append([]byte(nil), b.pending...),
-					openai.Error{Message: msg, Type: "server_error", Code: "stream_interrupted"})
+				b.tr.Interrupt(msg, codeStreamInterrupted)
 			}
+			b.pending = b.tr.Output()
 		default:
 			n, err := b.body.Read(b.buf)
 			if n > 0 {

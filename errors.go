@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-
-	"github.com/caddy-llm/llmrouter/internal/openai"
 )
 
 // Error types and codes of the errors the router itself answers with. They
@@ -29,6 +27,9 @@ const (
 	codeVendorsFailed   = "vendors_failed"
 	codeNoVendor        = "no_vendor_available"
 	codeUnsupportedPath = "unsupported_endpoint"
+	codeUnknownURL      = "unknown_url"
+	// A stream that broke after its commit point.
+	codeStreamInterrupted = "stream_interrupted"
 
 	codeRateLimitExceeded = "rate_limit_exceeded"
 	codeBudgetExceeded    = "budget_exceeded"
@@ -46,12 +47,6 @@ type attemptRecord struct {
 	Message string `json:"message,omitempty"`
 }
 
-// writeError answers with an OpenAI-shaped error. param may be "".
-func writeError(w http.ResponseWriter, status int, errType, code, param, message string) error {
-	return writeErrorBody(w, status, openai.AppendError(nil,
-		openai.Error{Message: message, Type: errType, Param: param, Code: code}, nil))
-}
-
 // writeErrorBody answers with body, an error body in the client API's shape.
 func writeErrorBody(w http.ResponseWriter, status int, body []byte) error {
 	h := w.Header()
@@ -61,12 +56,6 @@ func writeErrorBody(w http.ResponseWriter, status int, body []byte) error {
 	w.WriteHeader(status)
 	_, err := w.Write(body)
 	return err
-}
-
-func writeMethodNotAllowed(w http.ResponseWriter, allow string) error {
-	w.Header().Set("Allow", allow)
-	return writeError(w, http.StatusMethodNotAllowed, typeInvalidRequest, codeMethod, "",
-		"this endpoint only accepts "+allow+" requests")
 }
 
 // clientError is a request the router refuses before contacting any vendor.

@@ -11,12 +11,13 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"go.uber.org/zap"
 
+	"github.com/caddy-llm/llmrouter/internal/anthropic"
 	"github.com/caddy-llm/llmrouter/internal/openai"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
 
 // forward hands the request to the embedded proxy and turns a total failure
-// into an OpenAI-shaped error.
+// into an error in the client API's shape.
 func (h *LLMRouter) forward(w http.ResponseWriter, r *http.Request, st *requestState) error {
 	r = r.WithContext(context.WithValue(r.Context(), stateCtxKey{}, st))
 	// The transport sends st.plan.body on every attempt; this body only keeps the
@@ -51,8 +52,9 @@ func (h *LLMRouter) writeVendorsFailed(w http.ResponseWriter, st *requestState, 
 		zap.Error(proxyErr),
 	)
 	setRouteHeaders(w.Header(), st, nil)
+	sf := surfaceOf(st.plan.endpoint)
 	if len(st.attempts.failed) == 0 {
-		return writeError(w, http.StatusServiceUnavailable, typeServer, codeNoVendor, "",
+		return sf.writeError(w, http.StatusServiceUnavailable, typeServer, codeNoVendor, "",
 			fmt.Sprintf("no vendor is available for model %q", st.plan.model))
 	}
 	last := st.attempts.failed[len(st.attempts.failed)-1]
@@ -75,7 +77,15 @@ func (h *LLMRouter) writeVendorsFailed(w http.ResponseWriter, st *requestState, 
 		return err
 	}
 	extra := append([]byte(`"attempts":`), attempts...)
-	return writeErrorBody(w, status, openai.AppendError(nil,
+	if sf == &anthropicSurface {
+		if allOverloaded(st.attempts.failed) {
+			// Anthropic's own answer when it is overloaded, which Claude
+			// Code and the SDKs retry.
+			status = anthropic.StatusOverloaded
+		}
+		errType = anthropic.TypeOf(status)
+	}
+	return writeErrorBody(w, status, sf.appendError(nil,
 		openai.Error{Message: msg, Type: errType, Code: codeVendorsFailed}, extra))
 }
 
@@ -96,4 +106,15 @@ func clientStatus(last attemptRecord) (int, string) {
 	default:
 		return http.StatusBadGateway, typeServer
 	}
+}
+
+// allOverloaded reports whether every attempt failed because its vendor was
+// overloaded.
+func allOverloaded(failed []attemptRecord) bool {
+	for _, a := range failed {
+		if a.Reason != vendors.ReasonOverloaded {
+			return false
+		}
+	}
+	return len(failed) > 0
 }

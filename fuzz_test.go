@@ -203,7 +203,7 @@ func fuzzCheckRefusal(t *testing.T, err error) {
 		t.Fatalf("refusal with status %d: %v", ce.status, ce)
 	}
 	rec := httptest.NewRecorder()
-	if err := writeError(rec, ce.status, ce.errType, ce.code, ce.param, ce.message); err != nil {
+	if err := openaiSurface.writeError(rec, ce.status, ce.errType, ce.code, ce.param, ce.message); err != nil {
 		t.Fatal(err)
 	}
 	if rec.Code != ce.status {

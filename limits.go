@@ -140,7 +140,7 @@ func (h *LLMRouter) admit(w http.ResponseWriter, r *http.Request, st *requestSta
 	}
 	applied, err := h.limitPolicy.Applicable(client, tier, st.plan.model)
 	if errors.Is(err, limits.ErrUnknownTier) {
-		return true, writeError(w, http.StatusForbidden, typePermission, codeUnknownTier, "",
+		return true, surfaceOf(st.plan.endpoint).writeError(w, http.StatusForbidden, typePermission, codeUnknownTier, "",
 			fmt.Sprintf("tier %q is not configured on this router", tier))
 	}
 	if err != nil {
@@ -173,7 +173,7 @@ func (h *LLMRouter) admit(w http.ResponseWriter, r *http.Request, st *requestSta
 		Amounts: limits.WorstCase(p.promptTokens, maxTokens, high, prices)}
 	grant, err := h.limiter.Reserve(r.Context(), now, ask)
 	if errors.Is(err, limits.ErrUnavailable) {
-		return true, writeError(w, http.StatusServiceUnavailable, typeServer, codeLimitsUnavailable, "",
+		return true, surfaceOf(st.plan.endpoint).writeError(w, http.StatusServiceUnavailable, typeServer, codeLimitsUnavailable, "",
 			"the rate limits cannot be checked right now; try again shortly")
 	}
 	if err != nil {
@@ -182,7 +182,7 @@ func (h *LLMRouter) admit(w http.ResponseWriter, r *http.Request, st *requestSta
 	setLimitHeaders(w.Header(), &grant)
 	if !grant.Admitted {
 		routerMetrics.refusals.WithLabelValues(grant.Refusal.Limit.Kind.String()).Inc()
-		return true, writeLimitRefusal(w, &grant.Refusal)
+		return true, writeLimitRefusal(w, surfaceOf(st.plan.endpoint), &grant.Refusal)
 	}
 	st.limit = &limitState{grant: grant, client: client, isLedgerName: h.Limits.Key == ""}
 	return false, nil
@@ -377,7 +377,7 @@ func appendReset(b []byte, d time.Duration) []byte {
 // rate_limit_exceeded with the exact wait for a rate, 429
 // insufficient_quota/budget_exceeded with x-should-retry: false for a spent
 // budget (SDKs would otherwise retry until it resets).
-func writeLimitRefusal(w http.ResponseWriter, ref *limits.Refusal) error {
+func writeLimitRefusal(w http.ResponseWriter, sf *surface, ref *limits.Refusal) error {
 	h := w.Header()
 	lim := &ref.Limit
 	what := describeLimit(lim)
@@ -408,15 +408,15 @@ func writeLimitRefusal(w http.ResponseWriter, ref *limits.Refusal) error {
 	}
 	if ref.Budget() {
 		h["X-Should-Retry"] = []string{"false"}
-		return writeError(w, http.StatusTooManyRequests, typeInsufficientQuota, codeBudgetExceeded, "",
+		return sf.writeError(w, http.StatusTooManyRequests, typeInsufficientQuota, codeBudgetExceeded, "",
 			fmt.Sprintf("budget exceeded: %s%s", what, resets))
 	}
 	if ref.RetryAfter < 0 {
 		h["X-Should-Retry"] = []string{"false"}
-		return writeError(w, http.StatusTooManyRequests, typeRateLimit, codeRateLimitExceeded, "",
+		return sf.writeError(w, http.StatusTooManyRequests, typeRateLimit, codeRateLimitExceeded, "",
 			fmt.Sprintf("this request alone exceeds the limit of %s", what))
 	}
-	return writeError(w, http.StatusTooManyRequests, typeRateLimit, codeRateLimitExceeded, "",
+	return sf.writeError(w, http.StatusTooManyRequests, typeRateLimit, codeRateLimitExceeded, "",
 		fmt.Sprintf("rate limit reached: %s%s", what, resets))
 }
 

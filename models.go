@@ -99,3 +99,43 @@ func averageTTFT(snap selector.Snapshot) (float64, bool) {
 	}
 	return sum / float64(n), true
 }
+
+// anthropicModelList is Anthropic's `GET /v1/models` response, for a client
+// that sends anthropic-version (Claude Code lists models with it when
+// CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY is set, and keeps the ids that
+// start with "claude").
+type anthropicModelList struct {
+	Data    []anthropicModel `json:"data"`
+	HasMore bool             `json:"has_more"`
+	FirstID *string          `json:"first_id"`
+	LastID  *string          `json:"last_id"`
+}
+
+type anthropicModel struct {
+	Type        string `json:"type"`
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	CreatedAt   string `json:"created_at"`
+}
+
+// serveAnthropicModels answers `GET /v1/models` in Anthropic's shape: every
+// configured model, all on one page.
+func (h *LLMRouter) serveAnthropicModels(w http.ResponseWriter) error {
+	list := anthropicModelList{Data: make([]anthropicModel, 0, len(h.table.models))}
+	for _, name := range h.table.models {
+		list.Data = append(list.Data, anthropicModel{Type: "model", ID: name, DisplayName: name,
+			CreatedAt: "1970-01-01T00:00:00Z"})
+	}
+	if n := len(list.Data); n > 0 {
+		list.FirstID, list.LastID = &list.Data[0].ID, &list.Data[n-1].ID
+	}
+	body, err := json.Marshal(list)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(http.StatusOK)
+	_, err = w.Write(body)
+	return err
+}

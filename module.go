@@ -346,16 +346,26 @@ func (h *LLMRouter) Cleanup() error {
 func (h *LLMRouter) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddyhttp.Handler) error {
 	op, ok := h.operation(r.URL.Path)
 	if !ok {
+		if h.underPrefix(r.URL.Path) {
+			return writeUnknownURL(w, r)
+		}
 		return next.ServeHTTP(w, r)
 	}
 	if op == opModels {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			return writeMethodNotAllowed(w, "GET")
+		sf := surfaceOfRequest(r)
+		switch {
+		case r.Method != http.MethodGet && r.Method != http.MethodHead:
+			return sf.writeMethodNotAllowed(w, "GET")
+		case sf == &anthropicSurface:
+			return h.serveAnthropicModels(w)
 		}
 		return h.serveModels(w)
 	}
 	if r.Method != http.MethodPost {
-		return writeMethodNotAllowed(w, "POST")
+		return surfaceOf(op.endpoint()).writeMethodNotAllowed(w, "POST")
+	}
+	if op == opCountTokens {
+		return h.serveCountTokens(w, r)
 	}
 	return h.serveCompletion(w, r, op)
 }

@@ -140,6 +140,10 @@ func (h *LLMRouter) candidates(r *http.Request, p *plan) (routes []*route, pinne
 		}
 		routes = append(routes, rt)
 	}
+	if len(routes) == 0 && p.endpoint == vendors.CountTokens {
+		// The router estimates what no vendor counts.
+		return routes, pinnedVendor != nil, nil
+	}
 	if len(routes) == 0 {
 		if pinnedVendor != nil {
 			return nil, true, notFound("model", "the model %q is not served by vendor %q for /%s",

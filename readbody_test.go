@@ -70,7 +70,7 @@ func startUploadServer(t *testing.T, h *LLMRouter, http2 bool, after func(w http
 				t.Errorf("readRequestBody: not a client error: %v", err)
 				return
 			}
-			_ = writeError(w, ce.status, ce.errType, ce.code, ce.param, ce.message)
+			_ = openaiSurface.writeError(w, ce.status, ce.errType, ce.code, ce.param, ce.message)
 			return
 		}
 		if after != nil {

@@ -30,7 +30,7 @@ func (h *LLMRouter) serveCompletion(w http.ResponseWriter, r *http.Request, op o
 	}
 	var ce *clientError
 	if errors.As(err, &ce) {
-		return writeError(w, ce.status, ce.errType, ce.code, ce.param, ce.message)
+		return surfaceOf(op.endpoint()).writeError(w, ce.status, ce.errType, ce.code, ce.param, ce.message)
 	}
 	return err
 }

@@ -26,13 +26,16 @@ func (c *tokenCount) total() int {
 	return c.tokens + (c.bytes+bytesPerToken-1)/bytesPerToken
 }
 
-// PromptEstimator estimates the prompt tokens of an OpenAI request body, at
-// about 4 bytes per token, from its top-level members. It counts:
+// PromptEstimator estimates the prompt tokens of a request body (OpenAI's
+// APIs, Anthropic's Messages), at about 4 bytes per token, from its
+// top-level members. It counts:
 //
 //   - chat completions "messages": string "content", the "text" of content
 //     parts (image, audio and file parts are ignored), "name", and the name
 //     and arguments of "tool_calls" and legacy "function_call", plus a small
 //     per-message overhead;
+//   - Anthropic Messages' "messages" as chat's, their content blocks as
+//     countContent says, and its "system" (a string or text blocks);
 //   - the "tools" and legacy "functions" definitions, as their raw JSON
 //     length, because vendors bill and process them as prompt;
 //   - legacy completions "prompt" and embeddings "input", each a string, an
@@ -51,7 +54,7 @@ type PromptEstimator struct{ c tokenCount }
 // raw value. Members that say nothing about the prompt cost nothing.
 func (e *PromptEstimator) Member(key, value []byte) {
 	switch string(key) {
-	case "messages", "prompt", "input", "tools", "functions":
+	case "messages", "prompt", "input", "tools", "functions", "system":
 		it := jsonwalk.ValueIter(stringView(value))
 		countMember(&e.c, stringView(key), &it)
 	}
@@ -72,6 +75,8 @@ func countMember(c *tokenCount, key string, it *jsonwalk.Iter) {
 		if it.Peek() == '[' {
 			c.bytes += len(it.Value())
 		}
+	case "system":
+		countContent(c, it)
 	}
 }
 
@@ -108,7 +113,10 @@ func countMessages(c *tokenCount, it *jsonwalk.Iter) {
 }
 
 // countContent counts the pending message "content" of it: a string, or an
-// array of parts of which only the "text" ones are prompt text.
+// array of parts (chat completions) or content blocks (Anthropic's Messages,
+// whose "system" is one too) of which the prompt is the "text", a thinking
+// block's "thinking", a tool_use block's "input" (its raw JSON) and a
+// tool_result block's own "content"; images and files are not counted.
 func countContent(c *tokenCount, it *jsonwalk.Iter) {
 	if it.Peek() == '"' {
 		c.bytes += jsonwalk.StringBytes(it.Value())
@@ -118,8 +126,32 @@ func countContent(c *tokenCount, it *jsonwalk.Iter) {
 	for parts.Next() {
 		part := parts.Enter()
 		for part.Next() {
-			if part.Key() == "text" {
+			switch part.Key() {
+			case "text", "thinking":
 				c.bytes += jsonwalk.StringBytes(part.Value())
+			case "input":
+				c.bytes += len(part.Value())
+			case "content":
+				countResult(c, &part)
+			}
+		}
+	}
+}
+
+// countResult counts the pending "content" of a tool_result block: a
+// string, or text blocks. (Not countContent again: a recursive call would
+// move the iterators to the heap.)
+func countResult(c *tokenCount, it *jsonwalk.Iter) {
+	if it.Peek() == '"' {
+		c.bytes += jsonwalk.StringBytes(it.Value())
+		return
+	}
+	blocks := it.Enter()
+	for blocks.Next() {
+		block := blocks.Enter()
+		for block.Next() {
+			if block.Key() == "text" {
+				c.bytes += jsonwalk.StringBytes(block.Value())
 			}
 		}
 	}

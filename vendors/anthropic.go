@@ -37,6 +37,8 @@ type anthropicBackend struct {
 	// ends in /v1 (a common way to write Anthropic's, or a gateway's) gets
 	// only /messages.
 	path, rawPath string
+	// countPath and countRawPath are count_tokens', beside it.
+	countPath, countRawPath string
 }
 
 func newAnthropicBackend(v *Vendor, c Config) (backend, *ConfigError) {
@@ -46,10 +48,13 @@ func newAnthropicBackend(v *Vendor, c Config) (backend, *ConfigError) {
 	}
 	b := &anthropicBackend{maxTokens: maxTokensOr(c.DefaultMaxTokens)}
 	b.path, b.rawPath = v.below(suffix, suffix)
+	b.countPath, b.countRawPath = v.below(suffix+"/count_tokens", suffix+"/count_tokens")
 	return b, nil
 }
 
-func (b *anthropicBackend) serves(e Endpoint) bool { return e == ChatCompletions }
+func (b *anthropicBackend) serves(e Endpoint) bool {
+	return e == ChatCompletions || e == Messages || e == CountTokens
+}
 
 func (b *anthropicBackend) classify(status int, body []byte) (Verdict, bool) {
 	return anthropicClassify(status, body)

@@ -1,7 +1,6 @@
 package vendors
 
 import (
-	"bytes"
 	"fmt"
 
 	"github.com/tidwall/gjson"
@@ -36,15 +35,11 @@ const (
 //     e.g. overloaded_error), and nothing more;
 //   - ping, content_block_stop and unknown events: nothing.
 //
-// SSE framing: "event:" and "data:" lines (the event type is read from the
-// data's "type", the event name is only a fallback), LF, CRLF or CR line
-// ends, comments, split anywhere across feeds.
+// SSE framing is sseReader's; the event type is read from the data's
+// "type", the event name is only a fallback.
 type anthropicStream struct {
-	line    []byte // the unfinished line carried over from the last feed
-	data    []byte // the current event's data lines, joined by "\n"
-	name    []byte // the current event's name
-	hasData bool
-	skipLF  bool // the last feed ended in '\r': a '\n' first in the next one belongs to it
+	sse sseReader
+	w   *chunkWriter // the writer of the feed in progress
 
 	blocks   []int // content block index → tool call index, -1 for other blocks
 	tools    int   // tool calls opened so far
@@ -65,91 +60,16 @@ func newAnthropicStream(model string) streamDecoder {
 // carries each Anthropic event's JSON in an event-stream frame): pass each
 // event's JSON to its event method, then call end.
 func anthropicEventDecoder() *anthropicStream {
-	return &anthropicStream{}
+	return &anthropicStream{sse: sseReader{max: anthropicMaxEvent}}
 }
 
 func (d *anthropicStream) feed(p []byte, w *chunkWriter) error {
-	if d.skipLF && len(p) > 0 {
-		d.skipLF = false
-		if p[0] == '\n' {
-			p = p[1:]
-		}
-	}
-	for len(p) > 0 {
-		if d.done {
-			return nil
-		}
-		i := bytes.IndexAny(p, "\r\n")
-		if i < 0 {
-			if len(d.line)+len(p) > anthropicMaxEvent {
-				return fmt.Errorf("%w: an SSE line is longer than %d bytes", errNativeStream, anthropicMaxEvent)
-			}
-			d.line = append(d.line, p...)
-			return nil
-		}
-		line := p[:i]
-		if len(d.line) > 0 {
-			d.line = append(d.line, line...)
-			line = d.line
-		}
-		if p[i] == '\r' {
-			if i+1 == len(p) {
-				d.skipLF = true
-			} else if p[i+1] == '\n' {
-				i++
-			}
-		}
-		p = p[i+1:]
-		err := d.sseLine(line, w)
-		d.line = d.line[:0]
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	d.w = w
+	return d.sse.feed(p, d)
 }
 
-// sseLine handles one SSE line without its end.
-func (d *anthropicStream) sseLine(line []byte, w *chunkWriter) error {
-	if len(line) == 0 {
-		return d.dispatch(w)
-	}
-	if line[0] == ':' {
-		return nil // comment
-	}
-	field, value := line, []byte(nil)
-	if i := bytes.IndexByte(line, ':'); i >= 0 {
-		field, value = line[:i], line[i+1:]
-		if len(value) > 0 && value[0] == ' ' {
-			value = value[1:]
-		}
-	}
-	switch string(field) {
-	case "data":
-		if d.hasData {
-			d.data = append(d.data, '\n')
-		}
-		if len(d.data)+len(value) > anthropicMaxEvent {
-			return fmt.Errorf("%w: an SSE event is larger than %d bytes", errNativeStream, anthropicMaxEvent)
-		}
-		d.data = append(d.data, value...)
-		d.hasData = true
-	case "event":
-		d.name = append(d.name[:0], value...)
-	}
-	return nil
-}
-
-// dispatch handles the event collected so far (at a blank line).
-func (d *anthropicStream) dispatch(w *chunkWriter) error {
-	defer func() {
-		d.data, d.name, d.hasData = d.data[:0], d.name[:0], false
-	}()
-	if !d.hasData {
-		return nil
-	}
-	return d.handle(d.data, d.name, w)
-}
+func (d *anthropicStream) sseEvent(data, name []byte) error { return d.handle(data, name, d.w) }
+func (d *anthropicStream) sseOver() bool                    { return d.done }
 
 // event handles one Anthropic stream event given as its JSON.
 func (d *anthropicStream) event(data []byte, w *chunkWriter) error {
@@ -244,15 +164,6 @@ func (d *anthropicStream) toolAt(idx int64) int {
 // end handles a last event that lacked its blank line; a stream without
 // message_stop (or error) renders nothing more, so no [DONE].
 func (d *anthropicStream) end(w *chunkWriter) error {
-	if d.done {
-		return nil
-	}
-	if len(d.line) > 0 {
-		err := d.sseLine(d.line, w)
-		d.line = d.line[:0]
-		if err != nil {
-			return err
-		}
-	}
-	return d.dispatch(w)
+	d.w = w
+	return d.sse.end(d)
 }

@@ -97,6 +97,8 @@ func newBedrockBackend(v *Vendor, c Config) (backend, *ConfigError) {
 	return st, nil
 }
 
+// serves: Messages only through the chat bridge; Claude's Messages take
+// the passthrough (Vendor.Translator) before it.
 func (b *bedrockBackend) serves(e Endpoint) bool { return e == ChatCompletions }
 
 func (b *bedrockBackend) classify(status int, body []byte) (Verdict, bool) {

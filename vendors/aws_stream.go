@@ -33,8 +33,7 @@ const (
 )
 
 // bedrockStream decodes a ConverseStream body (application/vnd.amazon.eventstream)
-// into OpenAI chunks. Frames are buffered until whole (the prelude's total
-// length), then decoded, CRCs checked, by the SDK's eventstream.Decoder.
+// into OpenAI chunks; bedrockFrames reads the frames.
 //
 // Events (":message-type" event, by ":event-type"):
 //
@@ -60,10 +59,8 @@ const (
 // [DONE]; whatever follows is ignored. A stream cut before messageStop
 // renders neither usage nor [DONE], so the router can tell it broke.
 type bedrockStream struct {
-	dec     *eventstream.Decoder
-	buf     []byte // bytes of incomplete frames
-	payload []byte // reused by the decoder for frame payloads
-	rd      bytes.Reader
+	frames bedrockFrames
+	w      *chunkWriter // the writer of the feed in progress
 
 	toolIndex map[int64]int // content block index -> tool call index
 	tools     int
@@ -74,17 +71,35 @@ type bedrockStream struct {
 }
 
 func newBedrockStream() *bedrockStream {
-	return &bedrockStream{dec: eventstream.NewDecoder()}
+	return &bedrockStream{frames: newBedrockFrames()}
 }
 
-func (s *bedrockStream) feed(p []byte, w *chunkWriter) error {
-	if s.over {
-		return nil
-	}
-	s.buf = append(s.buf, p...)
+// bedrockFrames splits an AWS event stream (ConverseStream,
+// InvokeModelWithResponseStream) into frames: bytes are buffered until a
+// frame is whole (the prelude's total length), then decoded, CRCs checked,
+// by the SDK's eventstream.Decoder.
+type bedrockFrames struct {
+	dec     *eventstream.Decoder
+	buf     []byte // bytes of incomplete frames
+	payload []byte // reused by the decoder for frame payloads
+	rd      bytes.Reader
+}
+
+func newBedrockFrames() bedrockFrames { return bedrockFrames{dec: eventstream.NewDecoder()} }
+
+// frameHandler takes the frames bedrockFrames reads.
+type frameHandler interface {
+	// frame handles one frame, whose payload is valid until the next call;
+	// over says that it was the stream's last word.
+	frame(msg eventstream.Message) (over bool)
+}
+
+// feed reads the next bytes, handing h each frame they complete.
+func (f *bedrockFrames) feed(p []byte, h frameHandler) error {
+	f.buf = append(f.buf, p...)
 	off := 0
-	for len(s.buf)-off >= bedrockPreludeLen {
-		frame := s.buf[off:]
+	for len(f.buf)-off >= bedrockPreludeLen {
+		frame := f.buf[off:]
 		total := binary.BigEndian.Uint32(frame[0:4])
 		headersLen := binary.BigEndian.Uint32(frame[4:8])
 		if total < bedrockMinFrame || total > bedrockMaxFrame || headersLen > total-bedrockMinFrame {
@@ -93,31 +108,46 @@ func (s *bedrockStream) feed(p []byte, w *chunkWriter) error {
 		if uint32(len(frame)) < total {
 			break
 		}
-		s.rd.Reset(frame[:total])
-		msg, err := s.dec.Decode(&s.rd, s.payload[:0])
+		f.rd.Reset(frame[:total])
+		msg, err := f.dec.Decode(&f.rd, f.payload[:0])
 		if err != nil {
 			return fmt.Errorf("%w: event-stream frame: %v", errNativeStream, err)
 		}
-		if cap(msg.Payload) > cap(s.payload) {
-			s.payload = msg.Payload[:0]
+		if cap(msg.Payload) > cap(f.payload) {
+			f.payload = msg.Payload[:0]
 		}
 		off += int(total)
-		s.handle(msg, w)
-		if s.over {
-			s.buf = s.buf[:0]
+		if h.frame(msg) {
+			f.buf = f.buf[:0]
 			return nil
 		}
 	}
-	n := copy(s.buf, s.buf[off:])
-	s.buf = s.buf[:n]
+	n := copy(f.buf, f.buf[off:])
+	f.buf = f.buf[:n]
 	return nil
+}
+
+// partial reports whether the bytes read so far end inside a frame.
+func (f *bedrockFrames) partial() bool { return len(f.buf) > 0 }
+
+func (s *bedrockStream) feed(p []byte, w *chunkWriter) error {
+	if s.over {
+		return nil
+	}
+	s.w = w
+	return s.frames.feed(p, s)
+}
+
+func (s *bedrockStream) frame(msg eventstream.Message) bool {
+	s.handle(msg, s.w)
+	return s.over
 }
 
 func (s *bedrockStream) end(w *chunkWriter) error {
 	if s.over {
 		return nil
 	}
-	if len(s.buf) > 0 {
+	if s.frames.partial() {
 		return fmt.Errorf("%w: the stream ended inside an event-stream frame", errNativeStream)
 	}
 	if s.finished {

@@ -86,12 +86,13 @@ func (n *nativeAnswer) Feed(p []byte, eof bool) error {
 	return err
 }
 
-func (n *nativeAnswer) Output() []byte          { return n.meter().Output() }
-func (n *nativeAnswer) End()                    { n.meter().End() }
-func (n *nativeAnswer) Committed() bool         { return n.m != nil && n.m.Committed() }
-func (n *nativeAnswer) Done() bool              { return n.m != nil && n.m.Done() }
-func (n *nativeAnswer) Err() *meter.VendorError { return n.meter().Err() }
-func (n *nativeAnswer) Usage() billing.Usage    { return n.meter().Usage() }
+func (n *nativeAnswer) Output() []byte             { return n.meter().Output() }
+func (n *nativeAnswer) End()                       { n.meter().End() }
+func (n *nativeAnswer) Committed() bool            { return n.m != nil && n.m.Committed() }
+func (n *nativeAnswer) Done() bool                 { return n.m != nil && n.m.Done() }
+func (n *nativeAnswer) Err() *meter.VendorError    { return n.meter().Err() }
+func (n *nativeAnswer) Usage() billing.Usage       { return n.meter().Usage() }
+func (n *nativeAnswer) Interrupt(msg, code string) { n.meter().Interrupt(msg, code) }
 
 // Answer translates a whole answer, then reads it as any OpenAI answer.
 func (n *nativeAnswer) Answer(body []byte) ([]byte, meter.Result, error) {

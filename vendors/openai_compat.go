@@ -164,12 +164,13 @@ func (t *compatTranslator) Feed(p []byte, _ bool) error {
 	return nil
 }
 
-func (t *compatTranslator) Output() []byte          { return t.m.Output() }
-func (t *compatTranslator) End()                    { t.m.End() }
-func (t *compatTranslator) Committed() bool         { return t.m.Committed() }
-func (t *compatTranslator) Done() bool              { return t.m.Done() }
-func (t *compatTranslator) Err() *meter.VendorError { return t.m.Err() }
-func (t *compatTranslator) Usage() billing.Usage    { return t.m.Usage() }
+func (t *compatTranslator) Output() []byte             { return t.m.Output() }
+func (t *compatTranslator) End()                       { t.m.End() }
+func (t *compatTranslator) Committed() bool            { return t.m.Committed() }
+func (t *compatTranslator) Done() bool                 { return t.m.Done() }
+func (t *compatTranslator) Err() *meter.VendorError    { return t.m.Err() }
+func (t *compatTranslator) Usage() billing.Usage       { return t.m.Usage() }
+func (t *compatTranslator) Interrupt(msg, code string) { t.m.Interrupt(msg, code) }
 
 // Answer passes the answer on as it is.
 func (t *compatTranslator) Answer(body []byte) ([]byte, meter.Result, error) {

@@ -72,6 +72,14 @@ type ResponseStream interface {
 	// Usage is what the answer consumed so far: as the vendor reported it,
 	// or else estimated.
 	Usage() billing.Usage
+	// Interrupt ends a stream that broke after its commit point (the vendor
+	// went away or went quiet): it adds to the output the client API's last
+	// event for a failed answer (chat completions: an error event;
+	// Responses: response.failed), so that the client never takes a broken
+	// answer for a complete one. It is the translator's because only the
+	// stream knows what that event must carry (a response id, the next
+	// sequence number). code is the error's code, e.g. "stream_interrupted".
+	Interrupt(message, code string)
 }
 
 // Attempt is what one try of a request at this vendor needs.
@@ -98,11 +106,20 @@ type Attempt struct {
 // one place that picks the implementation, from the client's API (the
 // endpoint) and the vendor's.
 func (v *Vendor) Translator(a Attempt) (Translator, error) {
-	if !v.backend.serves(a.Endpoint) {
+	if !v.Supports(a.Endpoint) {
 		return nil, fmt.Errorf("vendor %q: kind %s does not serve %s", v.id, v.kind.name, a.Endpoint)
 	}
 	if a.Model == "" {
 		return nil, fmt.Errorf("vendor %q: no model to send", v.id)
+	}
+	if (a.Endpoint == Messages || a.Endpoint == CountTokens) && servesMessagesNatively(v, a.Model) {
+		// Claude, as the client wrote it (messages_native.go).
+		return newMessagesTranslator(v, a), nil
+	}
+	if !v.backend.serves(a.Endpoint) {
+		// A client API the vendor does not speak, through its chat
+		// completions (bridge.go).
+		return newBridgeTranslator(v, a), nil
 	}
 	switch b := v.backend.(type) {
 	case *compatBackend:

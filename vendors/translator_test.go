@@ -35,6 +35,12 @@ func TestVendor_Translator(t *testing.T) {
 		{"google", Embeddings, "gemini-embedding-001", "*vendors.compatTranslator"},
 		{"vertex", ChatCompletions, "gemini-2.5-pro", "*vendors.vertexTranslator"},
 		{"vertex", ChatCompletions, "claude-sonnet-4@20250514", "*vendors.vertexTranslator"},
+		{"anthropic", Messages, "claude-sonnet-4-5", "*vendors.messagesTranslator"},
+		{"anthropic", CountTokens, "claude-sonnet-4-5", "*vendors.messagesTranslator"},
+		{"aws", Messages, "anthropic.claude-sonnet-4-20250514-v1:0", "*vendors.messagesTranslator"},
+		{"vertex", Messages, "claude-sonnet-4@20250514", "*vendors.messagesTranslator"},
+		{"openai", Messages, "gpt-4o", "*vendors.bridgeTranslator"},
+		{"google", Messages, "gemini-2.5-flash", "*vendors.bridgeTranslator"},
 	}
 	for _, c := range cases {
 		t.Run(c.kind+"/"+c.endpoint.String()+"/"+c.model, func(t *testing.T) {

@@ -31,19 +31,22 @@ import (
 	"strings"
 )
 
-// Endpoint is the OpenAI API operation a request targets.
+// Endpoint is the client API operation a request targets.
 type Endpoint uint8
 
-// The OpenAI API operations the router forwards.
+// The client API operations the router forwards.
 const (
 	ChatCompletions Endpoint = iota // POST /v1/chat/completions
 	Completions                     // POST /v1/completions (legacy)
 	Embeddings                      // POST /v1/embeddings
+	Responses                       // POST /v1/responses (OpenAI's Responses API)
+	Messages                        // POST /v1/messages (Anthropic)
+	CountTokens                     // POST /v1/messages/count_tokens (Anthropic)
 	numEndpoints
 )
 
 // String returns the endpoint's path below the /v1 prefix, which is also the
-// path every OpenAI-compatible vendor appends to its base URL.
+// path every vendor that speaks the client's API appends to its base URL.
 func (e Endpoint) String() string {
 	switch e {
 	case ChatCompletions:
@@ -52,6 +55,12 @@ func (e Endpoint) String() string {
 		return "completions"
 	case Embeddings:
 		return "embeddings"
+	case Responses:
+		return "responses"
+	case Messages:
+		return "messages"
+	case CountTokens:
+		return "messages/count_tokens"
 	}
 	return "Endpoint(" + strconv.Itoa(int(e)) + ")"
 }
@@ -313,8 +322,15 @@ func (v *Vendor) BaseURL() *url.URL {
 // the scheme: 443/80), for Caddy's reverse_proxy upstream.
 func (v *Vendor) Dial() string { return v.dial }
 
-// Supports reports whether the vendor serves endpoint e.
-func (v *Vendor) Supports(e Endpoint) bool { return v.backend.serves(e) }
+// Supports reports whether the vendor serves endpoint e: in its own API, or
+// through the chat bridge (bridge.go).
+func (v *Vendor) Supports(e Endpoint) bool {
+	return v.backend.serves(e) || (e < numEndpoints && bridges[e] != nil && v.backend.serves(ChatCompletions))
+}
+
+// ServesNatively reports whether the vendor serves endpoint e in its own API, rather
+// than through the chat bridge.
+func (v *Vendor) ServesNatively(e Endpoint) bool { return v.backend.serves(e) }
 
 // refused says that the vendor cannot take a request, and why: an error of a
 // translator's Request, which the router answers by trying another vendor.

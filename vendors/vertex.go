@@ -120,6 +120,8 @@ func newVertexBackend(v *Vendor, c Config) (backend, *ConfigError) {
 	return &vertexBackend{maxTokens: maxTokensOr(c.DefaultMaxTokens), project: project, location: location, tokens: ts}, nil
 }
 
+// serves: Messages only through the chat bridge; Claude's Messages take
+// the passthrough (Vendor.Translator) before it.
 func (b *vertexBackend) serves(e Endpoint) bool { return e == ChatCompletions }
 
 // classify: Gemini and Claude on Vertex both report errors Google's way or

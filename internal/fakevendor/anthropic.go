@@ -23,6 +23,8 @@ import (
 // model, max_tokens, messages, unknown top-level fields) and answers errors
 // in Anthropic's shape, {"type":"error","error":{"type","message"}}. It
 // records every request it receives. It never reaches the internet.
+// POST …/v1/messages/count_tokens answers {"input_tokens": len(body)/4+1000}
+// (a count tests can tell from the router's own estimate).
 type AnthropicVendor struct {
 	srv *httptest.Server
 
@@ -199,7 +201,9 @@ func (v *AnthropicVendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Request-Id", newID("req_fake"))
 
-	if !strings.HasSuffix(strings.TrimRight(r.URL.Path, "/"), "/v1/messages") {
+	path := strings.TrimRight(r.URL.Path, "/")
+	countTokens := strings.HasSuffix(path, "/v1/messages/count_tokens")
+	if !countTokens && !strings.HasSuffix(path, "/v1/messages") {
 		anthropicError(w, http.StatusNotFound, "not_found_error", "Not Found")
 		return
 	}
@@ -239,6 +243,17 @@ func (v *AnthropicVendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	if countTokens {
+		// count_tokens: {"input_tokens": n}, a fixed rule (len/4) that
+		// tests can tell from the router's own estimate.
+		var req anthropicRequestBody
+		if json.Unmarshal(body, &req) != nil || req.Model == "" || len(req.Messages) == 0 {
+			anthropicError(w, http.StatusBadRequest, "invalid_request_error", "model and messages are required")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"input_tokens": len(body)/4 + 1000})
+		return
+	}
 	req, problem := anthropicValidate(body)
 	if problem != "" {
 		anthropicError(w, http.StatusBadRequest, "invalid_request_error", problem)

@@ -1,6 +1,9 @@
 package meter
 
-import "github.com/caddy-llm/llmrouter/internal/billing"
+import (
+	"github.com/caddy-llm/llmrouter/internal/billing"
+	"github.com/caddy-llm/llmrouter/internal/openai"
+)
 
 // StreamOptions shape a stream for the client.
 type StreamOptions struct {
@@ -193,4 +196,11 @@ func (s *Stream) countContent(n int) {
 	s.committed = true
 	s.contentEvents++
 	s.contentBytes += n
+}
+
+// Interrupt adds to the output the error event that ends a stream broken
+// after its commit point: `data: {"error":{...,"type":"server_error",
+// "code":code}}`. Chat clients read it as the answer's failure.
+func (s *Stream) Interrupt(message, code string) {
+	s.out = openai.AppendErrorEvent(s.out, openai.Error{Message: message, Type: "server_error", Code: code})
 }
