@@ -97,9 +97,10 @@ func newBedrockBackend(v *Vendor, c Config) (backend, *ConfigError) {
 	return st, nil
 }
 
-// serves: Messages only through the chat bridge; Claude's Messages take
-// the passthrough (Vendor.Translator) before it.
-func (b *bedrockBackend) serves(e Endpoint) bool { return e == ChatCompletions }
+// serves: chat completions (Converse) and embeddings (InvokeModel of Titan
+// and Cohere models); Messages only through the chat bridge, Claude's
+// Messages taking the passthrough (Vendor.Translator) before it.
+func (b *bedrockBackend) serves(e Endpoint) bool { return e == ChatCompletions || e == Embeddings }
 
 func (b *bedrockBackend) classify(status int, body []byte) (Verdict, bool) {
 	return bedrockClassify(status, "", body)

@@ -110,7 +110,7 @@ func TestAWSNew(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, c.wantBase, v.BaseURL().String())
 			assert.True(t, v.Supports(ChatCompletions))
-			assert.False(t, v.Supports(Embeddings))
+			assert.True(t, v.Supports(Embeddings), "Titan and Cohere models")
 			assert.False(t, v.Supports(Completions))
 			assert.True(t, v.Native())
 			base, _ := url.Parse(c.wantBase)

@@ -127,6 +127,9 @@ func (v *Vendor) Translator(a Attempt) (Translator, error) {
 	case *anthropicBackend:
 		return &anthropicTranslator{b: b, nativeAnswer: nativeAnswer{v: v, a: a, read: &anthropicAnswers}}, nil
 	case *bedrockBackend:
+		if a.Endpoint == Embeddings {
+			return newEmbeddingsTranslator(v, a, b, nil), nil
+		}
 		return &bedrockTranslator{b: b, nativeAnswer: nativeAnswer{v: v, a: a, read: &bedrockAnswers}}, nil
 	case *geminiBackend:
 		if a.Endpoint == Embeddings {
@@ -136,6 +139,9 @@ func (v *Vendor) Translator(a Attempt) (Translator, error) {
 		}
 		return &geminiTranslator{nativeAnswer{v: v, a: a, read: &geminiAnswers}}, nil
 	case *vertexBackend:
+		if a.Endpoint == Embeddings {
+			return newEmbeddingsTranslator(v, a, nil, b), nil
+		}
 		if vertexIsClaude(a.Model) {
 			return &vertexTranslator{nativeAnswer{v: v, a: a, read: &vertexClaudeAnswers}, b, true}, nil
 		}

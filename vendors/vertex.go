@@ -120,9 +120,11 @@ func newVertexBackend(v *Vendor, c Config) (backend, *ConfigError) {
 	return &vertexBackend{maxTokens: maxTokensOr(c.DefaultMaxTokens), project: project, location: location, tokens: ts}, nil
 }
 
-// serves: Messages only through the chat bridge; Claude's Messages take
-// the passthrough (Vendor.Translator) before it.
-func (b *vertexBackend) serves(e Endpoint) bool { return e == ChatCompletions }
+// serves: chat completions (generateContent, Claude's rawPredict) and
+// embeddings (predict of the text embedding models); Messages only through
+// the chat bridge, Claude's Messages taking the passthrough
+// (Vendor.Translator) before it.
+func (b *vertexBackend) serves(e Endpoint) bool { return e == ChatCompletions || e == Embeddings }
 
 // classify: Gemini and Claude on Vertex both report errors Google's way or
 // with plain statuses; the generic rules cover them.

@@ -346,7 +346,7 @@ func TestVertexConfig(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "vertex", v.Kind())
 	assert.True(t, v.Supports(ChatCompletions))
-	assert.False(t, v.Supports(Embeddings))
+	assert.True(t, v.Supports(Embeddings), "the text embedding models")
 	assert.False(t, v.Supports(Completions))
 	assert.Equal(t, "https://us-central1-aiplatform.googleapis.com", v.BaseURL().String())
 	assert.True(t, IsKind("vertex"))
