@@ -32,7 +32,7 @@ const dashboardKey = "sk-dashboard-secret-key"
 // dashboard tests, with a vendor that answers 429 with Retry-After (which
 // opens its breaker at once), and sends it traffic: successes, failovers,
 // and a client with limits. It returns the models.
-func startDashboardRouter(t *testing.T, prefix string) (modelA, modelB string) {
+func startDashboardRouter(t *testing.T, prefix string) (modelA, modelB, clientName string) {
 	t.Helper()
 	fast := fakevendor.Start(t, fakevendor.Options{Name: "fast", TTFT: 5 * time.Millisecond, RequireKey: dashboardKey})
 	steady := fakevendor.Start(t, fakevendor.Options{Name: "steady", TTFT: 20 * time.Millisecond, RequireKey: dashboardKey})
@@ -57,7 +57,7 @@ func startDashboardRouter(t *testing.T, prefix string) (modelA, modelB string) {
 		resp, body = chat(t, modelB, "", "Authorization", "Bearer "+token, "vendor", []string{"fast", "auto"}[i%2])
 		require.Equal(t, http.StatusOK, resp.StatusCode, body)
 	}
-	return modelA, modelB
+	return modelA, modelB, clientKey(token)
 }
 
 // getDashboard fetches a path of the test site or the admin endpoint.
@@ -74,14 +74,14 @@ func getDashboard(t *testing.T, url string) (*http.Response, string) {
 // The dashboard's page, files and JSON, on the admin endpoint and where the
 // handler is mounted, without a browser.
 func TestDashboardServesPageAndData(t *testing.T) {
-	modelA, modelB := startDashboardRouter(t, "dash-http")
+	modelA, modelB, _ := startDashboardRouter(t, "dash-http")
 
 	for _, base := range []string{routerURL + "/dash/", "http://localhost:2999/llm_router/"} {
 		resp, page := getDashboard(t, base)
 		require.Equal(t, http.StatusOK, resp.StatusCode, page)
 		assert.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
 		assert.Contains(t, resp.Header.Get("Content-Security-Policy"), "connect-src 'self'")
-		assert.Contains(t, page, `<script src="app.js">`)
+		assert.Contains(t, page, `<script src="app.js" crossorigin>`)
 		for _, asset := range []string{"app.js", "style.css", "uplot/uPlot.iife.min.js", "uplot/uPlot.min.css", "uplot/LICENSE"} {
 			resp, body := getDashboard(t, base+asset)
 			assert.Equal(t, http.StatusOK, resp.StatusCode, asset)

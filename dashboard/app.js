@@ -174,7 +174,7 @@
         { splits: () => xs, values: (u, vals) => vals.map((v) => BUCKETS[v] || ""), label: "prompt tokens" },
         { label: "TTFT (ms)", size: 70 },
       ],
-      series: [{ label: "prompt" }, ...routes.map((r, i) => ({
+      series: [{ label: "prompt", value: (u, v) => (v === null ? "–" : BUCKETS[v] + " tokens") }, ...routes.map((r, i) => ({
         label: r.vendor, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: false,
         points: { size: 7 }, value: (u, v) => (v === null ? "–" : fmt.ms(v)),
       }))],
@@ -325,18 +325,30 @@
         : "No requests in this range yet: spend per client and per model, billable and absorbed, appears here as the ledger records them."));
       return;
     }
-    const days = [...new Set(rows.map((r) => r.start))].sort();
-    const perDay = (field) => days.map((d) => rows.filter((r) => r.start === d).reduce((s, r) => s + r[field], 0));
+    // Every day of the range, so that days without spend show as such.
+    const r = spendRange();
+    let days = [];
+    for (let d = Date.parse(r.from + "T00:00:00Z"); d < Date.parse(r.to + "T00:00:00Z") && days.length <= 366; d += 86400000) {
+      days.push(new Date(d).toISOString());
+    }
+    if (days.length > 366 || !days.length) days = [...new Set(rows.map((row) => row.start))].sort();
+    const dayOf = (iso) => iso.slice(0, 10);
+    const perDay = (field) => days.map((d) => rows.filter((row) => dayOf(row.start) === dayOf(d)).reduce((sum, row) => sum + row[field], 0));
     const chartBox = el("div", { class: "chart" });
     box.replaceChildren(chartBox);
     const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.6, 60] }) : undefined;
+    const xs = days.map((d) => Date.parse(d) / 1000);
     drawChart("spend", chartBox, {
       height: 220,
-      axes: [{}, { label: "USD", size: 70, values: (u, vals) => vals.map((v) => fmt.usd(v)) }],
+      // Half a day of room on either side of the bars.
+      scales: { x: { time: true, range: () => [xs[0] - 43200, xs[xs.length - 1] + 43200] } },
+      axes: [{ splits: (u) => { const k = Math.ceil(xs.length / Math.max(1, Math.floor(u.bbox.width / devicePixelRatio / 60))); return xs.filter((_, i) => i % k === 0); },
+        values: (u, vals) => vals.map((v) => fmt.date(new Date(v * 1000)).slice(5)) },
+        { label: "USD", size: 80, values: (u, vals) => vals.map((v) => fmt.usd(v)) }],
       series: [{ label: "day", value: (u, v) => (v === null ? "–" : fmt.date(new Date(v * 1000))) },
         { label: "billable", stroke: COLORS[0], fill: COLORS[0] + "99", paths: bars, points: { show: !bars }, value: (u, v) => fmt.usd(v) },
         { label: "absorbed", stroke: COLORS[1], fill: COLORS[1] + "99", paths: bars, points: { show: !bars }, value: (u, v) => fmt.usd(v) }],
-    }, [days.map((d) => Date.parse(d) / 1000), perDay("billable_cost_usd"), perDay("absorbed_cost_usd")], "spend");
+    }, [xs, perDay("billable_cost_usd"), perDay("absorbed_cost_usd")], "spend:" + days.join(","));
     const totals = (key, label) => el("div", { class: "half", id: "spend-by-" + key },
       el("h3", {}, "per " + label),
       table([label, "requests", "failed", "billable tokens", "billable", "absorbed"], sumRows(rows, key).map((t) =>
