@@ -3,6 +3,7 @@ package llmrouter
 import (
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // maxDecisions is how many notable decisions the router keeps for the
@@ -91,12 +92,21 @@ func newDecision(st *requestState, start time.Time, duration time.Duration, requ
 		}
 	}
 	for i, a := range st.attempts.failed {
-		if len(a.Message) > maxDecisionMessage {
-			a.Message = a.Message[:maxDecisionMessage] + "…"
-		}
+		a.Message = shorten(a.Message, maxDecisionMessage)
 		d.FailedAttempts[i] = a
 	}
 	return d
+}
+
+// shorten cuts s to at most n bytes, at a character boundary, marking the cut.
+func shorten(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
