@@ -30,9 +30,8 @@ const dashboardKey = "sk-dashboard-secret-key"
 
 // startDashboardRouter starts a router serving two models for the
 // dashboard tests, with a vendor that answers 429 with Retry-After (which
-// opens its breaker at once), and sends it traffic: successes, failovers,
-// and a client with limits. It returns the models.
-func startDashboardRouter(t *testing.T, prefix string) (modelA, modelB, clientName string) {
+// opens its breaker at once), and a limit for every client.
+func startDashboardRouter(t *testing.T, prefix string) (modelA, modelB string) {
 	t.Helper()
 	fast := fakevendor.Start(t, fakevendor.Options{Name: "fast", TTFT: 5 * time.Millisecond, RequireKey: dashboardKey})
 	steady := fakevendor.Start(t, fakevendor.Options{Name: "steady", TTFT: 20 * time.Millisecond, RequireKey: dashboardKey})
@@ -45,7 +44,14 @@ func startDashboardRouter(t *testing.T, prefix string) (modelA, modelB, clientNa
 		vendorBlock("steady", "openai_compatible", steady.URL(), dashboardKey, "model "+modelA+" input 1 output 2"),
 		vendorBlock("broken", "openai_compatible", broken.URL(), dashboardKey, "model "+modelA+" input 0.1 output 0.1"),
 	)+dashboardSite)
+	return modelA, modelB
+}
 
+// sendDashboardTraffic sends the dashboard tests' traffic to the models of
+// startDashboardRouter: a failover that opens the broken vendor's breaker,
+// then successes, from one client, whose ledger name it returns.
+func sendDashboardTraffic(t *testing.T, modelA, modelB string) (clientName string) {
+	t.Helper()
 	token := fmt.Sprintf("dashboard-client-%d", time.Now().UnixNano())
 	// price: broken first, which fails over to steady and opens its breaker.
 	resp, body := chat(t, modelA, `"routing":"price"`, "Authorization", "Bearer "+token)
@@ -57,7 +63,7 @@ func startDashboardRouter(t *testing.T, prefix string) (modelA, modelB, clientNa
 		resp, body = chat(t, modelB, "", "Authorization", "Bearer "+token, "vendor", []string{"fast", "auto"}[i%2])
 		require.Equal(t, http.StatusOK, resp.StatusCode, body)
 	}
-	return modelA, modelB, clientKey(token)
+	return clientKey(token)
 }
 
 // getDashboard fetches a path of the test site or the admin endpoint.
@@ -74,7 +80,8 @@ func getDashboard(t *testing.T, url string) (*http.Response, string) {
 // The dashboard's page, files and JSON, on the admin endpoint and where the
 // handler is mounted, without a browser.
 func TestDashboardServesPageAndData(t *testing.T) {
-	modelA, modelB, _ := startDashboardRouter(t, "dash-http")
+	modelA, modelB := startDashboardRouter(t, "dash-http")
+	sendDashboardTraffic(t, modelA, modelB)
 
 	for _, base := range []string{routerURL + "/dash/", "http://localhost:2999/llm_router/"} {
 		resp, page := getDashboard(t, base)

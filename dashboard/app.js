@@ -381,9 +381,13 @@
     }
   }
 
+  // loop runs fn every so often, skipping the rounds while the tab is hidden.
   function loop(fn, every) {
-    fn().finally(() => setTimeout(() => loop(fn, every), every));
+    (document.hidden ? Promise.resolve() : fn()).finally(() => setTimeout(() => loop(fn, every), every));
   }
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) { refreshStats(); refreshUsage(); }
+  });
 
   const today = new Date();
   const weekAgo = new Date(today.getTime() - 6 * 86400000);
