@@ -38,6 +38,7 @@ func (adminStats) Routes() []caddy.AdminRoute {
 	return []caddy.AdminRoute{
 		{Pattern: "/llm_router/stats", Handler: caddy.AdminHandlerFunc(serveStats)},
 		{Pattern: "/llm_router/usage", Handler: caddy.AdminHandlerFunc(serveUsage)},
+		{Pattern: "/llm_router/", Handler: caddy.AdminHandlerFunc(serveDashboardAdmin)},
 	}
 }
 
@@ -99,9 +100,20 @@ type bucketStats struct {
 	Samples         int     `json:"samples"`
 }
 
+// serveStats answers `GET /llm_router/stats`: every route's learned state,
+// every client's spend, the limits, how each model's vendors rank now, and
+// the latest notable decisions.
+//
+// Query parameters (both optional) describe the request the rankings are
+// for: prompt_tokens (default DefaultRankPromptTokens) and stream (default
+// true; a non-streaming client also waits for the decode).
 func serveStats(w http.ResponseWriter, r *http.Request) error {
 	if r.Method != http.MethodGet {
 		return caddy.APIError{HTTPStatus: http.StatusMethodNotAllowed, Err: errMethodGet}
+	}
+	rq, err := parseRankQuery(r.URL.Query())
+	if err != nil {
+		return caddy.APIError{HTTPStatus: http.StatusBadRequest, Err: err}
 	}
 	now := time.Now()
 	seen := make(map[selector.Route]bool)
@@ -109,7 +121,16 @@ func serveStats(w http.ResponseWriter, r *http.Request) error {
 		Routes  []routeStats         `json:"routes"`
 		Clients []ledger.ClientSpend `json:"clients"`
 		Limits  []clientLimits       `json:"limits,omitempty"`
-	}{Routes: []routeStats{}, Clients: []ledger.ClientSpend{}}
+		// Now is the server's clock, for the time left of open breakers.
+		Now time.Time `json:"now"`
+		// Models ranks each model's vendors for every strategy, for a
+		// request as RankedFor describes it.
+		RankedFor rankQuery      `json:"ranked_for"`
+		Models    []modelRanking `json:"models"`
+		// Decisions are the latest requests that failed over or broke
+		// off, newest first.
+		Decisions []decision `json:"decisions"`
+	}{Routes: []routeStats{}, Clients: []ledger.ClientSpend{}, Now: now.UTC(), RankedFor: rq}
 	for _, l := range liveLedgers() {
 		clients, err := l.Clients(r.Context())
 		if err != nil {
@@ -118,7 +139,10 @@ func serveStats(w http.ResponseWriter, r *http.Request) error {
 		out.Clients = append(out.Clients, clients...)
 	}
 	out.Limits = describeLimits()
-	for _, h := range liveRouters.list() {
+	routers := liveRouters.list()
+	out.Models = describeRankings(routers, rq, now)
+	out.Decisions = recentDecisions.list()
+	for _, h := range routers {
 		for _, rt := range h.table.routes {
 			if seen[rt.stats] {
 				continue

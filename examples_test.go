@@ -23,6 +23,8 @@ func TestExampleConfigsValidate(t *testing.T) {
 		t.Setenv(env, "example-"+env)
 	}
 	t.Setenv("AWS_SESSION_TOKEN", "")
+	// bcrypt of "hiccup", the example of Caddy's basic_auth docs
+	t.Setenv("DASHBOARD_PASSWORD_HASH", "$2a$14$Zkx19XLiW6VYouLHR5NmfOFU0z2GTNmpkT/5qqR7hx4IjWJPDhjvG")
 	t.Setenv("VERTEX_PROJECT", "example-project")
 	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", serviceAccountFile(t, "https://oauth2.googleapis.com/token"))
 

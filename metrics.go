@@ -77,9 +77,7 @@ func initMetrics(registry *prometheus.Registry) error {
 	if registry == nil {
 		return nil
 	}
-	for _, c := range []prometheus.Collector{routerMetrics.requests, routerMetrics.refusals, routerMetrics.failovers,
-		routerMetrics.probes, routerMetrics.ttft,
-		routerMetrics.tokens, routerMetrics.cost, routerMetrics.breakers, routerMetrics.state} {
+	for _, c := range routerCollectors() {
 		// Several llm_router handlers in one config share the collectors.
 		var already prometheus.AlreadyRegisteredError
 		if err := registry.Register(c); err != nil && !errors.As(err, &already) {
@@ -87,6 +85,14 @@ func initMetrics(registry *prometheus.Registry) error {
 		}
 	}
 	return nil
+}
+
+// routerCollectors lists the collectors initMetrics created: what the router
+// exports (the Grafana example's test reads the metric names from them).
+func routerCollectors() []prometheus.Collector {
+	return []prometheus.Collector{routerMetrics.requests, routerMetrics.refusals, routerMetrics.failovers,
+		routerMetrics.probes, routerMetrics.ttft, routerMetrics.tokens, routerMetrics.cost, routerMetrics.breakers,
+		routerMetrics.state}
 }
 
 // breakerCollector reports each route's breaker state at scrape time.

@@ -122,12 +122,14 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 	}
 
 	// One line per request, for debugging; the requests an operator must
-	// hear about (a vendor failed, or broke off an answer) are at INFO. At
+	// hear about (a vendor failed, or broke off an answer) are at INFO, and
+	// kept for the dashboard. At
 	// INFO per request it would be a third of the router's own CPU time;
 	// access logs get the same facts from the placeholders.
 	level := zapcore.DebugLevel
 	if len(st.attempts.failed) > 0 || st.result.outcome == outcomeInterrupted {
 		level = zapcore.InfoLevel
+		recentDecisions.add(newDecision(st, start, duration, requestID, identity, vendorID))
 	}
 	if ce := h.logger.Check(level, "routed"); ce != nil {
 		ce.Write(

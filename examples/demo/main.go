@@ -91,6 +91,10 @@ llm_router demo on http://127.0.0.1:8080 with four fake vendors serving gpt-4o:
   deepseek  slow                                        $0.28 / $0.42
   mistral   always 503 (overloaded)                     $0.10 / $0.30
 
+The dashboard (routes, breakers, TTFT per prompt size, failovers, spend, limits):
+
+  http://127.0.0.1:8080/llm-dashboard/
+
 Try (-i shows the X-LLM-* headers):
 
   # perf (default): the first requests measure each vendor, then the fastest wins
