@@ -24,6 +24,7 @@ var routerMetrics struct {
 	ttft      *prometheus.HistogramVec
 	tokens    *prometheus.CounterVec
 	cost      *prometheus.CounterVec
+	hedges    *prometheus.CounterVec
 	breakers  prometheus.Collector
 	state     prometheus.Collector
 }
@@ -63,6 +64,10 @@ func initMetrics(registry *prometheus.Registry) error {
 			Namespace: ns, Subsystem: sub, Name: "cost_usd_total",
 			Help: "Cost in USD from the configured prices, by vendor, model and billing (billable, absorbed).",
 		}, []string{"vendor", "model", "billing"})
+		routerMetrics.hedges = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "hedges_total",
+			Help: "Hedged requests by model and result: started, won (the hedge answered first) and lost.",
+		}, []string{"model", "result"})
 		routerMetrics.breakers = breakerCollector{desc: prometheus.NewDesc(
 			prometheus.BuildFQName(ns, sub, "breaker_state"),
 			"Breaker state per vendor and model: 0 closed, 1 half-open, 2 open.",
@@ -73,7 +78,7 @@ func initMetrics(registry *prometheus.Registry) error {
 		return nil
 	}
 	for _, c := range []prometheus.Collector{routerMetrics.requests, routerMetrics.refusals, routerMetrics.failovers, routerMetrics.ttft,
-		routerMetrics.tokens, routerMetrics.cost, routerMetrics.breakers, routerMetrics.state} {
+		routerMetrics.tokens, routerMetrics.cost, routerMetrics.hedges, routerMetrics.breakers, routerMetrics.state} {
 		// Several llm_router handlers in one config share the collectors.
 		var already prometheus.AlreadyRegisteredError
 		if err := registry.Register(c); err != nil && !errors.As(err, &already) {

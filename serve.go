@@ -30,6 +30,9 @@ func (h *LLMRouter) serveCompletion(w http.ResponseWriter, r *http.Request, op o
 	}
 	var ce *clientError
 	if errors.As(err, &ce) {
+		if ce.excluded != nil {
+			return writeExcludedError(w, ce)
+		}
 		return writeError(w, ce.status, ce.errType, ce.code, ce.param, ce.message)
 	}
 	return err

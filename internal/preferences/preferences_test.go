@@ -177,7 +177,10 @@ func TestReorder(t *testing.T) {
 	var s Set
 	s.Add(FromBody, parse(t, `{"order":["local","tag:us"]}`))
 	ranked := []*Vendor{&fleet[2], &fleet[1], &fleet[0], &fleet[3]} // groq, azure-eu, openai, local
-	Reorder(&s, ranked, func(v *Vendor) *Vendor { return v })
+	reorder := func(s *Set) {
+		Reorder(s, len(ranked), func(i int) *Vendor { return ranked[i] }, func(i, j int) { ranked[i], ranked[j] = ranked[j], ranked[i] })
+	}
+	reorder(&s)
 	var ids []string
 	for _, v := range ranked {
 		ids = append(ids, v.ID)
@@ -186,7 +189,7 @@ func TestReorder(t *testing.T) {
 		"the order first; a tag keeps the ranking among its vendors; the rest after, ranked")
 
 	var none Set
-	Reorder(&none, ranked, func(v *Vendor) *Vendor { return v })
+	reorder(&none)
 	assert.Equal(t, "local", ranked[0].ID, "no order changes nothing")
 	assert.Equal(t, 0, none.OrderIndex(&fleet[0]), "without an order every vendor is alike")
 	assert.Equal(t, 1, s.OrderIndex(&fleet[0]), "openai is tag:us")

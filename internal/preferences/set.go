@@ -144,21 +144,17 @@ func (s *Set) OrderIndex(v *Vendor) int {
 
 // Reorder moves the routes the body's order names to the front, in that
 // order, keeping the ranking among routes the order puts alike (a tag
-// naming several vendors, or the unnamed rest). vendor returns a route's
-// Vendor. It sorts in place, without allocating.
-func Reorder[T any](s *Set, ranked []T, vendor func(T) *Vendor) {
+// naming several vendors, or the unnamed rest). It sorts n items through
+// vendor (item i's Vendor) and swap, stably and without allocating.
+func Reorder(s *Set, n int, vendor func(i int) *Vendor, swap func(i, j int)) {
 	if len(s.Order()) == 0 {
 		return
 	}
-	// Insertion sort by order index: stable, and lists are short.
-	for i := 1; i < len(ranked); i++ {
-		x := ranked[i]
-		xi := s.OrderIndex(vendor(x))
-		j := i
-		for ; j > 0 && xi < s.OrderIndex(vendor(ranked[j-1])); j-- {
-			ranked[j] = ranked[j-1]
+	// Insertion sort by adjacent swaps: stable, and lists are short.
+	for i := 1; i < n; i++ {
+		for j := i; j > 0 && s.OrderIndex(vendor(j)) < s.OrderIndex(vendor(j-1)); j-- {
+			swap(j, j-1)
 		}
-		ranked[j] = x
 	}
 }
 
