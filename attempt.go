@@ -40,7 +40,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if st == nil || st.attempts.current == nil {
 		return nil, errors.New("llm_router: attempt without a selected route")
 	}
-	if st.plan.hedge.delay > 0 && !st.attempts.hedge.tried {
+	if st.plan.hedge.delay > 0 && st.attempts.hedge == nil {
 		return t.hedged(req, st)
 	}
 	rt := st.attempts.current

@@ -14,7 +14,8 @@ type decisionLog struct {
 
 func (d decisionLog) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddBool("explored", d.st.plan.explored)
-	if excluded := d.st.allExcluded(); len(excluded) > 0 {
+	if pp := d.st.plan.prefs; pp != nil && len(pp.excluded) > 0 {
+		excluded := pp.excluded
 		_ = enc.AddArray("excluded", zapcore.ArrayMarshalerFunc(func(arr zapcore.ArrayEncoder) error {
 			for _, e := range excluded {
 				_ = arr.AppendObject(zapcore.ObjectMarshalerFunc(func(o zapcore.ObjectEncoder) error {
@@ -26,7 +27,7 @@ func (d decisionLog) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 			return nil
 		}))
 	}
-	if hr := &d.st.attempts.hedge; hr.started {
+	if hr := d.st.attempts.hedge; hr.wasStarted() {
 		enc.AddString("hedge", hr.headerValue())
 		enc.AddFloat64("absorbed_cost_usd", d.st.result.absorbedCost)
 	}

@@ -79,10 +79,10 @@ func setRouteHeaders(h http.Header, st *requestState, rt *route) {
 		h[headerVendor] = v[2:3:3]
 		h[headerModel] = v[3:4:4]
 	}
-	if len(st.plan.excluded)+len(st.attempts.excluded) > 0 {
-		h[headerExcluded] = []string{preferences.Header(st.allExcluded())}
+	if pp := st.plan.prefs; pp != nil && len(pp.excluded) > 0 {
+		h[headerExcluded] = []string{preferences.Header(pp.excluded)}
 	}
-	if st.attempts.hedge.started {
+	if st.attempts.hedge.wasStarted() {
 		h[headerHedged] = []string{st.attempts.hedge.headerValue()}
 	}
 }

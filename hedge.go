@@ -184,7 +184,6 @@ func hedgeable(p *plan) bool {
 
 // hedgeRun is what became of a request's hedge.
 type hedgeRun struct {
-	tried   bool // the first attempt ran as a hedged race
 	started bool // a second attempt started
 	won     bool // the second attempt's answer reached the client
 	decided bool // one of them reached the client
@@ -203,6 +202,9 @@ type legResult struct {
 	err  error
 	o    attemptOutcome
 }
+
+// wasStarted reports whether a hedge started; hr may be nil.
+func (hr *hedgeRun) wasStarted() bool { return hr != nil && hr.started }
 
 // headerValue is X-LLM-Hedged: whether the hedge won, and after how long
 // it started.
@@ -229,9 +231,8 @@ func (hr *hedgeRun) headerValue() string {
 // time hold: one answer reaches the client, it alone is billed, and
 // reverse_proxy sees one RoundTrip.
 func (t *attemptTransport) hedged(req *http.Request, st *requestState) (*http.Response, error) {
-	hr := &st.attempts.hedge
-	hr.tried = true
-	hr.results = make(chan legResult, 2)
+	hr := &hedgeRun{results: make(chan legResult, 2)}
+	st.attempts.hedge = hr
 	t.startLeg(req, st, 0, st.attempts.current)
 	timer := time.NewTimer(st.plan.hedge.delay)
 	defer timer.Stop()
@@ -272,7 +273,7 @@ func (t *attemptTransport) hedged(req *http.Request, st *requestState) (*http.Re
 
 // startLeg starts one leg of a hedged race on rt.
 func (t *attemptTransport) startLeg(req *http.Request, st *requestState, leg int, rt *route) {
-	hr := &st.attempts.hedge
+	hr := st.attempts.hedge
 	ctx, cancel := context.WithCancel(req.Context())
 	hr.cancels[leg] = cancel
 	hr.legs++
@@ -301,7 +302,7 @@ func (h *LLMRouter) pickHedge(st *requestState, now time.Time) *route {
 			continue
 		}
 		var firstWorst float64
-		if p.maxCost.Set {
+		if p.prefs != nil && p.prefs.maxCost.Set {
 			firstWorst, _ = p.worstCost(first, now)
 		}
 		if !st.withinCost(rt, firstWorst, now) || !p.hedge.window.take(h.hedge.budget, now) {
@@ -325,7 +326,7 @@ func (h *LLMRouter) pickHedge(st *requestState, now time.Time) *route {
 // billed. A leg that failed on its own before it was cancelled is recorded
 // like any failed attempt.
 func (st *requestState) collectHedge() {
-	hr := &st.attempts.hedge
+	hr := st.attempts.hedge
 	for ; hr.legs > 0; hr.legs-- {
 		res := <-hr.results
 		used := res.o.used

@@ -159,14 +159,14 @@ type LLMRouter struct {
 	// is slow to start. Default: off.
 	Hedge *HedgeConfig `json:"hedge,omitempty"`
 
-	routing   selector.Strategy
-	selector  *selector.Selector
+	routing  selector.Strategy
+	selector *selector.Selector
 	// policy is RoutingPolicy compiled; nil without one. clientPrefsOff
 	// refuses routing objects.
 	policy         *preferences.Prefs
 	clientPrefsOff bool
 	// hedge is Hedge provisioned; nil when off.
-	hedge *hedger
+	hedge     *hedger
 	ledgerKey string
 	// ledger records every settled request; ledgerKeyInPool is its key in
 	// the ledgers pool, "" once released.

@@ -33,12 +33,8 @@ type plan struct {
 	maxTries         int // attempts allowed, the first included; 0 = no cap
 	ttftTimeout      time.Duration
 
-	// What the request's routing preferences decided (preferences.go):
-	// the vendors they filtered out, and the ceiling on its cost.
-	excluded []preferences.Exclusion
-	maxCost  preferences.Ceiling
-	costRule string // the rule that set maxCost, for exclusions
-	hedge    hedgePlan // hedge.go; zero when the request is not hedged
+	prefs *prefsPlan // routingprefs.go; nil when the request has no preferences
+	hedge hedgePlan  // hedge.go; zero when the request is not hedged
 
 	ranked   []*route         // best first
 	explored bool             // ranked[0] is there to explore it
@@ -176,6 +172,7 @@ func (h *LLMRouter) candidates(r *http.Request, p *plan, prefs *preferences.Set,
 	kept := h.filter(p, prefs, routes, now)
 	return kept, pinnedVendor != nil, p.noMatchError(kept)
 }
+
 // rank orders routes for this request, best first, appending them to dst,
 // and tells whether the first one is there to explore it. Unless explain is
 // nil, it also gets the score of each route, in ranked order.

@@ -79,7 +79,7 @@ func TestRoutingObject(t *testing.T) {
 		`"routing":{"allow_fallbacks":1}`:          "routing.allow_fallbacks",
 		`"routing":{"sort":"fastest"}`:             "routing.sort",
 		`"routing":{"preferred_max_ttft_ms":true}`: "routing.preferred_max_ttft_ms",
-		`"routing":7`:                              "routing",
+		`"routing":7`: "routing",
 	} {
 		resp, body := chat(t, "prefs-model", extra)
 		require.Equal(t, http.StatusBadRequest, resp.StatusCode, body)

@@ -85,8 +85,8 @@ func (p rankedPolicy) Select(_ reverseproxy.UpstreamPool, r *http.Request, _ htt
 		}
 		if !st.withinCost(rt, 0, now) {
 			// What the earlier attempts cost leaves no room for this one.
-			st.attempts.excluded = append(st.attempts.excluded,
-				preferences.Exclusion{Vendor: rt.vendor.ID(), Reason: st.plan.costRule})
+			pp := st.plan.prefs
+			pp.excluded = append(pp.excluded, preferences.Exclusion{Vendor: rt.vendor.ID(), Reason: pp.costRule})
 			continue
 		}
 		if !p.router.selector.Admit(rt.stats, now) {
@@ -111,10 +111,7 @@ type attempts struct {
 	tries    int             // attempts started
 	current  *route          // the route of the attempt in flight
 	failed   []attemptRecord // failed attempts, in order
-	// excluded are routes max_cost_usd ruled out at a failover, after
-	// what the earlier attempts cost.
-	excluded []preferences.Exclusion
-	hedge    hedgeRun // hedge.go: the request's hedge, if one started
+	hedge    *hedgeRun       // hedge.go: the race of a hedged request's first attempt; nil for others
 }
 
 // use makes rt the route of the next attempt.

@@ -51,10 +51,22 @@ func (h *LLMRouter) readRouting(p *plan, routing gjson.Result, prefs *preference
 	return nil
 }
 
+// prefsPlan is what a request's routing preferences decided.
+type prefsPlan struct {
+	// excluded are the vendors they filtered out, with the rule that did
+	// it: at planning, and then at failovers, when what the earlier
+	// attempts cost leaves no room for a route under max_cost_usd (the one
+	// part of the plan that grows after planning).
+	excluded []preferences.Exclusion
+	maxCost  preferences.Ceiling
+	costRule string // the rule that set maxCost
+}
+
 // filter keeps the routes that pass prefs, in place, and notes the others
-// in p.excluded with the rule that excluded each.
+// in p.prefs with the rule that excluded each.
 func (h *LLMRouter) filter(p *plan, prefs *preferences.Set, routes []*route, now time.Time) []*route {
-	p.maxCost, p.costRule = prefs.MaxCost()
+	p.prefs = new(prefsPlan)
+	p.prefs.maxCost, p.prefs.costRule = prefs.MaxCost()
 	kept := routes[:0]
 	for _, rt := range routes {
 		reason := prefs.Exclude(&rt.match, func() (float64, bool) { return p.worstCost(rt, now) })
@@ -62,7 +74,7 @@ func (h *LLMRouter) filter(p *plan, prefs *preferences.Set, routes []*route, now
 			kept = append(kept, rt)
 			continue
 		}
-		p.excluded = append(p.excluded, preferences.Exclusion{Vendor: rt.vendor.ID(), Reason: reason})
+		p.prefs.excluded = append(p.prefs.excluded, preferences.Exclusion{Vendor: rt.vendor.ID(), Reason: reason})
 	}
 	return kept
 }
@@ -73,7 +85,7 @@ func (p *plan) noMatchError(kept []*route) error {
 		return nil
 	}
 	return &clientError{status: http.StatusBadRequest, errType: typeInvalidRequest, code: codeNoVendorMatches,
-		param: "routing", excluded: p.excluded,
+		param: "routing", excluded: p.prefs.excluded,
 		message: "no vendor of model " + p.model + " matches the request's routing preferences (see error.excluded)"}
 }
 
@@ -116,11 +128,11 @@ func (p *plan) worstCost(rt *route, now time.Time) (float64, bool) {
 // all its attempts.
 func (st *requestState) withinCost(rt *route, extra float64, now time.Time) bool {
 	p := &st.plan
-	if !p.maxCost.Set {
+	if p.prefs == nil || !p.prefs.maxCost.Set {
 		return true
 	}
 	cost, ok := p.worstCost(rt, now)
-	return ok && st.result.absorbedCost+extra+cost <= p.maxCost.USD
+	return ok && st.result.absorbedCost+extra+cost <= p.prefs.maxCost.USD
 }
 
 // writeExcludedError answers a clientError that lists exclusions, in
@@ -134,16 +146,4 @@ func writeExcludedError(w http.ResponseWriter, ce *clientError) error {
 	return writeErrorBody(w, ce.status, openai.AppendError(nil,
 		openai.Error{Message: ce.message, Type: ce.errType, Param: ce.param, Code: ce.code},
 		append([]byte(`"excluded":`), list...)))
-}
-
-// allExcluded is what the preferences filtered out: at planning, then at
-// failovers. It allocates only when both have some.
-func (st *requestState) allExcluded() []preferences.Exclusion {
-	if len(st.attempts.excluded) == 0 {
-		return st.plan.excluded
-	}
-	if len(st.plan.excluded) == 0 {
-		return st.attempts.excluded
-	}
-	return append(append([]preferences.Exclusion(nil), st.plan.excluded...), st.attempts.excluded...)
 }

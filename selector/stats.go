@@ -22,9 +22,9 @@ type stats struct {
 	// spread is the squared natural log of how far each streamed first
 	// token was from its bucket's mean just before it: how much the route's
 	// times to first token vary around what it predicts (see ttftQuantile).
-	spread decayingMean
-	successes  int64
-	failures   int64
+	spread    decayingMean
+	successes int64
+	failures  int64
 	// lastSample is when the newest success was observed; zero if none.
 	lastSample time.Time
 }

@@ -172,4 +172,3 @@ func Header(excluded []Exclusion) string {
 	}
 	return b.String()
 }
-
