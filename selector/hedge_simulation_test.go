@@ -27,7 +27,7 @@ import (
 // median and log-sd sigma, and with probability stall a stall of at least
 // stallMin ms, Pareto with shape alpha (heavy: alpha < 2 has no variance).
 type hedgeSimVendor struct {
-	median, sigma         float64
+	median, sigma          float64
 	stall, stallMin, alpha float64
 }
 
