@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/selector"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
@@ -32,14 +33,66 @@ type attemptTransport struct {
 // held until its first content token (commit, commit.go). Every failure is
 // returned as a transport error, which makes reverse_proxy try the next
 // route. It works on a clone: the request it is given shares its URL and
-// headers with the proxy loop's next attempt.
+// headers with the proxy loop's next attempt. A request the plan hedges
+// races two attempts instead (hedge.go).
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	st := stateFrom(req.Context())
 	if st == nil || st.attempts.current == nil {
 		return nil, errors.New("llm_router: attempt without a selected route")
 	}
-	rt, p := st.attempts.current, &st.plan
+	if st.plan.hedge.delay > 0 && st.attempts.hedge == nil {
+		return t.hedged(req, st)
+	}
+	rt := st.attempts.current
+	var o attemptOutcome
+	resp, err := t.try(req, st, rt, &o)
+	st.record(rt, &o)
+	return resp, err
+}
 
+// attemptOutcome is what one attempt did to the request, which the
+// request's goroutine writes into its state (requestState.record): an
+// attempt itself only reads the state, so that two hedged attempts can run
+// at once.
+type attemptOutcome struct {
+	failure  attemptRecord // when failed
+	failed   bool
+	used     billing.Usage // what a failed attempt consumed, as far as it got
+	absorb   bool          // used is the router's to absorb (not when the client left)
+	refusal  *http.Response
+	answered *meteredBody // the committed answer
+}
+
+// record writes what an attempt on rt did into the request's state.
+func (st *requestState) record(rt *route, o *attemptOutcome) {
+	if o.failed {
+		st.attempts.failed = append(st.attempts.failed, o.failure)
+	}
+	if o.absorb {
+		st.result.absorb(rt, o.used)
+	}
+	switch {
+	case o.refusal != nil:
+		st.result.outcome = outcomeClientError
+		setRouteHeaders(o.refusal.Header, st, rt)
+	case o.answered != nil:
+		st.result.served, st.result.ttft = rt, o.answered.ttft
+		rt.ttftSeries().Observe(o.answered.ttft.Seconds())
+		if st.clientHeader != nil {
+			// Straight into the client's response: reverse_proxy copies the
+			// vendor's headers next to them, and it would also turn each header
+			// of resp into a placeholder, which costs allocations per request.
+			setRouteHeaders(st.clientHeader, st, rt)
+		} else {
+			setRouteHeaders(o.answered.resp.Header, st, rt)
+		}
+	}
+}
+
+// try makes one attempt on rt, reading the request's state but not writing
+// it: what it did goes into o.
+func (t *attemptTransport) try(req *http.Request, st *requestState, rt *route, o *attemptOutcome) (*http.Response, error) {
+	p := &st.plan
 	ctx, cancel := context.WithCancel(req.Context())
 	out := t.router.attemptRequest(ctx, req)
 	tr, err := rt.vendor.Translator(vendors.Attempt{Endpoint: p.endpoint, Model: rt.vendorModel, Body: p.body,
@@ -54,8 +107,9 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		// Anthropic, an image URL for Bedrock...): not the vendor's fault,
 		// but another vendor may take it.
 		cancel()
-		st.attempts.failed = append(st.attempts.failed, attemptRecord{Vendor: rt.vendor.ID(),
-			Status: http.StatusBadRequest, Reason: vendors.ReasonUnsupported, Message: err.Error()})
+		o.failed = true
+		o.failure = attemptRecord{Vendor: rt.vendor.ID(), Status: http.StatusBadRequest,
+			Reason: vendors.ReasonUnsupported, Message: err.Error()}
 		routerMetrics.failovers.WithLabelValues(rt.vendor.ID(), rt.model, vendors.ReasonUnsupported).Inc()
 		return nil, unsupportedRequestError{err}
 	}
@@ -80,7 +134,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 		}
 		if req.Context().Err() == nil { // not the client going away
 			reason := transportReason(err)
-			t.recordFailure(st, rt, 0, reason, transportMessage(err), selector.Failure{Kind: failureKind(reason)})
+			t.recordFailure(o, rt, 0, reason, transportMessage(err), selector.Failure{Kind: failureKind(reason)})
 		}
 		return nil, err
 	}
@@ -94,12 +148,12 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if resp.StatusCode >= http.StatusBadRequest {
 		timer.stop()
 		defer tr.Release()
-		return t.vendorError(st, rt, tr, resp, cancel)
+		return t.vendorError(o, rt, tr, resp, cancel)
 	}
 	tr.ResponseHeaders(resp)
 	mb := &meteredBody{body: resp.Body, tr: tr, sel: t.router.selector, st: st, route: rt, start: start,
 		timer: timer, cancel: cancel, clientCx: req.Context()}
-	return t.commit(st, rt, mb, resp)
+	return t.commit(o, rt, mb, resp)
 }
 
 // vendorError handles an error status: it keeps the body (bounded) so the
@@ -107,7 +161,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 // request should move on. If so, the attempt becomes a vendorFailoverError,
 // which reverse_proxy retries with the next route; if not, the client gets
 // the vendor's answer.
-func (t *attemptTransport) vendorError(st *requestState, rt *route, tr vendors.Translator, resp *http.Response,
+func (t *attemptTransport) vendorError(o *attemptOutcome, rt *route, tr vendors.Translator, resp *http.Response,
 	cancel context.CancelFunc) (*http.Response, error) {
 	body, readErr := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
@@ -117,14 +171,13 @@ func (t *attemptTransport) vendorError(st *requestState, rt *route, tr vendors.T
 		verdict.Failover = true // a broken error response says nothing about the request
 	}
 	if !verdict.Failover {
-		st.result.outcome = outcomeClientError
 		body = tr.ErrorBody(resp.Header, resp.StatusCode, body)
 	} else {
-		t.recordFailure(st, rt, resp.StatusCode, verdict.Reason, rt.vendor.ErrorMessage(resp.StatusCode, body),
+		t.recordFailure(o, rt, resp.StatusCode, verdict.Reason, rt.vendor.ErrorMessage(resp.StatusCode, body),
 			selector.Failure{Kind: failureKind(verdict.Reason), RetryAfter: retryAfter(resp.Header, time.Now())})
 		return nil, vendorFailoverError{vendor: rt.vendor.ID(), status: resp.StatusCode, reason: verdict.Reason}
 	}
-	setRouteHeaders(resp.Header, st, rt)
+	o.refusal = resp
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	resp.ContentLength = int64(len(body))
 	resp.Header.Set("Content-Length", strconv.Itoa(len(body)))
@@ -132,10 +185,11 @@ func (t *attemptTransport) vendorError(st *requestState, rt *route, tr vendors.T
 	return resp, nil
 }
 
-// recordFailure notes a failed attempt for the client's error and for the
-// route's health.
-func (t *attemptTransport) recordFailure(st *requestState, rt *route, status int, reason, msg string, f selector.Failure) {
-	st.attempts.failed = append(st.attempts.failed, attemptRecord{Vendor: rt.vendor.ID(), Status: status, Reason: reason, Message: msg})
+// recordFailure notes a failed attempt for the client's error (in o) and
+// for the route's health.
+func (t *attemptTransport) recordFailure(o *attemptOutcome, rt *route, status int, reason, msg string, f selector.Failure) {
+	o.failed = true
+	o.failure = attemptRecord{Vendor: rt.vendor.ID(), Status: status, Reason: reason, Message: msg}
 	t.router.selector.ObserveFailure(rt.stats, f, time.Now())
 	routerMetrics.failovers.WithLabelValues(rt.vendor.ID(), rt.model, reason).Inc()
 }
@@ -199,9 +253,8 @@ func (h *LLMRouter) attemptRequest(ctx context.Context, req *http.Request) *http
 
 // commit holds a successful answer back until its first content token
 // (mb.commit, commit.go): what fails before it is recorded against the route
-// and becomes a failover; what commits goes to the client with the routing
-// headers.
-func (t *attemptTransport) commit(st *requestState, rt *route, mb *meteredBody, resp *http.Response) (*http.Response, error) {
+// and becomes a failover; what commits is the attempt's answer.
+func (t *attemptTransport) commit(o *attemptOutcome, rt *route, mb *meteredBody, resp *http.Response) (*http.Response, error) {
 	if err := mb.commit(resp, time.Duration(t.router.StreamIdleTimeout)); err != nil {
 		var (
 			timeout  firstByteTimeoutError
@@ -209,28 +262,18 @@ func (t *attemptTransport) commit(st *requestState, rt *route, mb *meteredBody, 
 		)
 		switch {
 		case errors.As(err, &timeout):
-			t.recordFailure(st, rt, http.StatusOK, vendors.ReasonTimeout, transportMessage(err),
+			t.recordFailure(o, rt, http.StatusOK, vendors.ReasonTimeout, transportMessage(err),
 				selector.Failure{Kind: selector.FailureServer})
 		case errors.As(err, &noCommit):
-			t.recordFailure(st, rt, http.StatusOK, noCommit.reason, noCommit.message,
+			t.recordFailure(o, rt, http.StatusOK, noCommit.reason, noCommit.message,
 				selector.Failure{Kind: selector.FailureServer})
 		}
-		if mb.clientCx.Err() == nil {
-			st.result.absorb(rt, mb.usage())
-		}
+		o.used, o.absorb = mb.usage(), mb.clientCx.Err() == nil
 		mb.release()
 		return nil, err
 	}
-	st.result.served, st.result.ttft = rt, mb.ttft
-	rt.ttftSeries().Observe(mb.ttft.Seconds())
-	if st.clientHeader != nil {
-		// Straight into the client's response: reverse_proxy copies the
-		// vendor's headers next to them, and it would also turn each header
-		// of resp into a placeholder, which costs allocations per request.
-		setRouteHeaders(st.clientHeader, st, rt)
-	} else {
-		setRouteHeaders(resp.Header, st, rt)
-	}
+	mb.resp = resp
+	o.answered = mb
 	return resp, nil
 }
 

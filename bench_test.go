@@ -167,10 +167,12 @@ func BenchmarkCommittedStream(b *testing.B) {
 				_, cancel := context.WithCancel(ctx)
 				mb := &meteredBody{body: resp.Body, tr: benchTranslator(b, rt, st), sel: h.selector, st: st, route: rt,
 					start: time.Now(), timer: &attemptTimer{}, cancel: cancel, clientCx: ctx}
-				out, err := tr.commit(st, rt, mb, resp)
+				var o attemptOutcome
+				out, err := tr.commit(&o, rt, mb, resp)
 				if err != nil {
 					b.Fatal(err)
 				}
+				st.record(rt, &o)
 				for {
 					if _, err := out.Body.Read(buf); err != nil {
 						break
@@ -210,10 +212,12 @@ func BenchmarkFirstEvent(b *testing.B) {
 			_, cancel := context.WithCancel(ctx)
 			mb := &meteredBody{body: resp.Body, tr: benchTranslator(b, rt, st), sel: h.selector, st: st, route: rt,
 				start: time.Now(), timer: &attemptTimer{}, cancel: cancel, clientCx: ctx}
-			out, err := tr.commit(st, rt, mb, resp)
+			var o attemptOutcome
+			out, err := tr.commit(&o, rt, mb, resp)
 			if err != nil {
 				b.Fatal(err)
 			}
+			st.record(rt, &o)
 			_, _ = out.Body.Read(buf)
 			out.Body.Close()
 		}

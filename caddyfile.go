@@ -28,7 +28,19 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 // UnmarshalCaddyfile sets up the handler from Caddyfile tokens. Syntax:
 //
 //	llm_router [<matcher>] {
-//	    routing          price|perf|perf-avg
+//	    routing          price|perf|perf-avg|ttft|throughput
+//	    routing_policy {
+//	        only <vendor|kind:<kind>|tag:<tag>>...
+//	        ignore <vendor|kind:<kind>|tag:<tag>>...
+//	        max_price [prompt <usd>] [completion <usd>]
+//	        max_cost_usd <usd>
+//	        client_preferences on|off
+//	    }
+//	    hedge {
+//	        after p<quantile> [min <duration>] [max <duration>]
+//	        max 1
+//	        budget <share>%
+//	    }
 //	    vendor_header    <name>
 //	    max_request_body <size>
 //	    ttft_timeout     <duration>
@@ -72,6 +84,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	        max_tokens <n>                    # anthropic, aws, vertex Claude: default max_tokens
 //	        api native|openai                 # google
 //	        probe off|models|completion [interval <duration>]
+//	        tags <tag>...                     # for routing preferences: tag:<tag>
 //	        model <name> [as <vendor_model>] [input <usd>] [output <usd>] [cached_input <usd>]
 //	    }
 //	}
@@ -139,6 +152,18 @@ func (h *LLMRouter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			if err := h.unmarshalShared(d); err != nil {
 				return err
 			}
+		case "routing_policy":
+			rp, err := unmarshalRoutingPolicy(d)
+			if err != nil {
+				return err
+			}
+			h.RoutingPolicy = rp
+		case "hedge":
+			hc, err := unmarshalHedge(d)
+			if err != nil {
+				return err
+			}
+			h.Hedge = hc
 		case "limits":
 			lc, err := unmarshalLimits(d)
 			if err != nil {
@@ -373,6 +398,12 @@ func unmarshalVendor(d *caddyfile.Dispenser) (VendorConfig, error) {
 				}
 				vc.ProbeInterval = caddy.Duration(dur)
 			}
+		case "tags":
+			tags := d.RemainingArgs()
+			if len(tags) == 0 {
+				return vc, d.ArgErr()
+			}
+			vc.Tags = append(vc.Tags, tags...)
 		case "header":
 			var name, value string
 			if !d.AllArgs(&name, &value) {

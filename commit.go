@@ -49,6 +49,7 @@ type meteredBody struct {
 	timer    *attemptTimer // first byte, then stream idle
 	cancel   context.CancelFunc
 	clientCx context.Context
+	resp     *http.Response // the response b is the body of, once committed
 
 	streaming bool // an SSE answer, read event by event; else a JSON body, read whole
 	// uninspected is a JSON answer too large to hold (maxCommitJSONBody):
@@ -284,6 +285,20 @@ func (b *meteredBody) Close() error {
 	}
 	b.release()
 	return err
+}
+
+// abandon closes a committed answer that will not reach the client (a
+// hedge's loser) and returns what it consumed. Unlike Close it reports
+// nothing to the request or the selector: the router stopped it, which
+// says nothing about the vendor.
+func (b *meteredBody) abandon() billing.Usage {
+	b.closed = true
+	b.timer.stop()
+	b.cancel()
+	b.body.Close()
+	u := b.usage()
+	b.release()
+	return u
 }
 
 // Read buffers are reused across requests.

@@ -45,6 +45,11 @@ type VendorConfig struct {
 	// The models this vendor serves.
 	Models []ModelConfig `json:"models,omitempty"`
 
+	// Labels of the operator's choosing, such as `eu` or `zdr`, that the
+	// `routing` object's `only`, `ignore` and `order` and the
+	// `routing_policy` name as `tag:<tag>`.
+	Tags []string `json:"tags,omitempty"`
+
 	// aws: the Bedrock region, e.g. `us-east-1` (the base URL defaults to
 	// `https://bedrock-runtime.{region}.amazonaws.com`). vertex: the location,
 	// e.g. `us-central1` or `global`.

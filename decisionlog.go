@@ -14,6 +14,23 @@ type decisionLog struct {
 
 func (d decisionLog) MarshalLogObject(enc zapcore.ObjectEncoder) error {
 	enc.AddBool("explored", d.st.plan.explored)
+	if pp := d.st.plan.prefs; pp != nil && len(pp.excluded) > 0 {
+		excluded := pp.excluded
+		_ = enc.AddArray("excluded", zapcore.ArrayMarshalerFunc(func(arr zapcore.ArrayEncoder) error {
+			for _, e := range excluded {
+				_ = arr.AppendObject(zapcore.ObjectMarshalerFunc(func(o zapcore.ObjectEncoder) error {
+					o.AddString("vendor", e.Vendor)
+					o.AddString("reason", e.Reason)
+					return nil
+				}))
+			}
+			return nil
+		}))
+	}
+	if hr := d.st.attempts.hedge; hr.wasStarted() {
+		enc.AddString("hedge", hr.headerValue())
+		enc.AddFloat64("absorbed_cost_usd", d.st.result.absorbedCost)
+	}
 	return enc.AddArray("candidates", zapcore.ArrayMarshalerFunc(func(arr zapcore.ArrayEncoder) error {
 		for i, rt := range d.st.plan.ranked {
 			var sc selector.Score

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+
+	"github.com/caddy-llm/llmrouter/internal/preferences"
 )
 
 // Error types and codes of the errors the router itself answers with. They
@@ -64,6 +66,9 @@ type clientError struct {
 	errType     string
 	code, param string
 	message     string
+	// excluded lists what routing preferences filtered out, for
+	// error.excluded and X-LLM-Excluded; nil for other errors.
+	excluded []preferences.Exclusion
 }
 
 func (e *clientError) Error() string { return e.message }

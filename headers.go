@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/caddy-llm/llmrouter/internal/preferences"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
 
@@ -20,7 +21,7 @@ func stripVendorHeaders(h http.Header, v *vendors.Vendor) {
 	}
 	// The routing headers are the router's to say (a vendor that is itself
 	// an llm_router would send its own).
-	for _, name := range [...]string{headerVendor, headerModel, headerRouting, headerAttempts} {
+	for _, name := range [...]string{headerVendor, headerModel, headerRouting, headerAttempts, headerExcluded, headerHedged} {
 		delete(h, name)
 	}
 	// A vendor that echoes the router's key in a header must not hand it to
@@ -54,6 +55,8 @@ const (
 	headerModel    = "X-Llm-Model"
 	headerRouting  = "X-Llm-Routing"
 	headerAttempts = "X-Llm-Attempts"
+	headerExcluded = "X-Llm-Excluded" // vendor=rule pairs; only when preferences filtered some
+	headerHedged   = "X-Llm-Hedged"   // only on hedged requests (hedge.go)
 )
 
 // smallCounts are the X-LLM-Attempts values of nearly every request.
@@ -75,5 +78,11 @@ func setRouteHeaders(h http.Header, st *requestState, rt *route) {
 		v[2], v[3] = rt.vendor.ID(), rt.vendorModel
 		h[headerVendor] = v[2:3:3]
 		h[headerModel] = v[3:4:4]
+	}
+	if pp := st.plan.prefs; pp != nil && len(pp.excluded) > 0 {
+		h[headerExcluded] = []string{preferences.Header(pp.excluded)}
+	}
+	if st.attempts.hedge.wasStarted() {
+		h[headerHedged] = []string{st.attempts.hedge.headerValue()}
 	}
 }

@@ -25,6 +25,7 @@ var routerMetrics struct {
 	ttft      *prometheus.HistogramVec
 	tokens    *prometheus.CounterVec
 	cost      *prometheus.CounterVec
+	hedges    *prometheus.CounterVec
 	breakers  prometheus.Collector
 	state     prometheus.Collector
 }
@@ -68,6 +69,10 @@ func initMetrics(registry *prometheus.Registry) error {
 			Namespace: ns, Subsystem: sub, Name: "cost_usd_total",
 			Help: "Cost in USD from the configured prices, by vendor, model and billing (billable, absorbed).",
 		}, []string{"vendor", "model", "billing"})
+		routerMetrics.hedges = prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "hedges_total",
+			Help: "Hedged requests by model and result: started, won (the hedge answered first) and lost.",
+		}, []string{"model", "result"})
 		routerMetrics.breakers = breakerCollector{desc: prometheus.NewDesc(
 			prometheus.BuildFQName(ns, sub, "breaker_state"),
 			"Breaker state per vendor and model: 0 closed, 1 half-open, 2 open.",
@@ -91,8 +96,8 @@ func initMetrics(registry *prometheus.Registry) error {
 // exports (the Grafana example's test reads the metric names from them).
 func routerCollectors() []prometheus.Collector {
 	return []prometheus.Collector{routerMetrics.requests, routerMetrics.refusals, routerMetrics.failovers,
-		routerMetrics.probes, routerMetrics.ttft, routerMetrics.tokens, routerMetrics.cost, routerMetrics.breakers,
-		routerMetrics.state}
+		routerMetrics.probes, routerMetrics.ttft, routerMetrics.tokens, routerMetrics.cost, routerMetrics.hedges,
+		routerMetrics.breakers, routerMetrics.state}
 }
 
 // breakerCollector reports each route's breaker state at scrape time.

@@ -24,6 +24,7 @@ import (
 
 	"github.com/caddy-llm/llmrouter/internal/ledger"
 	"github.com/caddy-llm/llmrouter/internal/limits"
+	"github.com/caddy-llm/llmrouter/internal/preferences"
 	"github.com/caddy-llm/llmrouter/selector"
 )
 
@@ -150,8 +151,22 @@ type LLMRouter struct {
 	// Per-client rate limits and budgets. Default: none.
 	Limits *limits.Config `json:"limits,omitempty"`
 
-	routing   selector.Strategy
-	selector  *selector.Selector
+	// The operator's bounds on where requests may go, which clients'
+	// `routing` objects and `vendor` headers can only narrow. Default: none.
+	RoutingPolicy *RoutingPolicy `json:"routing_policy,omitempty"`
+
+	// Hedged requests: a second attempt on another vendor when the first
+	// is slow to start. Default: off.
+	Hedge *HedgeConfig `json:"hedge,omitempty"`
+
+	routing  selector.Strategy
+	selector *selector.Selector
+	// policy is RoutingPolicy compiled; nil without one. clientPrefsOff
+	// refuses routing objects.
+	policy         *preferences.Prefs
+	clientPrefsOff bool
+	// hedge is Hedge provisioned; nil when off.
+	hedge     *hedger
 	ledgerKey string
 	// ledger records every settled request; ledgerKeyInPool is its key in
 	// the ledgers pool, "" once released.
@@ -262,6 +277,15 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	h.table = table
 	if h.Retries != nil {
 		h.maxTries = *h.Retries + 1
+	}
+	if h.policy, err = compilePolicy(h.RoutingPolicy, table); err != nil {
+		return fmt.Errorf("routing_policy: %v", err)
+	}
+	if rp := h.RoutingPolicy; rp != nil && rp.ClientPreferences != nil {
+		h.clientPrefsOff = !*rp.ClientPreferences
+	}
+	if h.hedge, err = newHedger(h.Hedge, table); err != nil {
+		return fmt.Errorf("hedge: %v", err)
 	}
 	probes, err := h.planProbes()
 	if err != nil {

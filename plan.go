@@ -8,6 +8,7 @@ import (
 	"github.com/tidwall/gjson"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/caddy-llm/llmrouter/internal/preferences"
 	"github.com/caddy-llm/llmrouter/selector"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
@@ -25,11 +26,15 @@ type plan struct {
 	stream           bool
 	clientWantsUsage bool // stream_options.include_usage
 	promptTokens     int  // estimated
+	maxTokens        int  // the client's max_completion_tokens or max_tokens; 0 when unset
 	bucket           int  // the prompt's size bucket
 	strategy         selector.Strategy
 	sreq             selector.Request
 	maxTries         int // attempts allowed, the first included; 0 = no cap
 	ttftTimeout      time.Duration
+
+	prefs *prefsPlan // routingprefs.go; nil when the request has no preferences
+	hedge hedgePlan  // hedge.go; zero when the request is not hedged
 
 	ranked   []*route         // best first
 	explored bool             // ranked[0] is there to explore it
@@ -66,22 +71,15 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 		ttftTimeout:      time.Duration(h.TTFTTimeout),
 	}}
 	p := &st.plan
-	if routing.Exists() {
-		s, ok := selector.Strategy(0), false
-		if routing.Type == gjson.String {
-			s, ok = selector.ParseStrategy(routing.Str)
-		}
-		if !ok {
-			return nil, badRequest(codeInvalidRouting, "routing",
-				"invalid routing %s: use %s", routing.Raw, selector.StrategyChoices(true))
-		}
-		p.strategy = s
-		p.body, p.layout = fields.withoutRouting(body)
+	var prefs preferences.Set
+	if h.policy != nil {
+		prefs.Add(preferences.FromPolicy, h.policy)
 	}
-
-	candidates, pinned, err := h.candidates(r, p)
-	if err != nil {
-		return nil, err
+	if routing.Exists() {
+		if err := h.readRouting(p, routing, &prefs); err != nil {
+			return nil, err
+		}
+		p.body, p.layout = fields.withoutRouting(body)
 	}
 
 	maxTokens := int(fields.maxCompletionTokens.Int())
@@ -90,8 +88,19 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 	}
 	p.promptTokens = fields.estimate.Tokens()
 	p.bucket = selector.BucketOf(p.promptTokens)
+	p.maxTokens = maxTokens
+
+	candidates, pinned, err := h.candidates(r, p, &prefs, now)
+	if err != nil {
+		return nil, err
+	}
+
 	p.sreq = selector.Request{Strategy: p.strategy, PromptTokens: p.promptTokens, MaxTokens: maxTokens,
 		Stream: p.stream, Pinned: pinned}
+	if !prefs.Empty() {
+		p.sreq.Pinned = pinned || !prefs.AllowFallbacks()
+		p.sreq.PreferredMaxTTFT = float64(prefs.PreferredMaxTTFT()) / float64(time.Millisecond)
+	}
 	if h.logger.Core().Enabled(zapcore.InfoLevel) {
 		// The decision, for the routed line (at INFO when a vendor fails).
 		p.scores = p.scoreBuf[:0]
@@ -101,12 +110,18 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 		p.scores = p.scores[:len(candidates)]
 	}
 	p.ranked, p.explored = h.rank(p.sreq, candidates, now, p.rankedBuf[:0], p.scores)
+	if !prefs.Empty() {
+		h.applyPreferences(p, &prefs)
+	}
+	h.planHedge(p, now)
 	return st, nil
 }
 
-// candidates returns the routes that serve the requested model, restricted to
-// the pinned vendor when the vendor header names one.
-func (h *LLMRouter) candidates(r *http.Request, p *plan) (routes []*route, pinned bool, err error) {
+// candidates returns the routes that serve the requested model for the
+// endpoint and pass the request's preferences (prefs: the policy and the
+// routing object so far; the vendor header's pin is added here). It tells
+// whether the header pinned a vendor.
+func (h *LLMRouter) candidates(r *http.Request, p *plan, prefs *preferences.Set, now time.Time) (routes []*route, pinned bool, err error) {
 	pin := strings.TrimSpace(r.Header.Get(h.VendorHeader))
 	var pinnedVendor *vendors.Vendor
 	if pin != "" && !strings.EqualFold(pin, autoVendor) {
@@ -131,27 +146,35 @@ func (h *LLMRouter) candidates(r *http.Request, p *plan) (routes []*route, pinne
 	if len(all) > len(p.routeBuf) {
 		routes = make([]*route, 0, len(all))
 	}
+	pinServes := false
 	for _, rt := range all {
-		if pinnedVendor != nil && rt.vendor != pinnedVendor {
-			continue
-		}
 		if !rt.vendor.Supports(p.endpoint) {
 			continue
 		}
+		pinServes = pinServes || rt.vendor == pinnedVendor
 		routes = append(routes, rt)
 	}
-	if len(routes) == 0 && p.endpoint == vendors.CountTokens {
-		// The router estimates what no vendor counts.
-		return routes, pinnedVendor != nil, nil
+	if p.endpoint == vendors.CountTokens && (len(routes) == 0 || pinnedVendor != nil && !pinServes) {
+		// The router estimates what no vendor (or not the pinned one) counts.
+		return routes[:0], pinnedVendor != nil, nil
+	}
+	if pinnedVendor != nil && !pinServes {
+		return nil, true, notFound("model", "the model %q is not served by vendor %q for /%s",
+			p.model, pinnedVendor.ID(), p.endpoint)
 	}
 	if len(routes) == 0 {
-		if pinnedVendor != nil {
-			return nil, true, notFound("model", "the model %q is not served by vendor %q for /%s",
-				p.model, pinnedVendor.ID(), p.endpoint)
-		}
 		return nil, false, notFound("model", "the model %q is not available for /%s", p.model, p.endpoint)
 	}
-	return routes, pinnedVendor != nil, nil
+	if pinnedVendor != nil {
+		// {"only": [vendor], "allow_fallbacks": false}
+		pinPrefs := preferences.Pin(pinnedVendor.ID())
+		prefs.Add(preferences.FromHeader, &pinPrefs)
+	}
+	if prefs.Empty() {
+		return routes, false, nil
+	}
+	kept := h.filter(p, prefs, routes, now)
+	return kept, pinnedVendor != nil, p.noMatchError(kept)
 }
 
 // rank orders routes for this request, best first, appending them to dst,

@@ -9,6 +9,8 @@ import (
 	"github.com/caddyserver/caddy/v2"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp"
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
+
+	"github.com/caddy-llm/llmrouter/internal/preferences"
 )
 
 // DefaultMaxIdleConnsPerHost is the router's connection pool size per vendor
@@ -81,6 +83,12 @@ func (p rankedPolicy) Select(_ reverseproxy.UpstreamPool, r *http.Request, _ htt
 		if !rt.upstream.Available() {
 			continue
 		}
+		if !st.withinCost(rt, 0, now) {
+			// What the earlier attempts cost leaves no room for this one.
+			pp := st.plan.prefs
+			pp.excluded = append(pp.excluded, preferences.Exclusion{Vendor: rt.vendor.ID(), Reason: pp.costRule})
+			continue
+		}
 		if !p.router.selector.Admit(rt.stats, now) {
 			st.attempts.setAside = append(st.attempts.setAside, rt)
 			continue
@@ -103,6 +111,7 @@ type attempts struct {
 	tries    int             // attempts started
 	current  *route          // the route of the attempt in flight
 	failed   []attemptRecord // failed attempts, in order
+	hedge    *hedgeRun       // hedge.go: the race of a hedged request's first attempt; nil for others
 }
 
 // use makes rt the route of the next attempt.

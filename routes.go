@@ -12,6 +12,7 @@ import (
 	"github.com/caddyserver/caddy/v2/modules/caddyhttp/reverseproxy"
 
 	"github.com/caddy-llm/llmrouter/internal/billing"
+	"github.com/caddy-llm/llmrouter/internal/preferences"
 	"github.com/caddy-llm/llmrouter/selector"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
@@ -24,6 +25,8 @@ type route struct {
 	vendorModel string
 	price       billing.Pricing
 	stats       selector.Route
+	// match is what routing preferences know of the route.
+	match preferences.Vendor
 
 	// upstream is this route's own reverse_proxy upstream. Several routes may
 	// dial the same host; the selection policy tells them apart by pointer.
@@ -68,12 +71,18 @@ func buildRouteTable(cfgs []VendorConfig, repl *caddy.Replacer, store selector.S
 		if len(vc.Models) == 0 {
 			return nil, fmt.Errorf("vendor %q: models: at least one model is required", vc.ID)
 		}
+		for _, tag := range vc.Tags {
+			if !validTag(tag) {
+				return nil, fmt.Errorf("vendor %q: tags: invalid tag %q (no spaces, commas or '=')", vc.ID, tag)
+			}
+		}
 		seen := make(map[string]bool, len(vc.Models))
 		for _, mc := range vc.Models {
 			rt, err := newRoute(v, mc)
 			if err != nil {
 				return nil, fmt.Errorf("vendor %q: %w", vc.ID, err)
 			}
+			rt.match = preferences.Vendor{ID: v.ID(), Kind: v.Kind(), Tags: vc.Tags, Price: rt.price}
 			if seen[rt.model] {
 				return nil, fmt.Errorf("vendor %q: model %q: declared twice", vc.ID, rt.model)
 			}

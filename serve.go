@@ -30,7 +30,11 @@ func (h *LLMRouter) serveCompletion(w http.ResponseWriter, r *http.Request, op o
 	}
 	var ce *clientError
 	if errors.As(err, &ce) {
-		return surfaceOf(op.endpoint()).writeError(w, ce.status, ce.errType, ce.code, ce.param, ce.message)
+		s := surfaceOf(op.endpoint())
+		if ce.excluded != nil {
+			return s.writeExcludedError(w, ce)
+		}
+		return s.writeError(w, ce.status, ce.errType, ce.code, ce.param, ce.message)
 	}
 	return err
 }

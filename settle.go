@@ -64,6 +64,9 @@ func countTokens(rt *route, u billing.Usage, cost float64, billing string) {
 // tokens is billable; everything else is absorbed), then reports the request
 // to the ledger, the metrics, the placeholders and the log.
 func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, start time.Time) {
+	if st.attempts.hedge != nil {
+		st.collectHedge()
+	}
 	var cost float64
 	isBillable := false
 	switch {
@@ -127,7 +130,7 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 	// INFO per request it would be a third of the router's own CPU time;
 	// access logs get the same facts from the placeholders.
 	level := zapcore.DebugLevel
-	if len(st.attempts.failed) > 0 || st.result.outcome == outcomeInterrupted {
+	if len(st.attempts.failed) > 0 || st.result.outcome == outcomeInterrupted || st.attempts.hedge.wasStarted() {
 		level = zapcore.InfoLevel
 		recentDecisions.add(newDecision(st, start, duration, requestID, identity, vendorID))
 	}

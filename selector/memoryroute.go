@@ -53,11 +53,15 @@ func (r *memoryRoute) ReadInto(rd *Reading, bucket int, basis TTFTBasis, now tim
 	perToken, decodes := r.stats.decode.mean()
 	lastSample := r.stats.lastSample
 	completion := r.stats.completion
+	var spread float64
+	if r.stats.spread.n >= minSpreadSamples {
+		spread, _ = r.stats.spread.mean()
+	}
 	r.mu.Unlock()
 
 	rd.Breaker, rd.Demoted, rd.ProbeFree = state, demoted, probeFree
 	rd.Measured, rd.Decodes = measured, decodes
-	rd.TTFT, rd.PerToken = ttft, perToken
+	rd.TTFT, rd.PerToken, rd.TTFTSpread = ttft, perToken, spread
 	rd.OpenUntil, rd.LastSample = openUntil, lastSample
 	completion.stateInto(&rd.Completion)
 }

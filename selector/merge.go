@@ -21,6 +21,7 @@ func Merge(a, b State, halfLife time.Duration) State {
 	out := State{
 		Decode:     mergeMeans(a.Decode, b.Decode, halfLife),
 		Completion: mergeMeans(a.Completion, b.Completion, halfLife),
+		TTFTSpread: mergeMeans(a.TTFTSpread, b.TTFTSpread, halfLife),
 		Successes:  a.Successes + b.Successes,
 		Failures:   a.Failures + b.Failures,
 		LastSample: later(a.LastSample, b.LastSample),

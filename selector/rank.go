@@ -31,6 +31,10 @@ type Request struct {
 	// Pinned is whether the client chose the vendor; such a request is
 	// never used for exploration.
 	Pinned bool
+	// PreferredMaxTTFT, in milliseconds, pushes routes whose predicted time
+	// to first token is above it after the routes within it, in the same
+	// health tier: down, never out. 0 means no preference.
+	PreferredMaxTTFT float64
 }
 
 // Rank writes into order the indexes of cands, best first, judged at now.

@@ -110,6 +110,9 @@ type Reading struct {
 	// PerToken is the decode time per completion token after the first, in
 	// milliseconds.
 	PerToken float64
+	// TTFTSpread is the route's mean squared log ratio of a first token's
+	// time to its bucket's prediction; 0 while it has too few samples.
+	TTFTSpread float64
 	// OpenUntil is when the breaker's cooldown ends (or ended, when
 	// half-open); zero when it is closed.
 	OpenUntil time.Time

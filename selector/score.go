@@ -85,6 +85,17 @@ func compareScores(st *strategyDef, req *Request, a, b *score) int {
 			return c
 		}
 	}
+	if req.PreferredMaxTTFT > 0 {
+		// A route with no measurement is not known to be slow.
+		slowA := a.Measured && a.TTFT > req.PreferredMaxTTFT
+		slowB := b.Measured && b.TTFT > req.PreferredMaxTTFT
+		if slowA != slowB {
+			if slowB {
+				return -1
+			}
+			return 1
+		}
+	}
 	return st.order(req, a, b)
 }
 

@@ -15,6 +15,10 @@ type State struct {
 	Decode MeanState
 	// Completion is the number of completion tokens per response.
 	Completion MeanState
+	// TTFTSpread is the squared natural log of each streamed first token's
+	// ratio to its bucket's mean before it: how widely the route's times
+	// to first token vary (see Reading.TTFTQuantile).
+	TTFTSpread MeanState
 	// Successes and Failures count every attempt observed, not decayed.
 	Successes, Failures int64
 	// LastSample is when the newest success was observed; zero if none.

@@ -1,6 +1,9 @@
 package selector
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // stats is what a route learned from its successes and failures: time to
 // first token per prompt-size bucket, decode speed, completion sizes and
@@ -16,8 +19,12 @@ type stats struct {
 	decode decayingMean
 	// completion is the number of completion tokens per response.
 	completion decayingMean
-	successes  int64
-	failures   int64
+	// spread is the squared natural log of how far each streamed first
+	// token was from its bucket's mean just before it: how much the route's
+	// times to first token vary around what it predicts (see ttftQuantile).
+	spread    decayingMean
+	successes int64
+	failures  int64
 	// lastSample is when the newest success was observed; zero if none.
 	lastSample time.Time
 }
@@ -32,7 +39,12 @@ func (st *stats) observe(bucket int, sm *Sample, now time.Time, halfLife time.Du
 		st.decode.observe(millis(total-sm.FirstToken)/float64(sm.CompletionTokens-1), now, halfLife)
 	}
 	if streamed {
-		st.ttft[bucket].observe(millis(sm.FirstToken), 0, now, halfLife)
+		ms := millis(sm.FirstToken)
+		if predicted, ok := st.ttftAt(bucket); ok && predicted > 0 && ms > 0 {
+			miss := math.Log(ms / predicted)
+			st.spread.observe(miss*miss, now, halfLife)
+		}
+		st.ttft[bucket].observe(ms, 0, now, halfLife)
 	} else {
 		// The decode time comes off when the mean is read; see ttftMean.
 		st.ttft[bucket].observe(millis(total), float64(max(sm.CompletionTokens, 0)), now, halfLife)
@@ -129,6 +141,7 @@ func (st *stats) state() State {
 	out := State{
 		Decode:     st.decode.state(),
 		Completion: st.completion.state(),
+		TTFTSpread: st.spread.state(),
 		Successes:  st.successes,
 		Failures:   st.failures,
 		LastSample: st.lastSample,
@@ -147,6 +160,7 @@ func (st *stats) load(in *State) {
 	}
 	st.decode.load(in.Decode)
 	st.completion.load(in.Completion)
+	st.spread.load(in.TTFTSpread)
 	st.successes, st.failures = in.Successes, in.Failures
 	st.lastSample = in.LastSample
 }

@@ -9,7 +9,7 @@ import (
 )
 
 func TestParseStrategyRoundTrip(t *testing.T) {
-	for _, s := range []Strategy{Perf, PerfAvg, Price} {
+	for _, s := range []Strategy{Perf, PerfAvg, Price, TTFT, Throughput} {
 		got, ok := ParseStrategy(s.String())
 		require.True(t, ok, s.String())
 		assert.Equal(t, s, got)

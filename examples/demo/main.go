@@ -1,4 +1,4 @@
-// Command demo runs llm_router with no API keys: four fake vendors on
+// Command demo runs llm_router with no API keys: five fake vendors on
 // loopback, each with its own speed and price, behind Caddy on :8080.
 //
 //	go run ./examples/demo
@@ -43,7 +43,12 @@ var fakes = []struct {
 	{"127.0.0.1:9104", fakevendor.Options{Name: "mistral", RequireKey: "demo-mistral-key",
 		Status: http.StatusServiceUnavailable, Header: http.Header{"Retry-After": {"30"}},
 		ErrorBody: `{"object":"error","message":"Service tier capacity exceeded for this model.","type":"service_tier_capacity_exceeded","param":null,"code":"3505"}`}},
+	{"127.0.0.1:9105", miniOptions},
 }
+
+// miniOptions is the quick gpt-4o-mini vendor, which showHedge makes stall.
+var miniOptions = fakevendor.Options{Name: "openai-mini", RequireKey: "demo-mini-key", TTFT: 20 * time.Millisecond,
+	PerToken: 10 * time.Millisecond}
 
 func main() {
 	// The ledger (SQLite, the default) lives under Caddy's data directory:
@@ -57,12 +62,16 @@ func main() {
 		log.Fatal(err)
 	}
 
+	var mini *fakevendor.Vendor
 	for _, f := range fakes {
 		v, err := fakevendor.StartOn(f.addr, f.opts)
 		if err != nil {
 			log.Fatalf("starting fake vendor %s on %s: %v (is the port taken?)", f.opts.Name, f.addr, err)
 		}
 		defer v.Close()
+		if f.opts.Name == miniOptions.Name {
+			mini = v
+		}
 	}
 
 	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt(caddyfile, map[string]any{"filename": "examples/demo/Caddyfile"})
@@ -77,6 +86,8 @@ func main() {
 	}
 	defer caddy.Stop() //nolint:errcheck
 
+	showPreferences()
+	showHedge(mini)
 	fmt.Printf(usage, caddy.AppDataDir())
 	stop := make(chan os.Signal, 1)
 	signal.Notify(stop, os.Interrupt, syscall.SIGTERM)
@@ -85,7 +96,8 @@ func main() {
 }
 
 const usage = `
-llm_router demo on http://127.0.0.1:8080 with four fake vendors serving gpt-4o:
+llm_router demo on http://127.0.0.1:8080 with five fake vendors (above: one request with routing
+preferences, and one hedged); gpt-4o is served by:
   openai    fast on small prompts, slow on large ones   $2.50 / $10 per 1M tokens
   azure     steady                                      $2.50 / $10
   deepseek  slow                                        $0.28 / $0.42

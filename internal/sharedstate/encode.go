@@ -23,6 +23,7 @@ type wireState struct {
 	B []wireBucket `json:"b,omitempty"` // buckets with samples
 	D *wireMean    `json:"d,omitempty"` // decode time per token
 	C *wireMean    `json:"c,omitempty"` // completion tokens
+	T *wireMean    `json:"t,omitempty"` // spread of the times to first token
 	S int64        `json:"s,omitempty"` // successes
 	F int64        `json:"f,omitempty"` // failures
 	L int64        `json:"l,omitempty"` // last sample
@@ -115,6 +116,10 @@ func encodeState(st *selector.State) ([]byte, error) {
 		m := toWireMean(st.Completion)
 		w.C = &m
 	}
+	if st.TTFTSpread.Samples > 0 {
+		m := toWireMean(st.TTFTSpread)
+		w.T = &m
+	}
 	if st.Breaker != (selector.BreakerRecord{}) {
 		k := toWireBreaker(st.Breaker)
 		w.K = &k
@@ -143,6 +148,9 @@ func decodeState(data []byte) (selector.State, error) {
 	}
 	if w.C != nil {
 		st.Completion = w.C.state()
+	}
+	if w.T != nil {
+		st.TTFTSpread = w.T.state()
 	}
 	if w.K != nil {
 		st.Breaker = w.K.record()
