@@ -36,6 +36,8 @@ func TestModelsProbeClosesAuthBreakerOnly(t *testing.T) {
 	assert.Equal(t, "open", adminStats(t, "anthropic", "m").Get("breaker").String())
 	assert.Equal(t, "auth", adminStats(t, "anthropic", "m").Get("breaker_cause").String())
 	assert.Equal(t, "rate_limit", adminStats(t, "limited", "m").Get("breaker_cause").String())
+	// (A probe may have found the rotated key before the request did.)
+	completions := claude.Count()
 
 	// While the key is still wrong, probes fail and the breaker stays open.
 	require.Eventually(t, func() bool { n, _ := claude.ModelLookups(); return n >= 1 }, 15*time.Second, 20*time.Millisecond)
@@ -48,7 +50,7 @@ func TestModelsProbeClosesAuthBreakerOnly(t *testing.T) {
 	}, 5*time.Second, 50*time.Millisecond, "a successful probe closes an auth breaker")
 	_, paths := claude.ModelLookups()
 	assert.Equal(t, "/v1/models/claude-sonnet-4-5", paths[len(paths)-1])
-	assert.Equal(t, 1, claude.Count(), "no completion was sent to find out")
+	assert.Equal(t, completions, claude.Count(), "no completion was sent to find out")
 
 	// The throttled vendor is not probed (a lookup would succeed, and prove
 	// nothing about the throttling): its breaker stays open until a real
