@@ -234,7 +234,7 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 	}
 	broken := shown.Get(fmt.Sprintf(`routes.#(vendor=="broken")#|#(model==%q)`, modelA))
-	assert.Regexp(t, `^open · closes in \d+m \d+s$`, broken.Get("breaker").String(), "the 429 opened the breaker")
+	assert.Regexp(t, `^open \(rate limit\) · closes in \d+m \d+s$`, broken.Get("breaker").String(), "the 429 opened the breaker, and the page says why")
 
 	// The TTFT chart holds each vendor's learned TTFT per bucket.
 	ttft := shown.Get("ttft")

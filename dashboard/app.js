@@ -78,6 +78,9 @@
 
   function breakerCell(rt) {
     let text = rt.breaker;
+    if (rt.breaker_cause) {
+      text += " (" + rt.breaker_cause.replace("_", " ") + ")";
+    }
     if (rt.breaker === "open" && rt.open_until) {
       text += " · closes in " + fmt.duration(Date.parse(rt.open_until) - serverNow());
     }
