@@ -75,9 +75,15 @@ func bedrockIsClaude(model string) bool {
 
 // Request writes the attempt for the vendor's kind.
 func (t *messagesTranslator) Request(out *http.Request) error {
+	// Other vendors' thinking and tool ids, which Claude refuses
+	// (messages_replay.go).
+	safe, err := messagesReplaySafe(t.a.Body)
+	if err != nil {
+		return t.v.refused(err)
+	}
 	switch b := t.v.backend.(type) {
 	case *anthropicBackend:
-		body, err := withModel(t.a.Body, t.a.Model)
+		body, err := withModel(safe, t.a.Model)
 		if err != nil {
 			return t.v.refused(err)
 		}
@@ -93,7 +99,7 @@ func (t *messagesTranslator) Request(out *http.Request) error {
 			authName: "X-Api-Key", authValue: t.v.key,
 			protocolName: "Anthropic-Version", protocolValue: version, plain: true})
 	case *vertexBackend:
-		body, err := messagesBodyWithVersion(t.a.Body, vertexAnthropicVersion, false)
+		body, err := messagesBodyWithVersion(safe, vertexAnthropicVersion, false)
 		if err != nil {
 			return t.v.refused(err)
 		}
@@ -104,7 +110,7 @@ func (t *messagesTranslator) Request(out *http.Request) error {
 		out.Header.Del("Anthropic-Version") // the version is in the body
 		return b.send(t.v, out, "anthropic", t.a.Model, method, "", body)
 	case *bedrockBackend:
-		body, err := messagesBodyWithVersion(t.a.Body, bedrockAnthropicVersion, true)
+		body, err := messagesBodyWithVersion(safe, bedrockAnthropicVersion, true)
 		if err == nil {
 			body, err = withAnthropicBetas(body, out.Header.Values("Anthropic-Beta"))
 		}

@@ -19,7 +19,7 @@ import (
 const messagesTestBody = `{"model":"claude","max_tokens":64,"stream":true,` +
 	`"system":[{"type":"text","text":"Be brief.","cache_control":{"type":"ephemeral"}}],` +
 	`"thinking":{"type":"enabled","budget_tokens":1024},` +
-	`"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":[{"type":"thinking","thinking":"hm","signature":"EqQBsig"},{"type":"text","text":"Hello"}]},{"role":"user","content":"Again"}],` +
+	`"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":[{"type":"thinking","thinking":"hm","signature":"` + claudeTestSignature + `"},{"type":"text","text":"Hello"}]},{"role":"user","content":"Again"}],` +
 	`"context_management":{"edits":[]}}`
 
 func messagesClientRequest(t *testing.T, body string) *http.Request {
@@ -35,7 +35,7 @@ func messagesClientRequest(t *testing.T, body string) *http.Request {
 func assertMessagesBodyKept(t *testing.T, got []byte) {
 	t.Helper()
 	assert.Equal(t, "ephemeral", gjson.GetBytes(got, "system.0.cache_control.type").String())
-	assert.Equal(t, "EqQBsig", gjson.GetBytes(got, "messages.1.content.0.signature").String())
+	assert.Equal(t, claudeTestSignature, gjson.GetBytes(got, "messages.1.content.0.signature").String())
 	assert.EqualValues(t, 1024, gjson.GetBytes(got, "thinking.budget_tokens").Int())
 	assert.True(t, gjson.GetBytes(got, "context_management").Exists())
 }
