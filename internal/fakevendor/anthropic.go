@@ -340,4 +340,3 @@ func anthropicError(w http.ResponseWriter, status int, typ, msg string) {
 		"request_id": w.Header().Get("Request-Id"),
 	})
 }
-

@@ -128,7 +128,7 @@ type BedrockCredentials struct {
 // read from it.
 type BedrockRecorded struct {
 	Recorded
-	RawPath string // the request-target's path, escaped as sent (e.g. /model/x-v1%3A0/converse)
+	RawPath   string // the request-target's path, escaped as sent (e.g. /model/x-v1%3A0/converse)
 	ModelID   string // the unescaped model id, "" if the path is not a Bedrock operation
 	Operation string // converse, converse-stream, invoke, invoke-with-response-stream or count-tokens
 	Stream    bool   // converse-stream or invoke-with-response-stream
