@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/caddy-llm/llmrouter/internal/meter"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
 
@@ -82,8 +83,11 @@ func (h *LLMRouter) countTokensAt(w http.ResponseWriter, r *http.Request, st *re
 			return false, nil
 		}
 		answer = tr.ErrorBody(w.Header(), resp.StatusCode, answer)
-	} else if _, res, _ := tr.Answer(answer); res.Err != nil {
-		return false, nil
+	} else {
+		var res meter.Result
+		if answer, res, _ = tr.Answer(answer); res.Err != nil {
+			return false, nil
+		}
 	}
 	setRouteHeaders(w.Header(), st, rt)
 	return true, writeErrorBody(w, resp.StatusCode, answer)
