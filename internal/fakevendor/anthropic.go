@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -99,6 +100,29 @@ func StartAnthropic(t testing.TB, o AnthropicOptions) *AnthropicVendor {
 	if t != nil {
 		t.Helper()
 	}
+	v := newAnthropic(o)
+	v.srv.Start()
+	if t != nil {
+		t.Cleanup(v.Close)
+	}
+	return v
+}
+
+// StartAnthropicOn starts a fake Anthropic API listening on addr (e.g.
+// "127.0.0.1:9105"), for programs such as the demo; the caller closes it.
+func StartAnthropicOn(addr string, o AnthropicOptions) (*AnthropicVendor, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	v := newAnthropic(o)
+	v.srv.Listener.Close()
+	v.srv.Listener = ln
+	v.srv.Start()
+	return v, nil
+}
+
+func newAnthropic(o AnthropicOptions) *AnthropicVendor {
 	v := &AnthropicVendor{opts: anthropicCloneOptions(o), closing: make(chan struct{})}
 	v.lookups = lookups{api: lookupAnthropic, keyOK: func(r *http.Request) bool {
 		v.mu.RLock()
@@ -106,10 +130,7 @@ func StartAnthropic(t testing.TB, o AnthropicOptions) *AnthropicVendor {
 		v.mu.RUnlock()
 		return key == "" || r.Header.Get("X-Api-Key") == key
 	}}
-	v.srv = httptest.NewServer(v.lookups.wrap(v.serveHTTP))
-	if t != nil {
-		t.Cleanup(v.Close)
-	}
+	v.srv = httptest.NewUnstartedServer(v.lookups.wrap(v.serveHTTP))
 	return v
 }
 
