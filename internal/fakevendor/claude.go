@@ -39,7 +39,7 @@ var claudeTopLevel = map[string]bool{
 	"model": true, "messages": true, "max_tokens": true, "system": true, "metadata": true,
 	"stop_sequences": true, "stream": true, "temperature": true, "top_p": true, "top_k": true,
 	"tools": true, "tool_choice": true, "thinking": true, "service_tier": true, "container": true,
-	"mcp_servers": true, "context_management": true,
+	"mcp_servers": true, "context_management": true, "output_config": true, "output_format": true,
 }
 
 type claudeRequestBody struct {
