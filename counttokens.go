@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/caddy-llm/llmrouter/internal/meter"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
 
@@ -15,9 +16,11 @@ import (
 const maxCountTokensAnswer = 64 << 10
 
 // serveCountTokens answers Anthropic's POST /v1/messages/count_tokens. It
-// is free at Anthropic, so it goes to the model's anthropic vendors, in
-// ranking order (a vendor that fails or is overloaded hands on to the next);
-// when no anthropic vendor serves the model, or none answered, the router
+// is free where Claude is served, so it goes to the model's Claude vendors
+// (anthropic, Claude on aws and vertex), in ranking order (a vendor that
+// fails or is overloaded hands on to the next; at aws and vertex, which
+// count only some models, any error does); when no Claude vendor serves the
+// model, or none answered, the router
 // answers with its own estimate of the prompt (selector.PromptEstimator,
 // about 4 bytes a token). It is never metered, billed, limited or recorded
 // in the ledger: it generates nothing.
@@ -76,12 +79,15 @@ func (h *LLMRouter) countTokensAt(w http.ResponseWriter, r *http.Request, st *re
 		return false, nil
 	}
 	if resp.StatusCode >= http.StatusBadRequest {
-		if rt.vendor.Classify(resp.StatusCode, answer).Failover {
+		if !rt.vendor.CountTokensFinal() || rt.vendor.Classify(resp.StatusCode, answer).Failover {
 			return false, nil
 		}
 		answer = tr.ErrorBody(w.Header(), resp.StatusCode, answer)
-	} else if _, res, _ := tr.Answer(answer); res.Err != nil {
-		return false, nil
+	} else {
+		var res meter.Result
+		if answer, res, _ = tr.Answer(answer); res.Err != nil {
+			return false, nil
+		}
 	}
 	setRouteHeaders(w.Header(), st, rt)
 	return true, writeErrorBody(w, resp.StatusCode, answer)

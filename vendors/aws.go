@@ -97,10 +97,13 @@ func newBedrockBackend(v *Vendor, c Config) (backend, *ConfigError) {
 	return st, nil
 }
 
-// serves: chat completions (Converse) and embeddings (InvokeModel of Titan
-// and Cohere models); Messages only through the chat bridge, Claude's
+// serves: chat completions (Converse), embeddings (InvokeModel of Titan
+// and Cohere models) and Claude's count_tokens (CountTokens,
+// messages_native.go); Messages only through the chat bridge, Claude's
 // Messages taking the passthrough (Vendor.Translator) before it.
-func (b *bedrockBackend) serves(e Endpoint) bool { return e == ChatCompletions || e == Embeddings }
+func (b *bedrockBackend) serves(e Endpoint) bool {
+	return e == ChatCompletions || e == Embeddings || e == CountTokens
+}
 
 func (b *bedrockBackend) classify(status int, body []byte) (Verdict, bool) {
 	return bedrockClassify(status, "", body)

@@ -80,7 +80,8 @@ type bridgeFunctionDecl struct {
 // messagesChatRequest rewrites a Messages body as a chat completions body
 // for model:
 //
-//   - system (a string or text blocks) → a system message;
+//   - system (a string or text blocks) → a system message, and so does a
+//     system turn in messages (the mid-conversation-system beta);
 //   - user turns: text blocks → text parts, image blocks → image_url parts
 //     (a base64 source as a data URL), tool_result blocks → tool messages
 //     (before the turn's other content, as chat completions wants them
@@ -148,14 +149,20 @@ func messagesChatRequest(body []byte, model string, stream, takesEffort bool) ([
 	if !msgs.IsArray() || len(msgs.Array()) == 0 {
 		return nil, errors.New("messages: at least one message is required")
 	}
+	turns := 0 // user, assistant and tool messages: a system one alone is no conversation
 	for i, m := range msgs.Array() {
 		converted, err := messagesTurn(m)
 		if err != nil {
 			return nil, fmt.Errorf("messages[%d]: %v", i, err)
 		}
+		for _, c := range converted {
+			if c.Role != "system" {
+				turns++
+			}
+		}
 		req.Messages = append(req.Messages, converted...)
 	}
-	if n := len(req.Messages); n == 0 || req.Messages[n-1].Role == "system" {
+	if turns == 0 {
 		return nil, errors.New("messages: the conversation has no content")
 	}
 
@@ -228,6 +235,11 @@ func messagesText(v gjson.Result) string {
 func messagesTurn(m gjson.Result) ([]bridgeChatMessage, error) {
 	role := m.Get("role").String()
 	content := m.Get("content")
+	if role == "system" {
+		// A system turn inside the conversation (Claude Code sends them,
+		// beta mid-conversation-system): chat's system message, in place.
+		return []bridgeChatMessage{{Role: "system", Content: messagesText(content)}}, nil
+	}
 	if role != "user" && role != "assistant" {
 		return nil, fmt.Errorf("role %q is not user or assistant", role)
 	}

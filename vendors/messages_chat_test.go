@@ -55,7 +55,7 @@ func TestMessagesChatRequest(t *testing.T) {
 	for name, bad := range map[string]string{
 		"not json":      `{"messages":`,
 		"no messages":   `{"model":"x"}`,
-		"bad role":      `{"messages":[{"role":"system","content":"x"}]}`,
+		"bad role":      `{"messages":[{"role":"developer","content":"x"}]}`,
 		"bad content":   `{"messages":[{"role":"user","content":42}]}`,
 		"bad image":     `{"messages":[{"role":"user","content":[{"type":"image","source":{"type":"file","file_id":"f"}}]}]}`,
 		"array body":    `[1]`,
@@ -64,6 +64,15 @@ func TestMessagesChatRequest(t *testing.T) {
 		_, err := messagesChatRequest([]byte(bad), "m", false, false)
 		assert.Error(t, err, name)
 	}
+	// A system turn inside the conversation (Claude Code's
+	// mid-conversation-system beta) is a system message in place.
+	got, err = messagesChatRequest([]byte(`{"messages":[{"role":"user","content":"Hi"},`+
+		`{"role":"system","content":[{"type":"text","text":"Now be brief."}]},{"role":"user","content":"Go"},{"role":"system","content":"Last."}]}`), "m", false, false)
+	require.NoError(t, err)
+	assert.JSONEq(t, `[{"role":"user","content":"Hi"},{"role":"system","content":"Now be brief."},{"role":"user","content":"Go"},{"role":"system","content":"Last."}]`,
+		gjson.GetBytes(got, "messages").Raw)
+	_, err = messagesChatRequest([]byte(`{"system":"s","messages":[{"role":"system","content":"only"}]}`), "m", false, false)
+	assert.Error(t, err, "a system turn alone is no conversation")
 	assert.Equal(t, "low", reasoningEffortOf(1024))
 	assert.Equal(t, "high", reasoningEffortOf(32000))
 }

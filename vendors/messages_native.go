@@ -1,8 +1,10 @@
 package vendors
 
 import (
+	"encoding/base64"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,6 +34,12 @@ import (
 //     without "model" and "stream", with "anthropic_version":
 //     "bedrock-2023-05-31" and the client's anthropic-beta as the body's
 //     "anthropic_beta" list (Bedrock reads betas there), signed as Converse is.
+//
+// count_tokens: anthropic's own; vertex's
+// .../publishers/anthropic/models/count-tokens:rawPredict with the model in
+// the body; aws's CountTokens, POST /model/{foundation model id}/count-tokens
+// with {"input":{"invokeModel":{"body":"<base64 of the InvokeModel body>"}}},
+// whose {"inputTokens": n} the client gets as {"input_tokens": n}.
 //
 // The answer is Anthropic's: messagesStream reads a stream (Bedrock's
 // event-stream frames turned back into SSE events), messagesAnswer a whole
@@ -75,9 +83,15 @@ func bedrockIsClaude(model string) bool {
 
 // Request writes the attempt for the vendor's kind.
 func (t *messagesTranslator) Request(out *http.Request) error {
+	// Other vendors' thinking and tool ids, which Claude refuses
+	// (messages_replay.go).
+	safe, err := messagesReplaySafe(t.a.Body)
+	if err != nil {
+		return t.v.refused(err)
+	}
 	switch b := t.v.backend.(type) {
 	case *anthropicBackend:
-		body, err := withModel(t.a.Body, t.a.Model)
+		body, err := withModel(safe, t.a.Model)
 		if err != nil {
 			return t.v.refused(err)
 		}
@@ -93,31 +107,45 @@ func (t *messagesTranslator) Request(out *http.Request) error {
 			authName: "X-Api-Key", authValue: t.v.key,
 			protocolName: "Anthropic-Version", protocolValue: version, plain: true})
 	case *vertexBackend:
-		body, err := messagesBodyWithVersion(t.a.Body, vertexAnthropicVersion, false)
+		body, err := messagesBodyWithVersion(safe, vertexAnthropicVersion, false)
 		if err != nil {
 			return t.v.refused(err)
+		}
+		out.Header.Del("Anthropic-Version") // the version is in the body
+		if t.a.Endpoint == CountTokens {
+			// One endpoint counts for every Claude model: the model is in
+			// the body.
+			if body, err = sjson.SetBytes(body, "model", t.a.Model); err != nil {
+				return t.v.refused(err)
+			}
+			return b.send(t.v, out, "anthropic", "count-tokens", "rawPredict", "", body)
 		}
 		method := "rawPredict"
 		if t.a.Stream {
 			method = "streamRawPredict"
 		}
-		out.Header.Del("Anthropic-Version") // the version is in the body
 		return b.send(t.v, out, "anthropic", t.a.Model, method, "", body)
 	case *bedrockBackend:
-		body, err := messagesBodyWithVersion(t.a.Body, bedrockAnthropicVersion, true)
+		body, err := messagesBodyWithVersion(safe, bedrockAnthropicVersion, true)
 		if err == nil {
 			body, err = withAnthropicBetas(body, out.Header.Values("Anthropic-Beta"))
+		}
+		if err == nil && t.a.Endpoint == CountTokens {
+			body, err = bedrockCountTokensBody(body)
 		}
 		if err != nil {
 			return t.v.refused(err)
 		}
-		op := "/invoke"
-		if t.a.Stream {
+		model, op := t.a.Model, "/invoke"
+		switch {
+		case t.a.Endpoint == CountTokens:
+			model, op = bedrockFoundationModel(model), "/count-tokens"
+		case t.a.Stream:
 			op = "/invoke-with-response-stream"
 		}
 		out.Header.Del("Anthropic-Version")
 		out.Header.Del("Anthropic-Beta")
-		return b.send(t.v, out, t.a.Model, op, body)
+		return b.send(t.v, out, model, op, body)
 	}
 	return t.v.refused(fmt.Errorf("kind %s does not serve the Messages API", t.v.kind.name))
 }
@@ -141,6 +169,30 @@ func messagesBodyWithVersion(body []byte, version string, dropStream bool) ([]by
 		}
 	}
 	return sjson.SetBytes(out, "anthropic_version", version)
+}
+
+// bedrockCountTokensBody wraps an InvokeModel body for Bedrock's
+// CountTokens: {"input":{"invokeModel":{"body":"<base64>"}}}. A
+// count_tokens request has no max_tokens, which InvokeModel requires; any
+// will do, as it changes no input token.
+func bedrockCountTokensBody(invoke []byte) ([]byte, error) {
+	var err error
+	if !gjson.GetBytes(invoke, "max_tokens").Exists() {
+		if invoke, err = sjson.SetBytes(invoke, "max_tokens", 1); err != nil {
+			return nil, err
+		}
+	}
+	return sjson.SetBytes([]byte(`{"input":{"invokeModel":{}}}`), "input.invokeModel.body", base64.StdEncoding.EncodeToString(invoke))
+}
+
+// bedrockFoundationModel is the foundation model of a cross-region
+// inference profile id (us.anthropic.claude… → anthropic.claude…):
+// CountTokens takes only foundation model ids. Other ids (ARNs) stay.
+func bedrockFoundationModel(model string) string {
+	if i := strings.Index(model, ".anthropic."); i > 0 && !strings.HasPrefix(model, "arn:") {
+		return model[i+1:]
+	}
+	return model
 }
 
 // withAnthropicBetas adds the client's anthropic-beta header values (each
@@ -186,9 +238,25 @@ func (t *messagesTranslator) Usage() billing.Usage           { return t.s.Usage(
 // completion: it is read as content so that it commits, and costs nothing.
 func (t *messagesTranslator) Answer(body []byte) ([]byte, meter.Result, error) {
 	if t.a.Endpoint == CountTokens {
+		if _, bedrock := t.v.backend.(*bedrockBackend); bedrock {
+			// Bedrock's {"inputTokens": n}, as Anthropic's.
+			if n := gjson.GetBytes(body, "inputTokens"); n.Type == gjson.Number {
+				body = strconv.AppendInt([]byte(`{"input_tokens":`), n.Int(), 10)
+				body = append(body, '}')
+			}
+		}
 		return body, countTokensResult(body), nil
 	}
 	return body, messagesAnswer(body, t.a.PromptTokens), nil
+}
+
+// CountTokensFinal reports whether the vendor's error to a count_tokens
+// request goes to the client (Anthropic counts every model it serves, so its
+// error is about the request), rather than the router's estimate: Bedrock
+// and Vertex AI count only some Claude models, in some regions.
+func (v *Vendor) CountTokensFinal() bool {
+	_, anthropic := v.backend.(*anthropicBackend)
+	return anthropic
 }
 
 // ErrorBody renders the vendor's error in Anthropic's shape, without the key.

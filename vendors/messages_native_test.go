@@ -19,7 +19,7 @@ import (
 const messagesTestBody = `{"model":"claude","max_tokens":64,"stream":true,` +
 	`"system":[{"type":"text","text":"Be brief.","cache_control":{"type":"ephemeral"}}],` +
 	`"thinking":{"type":"enabled","budget_tokens":1024},` +
-	`"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":[{"type":"thinking","thinking":"hm","signature":"EqQBsig"},{"type":"text","text":"Hello"}]},{"role":"user","content":"Again"}],` +
+	`"messages":[{"role":"user","content":"Hi"},{"role":"assistant","content":[{"type":"thinking","thinking":"hm","signature":"` + claudeTestSignature + `"},{"type":"text","text":"Hello"}]},{"role":"user","content":"Again"}],` +
 	`"context_management":{"edits":[]}}`
 
 func messagesClientRequest(t *testing.T, body string) *http.Request {
@@ -35,7 +35,7 @@ func messagesClientRequest(t *testing.T, body string) *http.Request {
 func assertMessagesBodyKept(t *testing.T, got []byte) {
 	t.Helper()
 	assert.Equal(t, "ephemeral", gjson.GetBytes(got, "system.0.cache_control.type").String())
-	assert.Equal(t, "EqQBsig", gjson.GetBytes(got, "messages.1.content.0.signature").String())
+	assert.Equal(t, claudeTestSignature, gjson.GetBytes(got, "messages.1.content.0.signature").String())
 	assert.EqualValues(t, 1024, gjson.GetBytes(got, "thinking.budget_tokens").Int())
 	assert.True(t, gjson.GetBytes(got, "context_management").Exists())
 }
@@ -363,4 +363,44 @@ func TestMessagesBridge(t *testing.T) {
 	require.NoError(t, tr2.Request(out))
 	assert.False(t, gjson.GetBytes(awsReadBody(t, out), "reasoning_effort").Exists())
 	tr2.Release()
+}
+
+// count_tokens at Claude on Vertex AI and Bedrock: their counting
+// endpoints, in their shapes; other models have no count (the router
+// estimates).
+func TestMessagesTranslator_CountTokens(t *testing.T) {
+	const count = `{"model":"claude","messages":[{"role":"user","content":"Hi"}]}`
+	ts := startVertexTokenServer(t, nil)
+	vx := newVertexTestVendor(t, ts, Config{Region: "us-east5"})
+	out := messagesClientRequest(t, count)
+	require.NoError(t, vx.Prepare(out, Attempt{Endpoint: CountTokens, Model: "claude-sonnet-4@20250514", Body: []byte(count)}))
+	assert.Equal(t, "https://us-east5-aiplatform.googleapis.com/v1/projects/proj/locations/us-east5/publishers/anthropic/models/count-tokens:rawPredict", out.URL.String())
+	assert.JSONEq(t, `{"model":"claude-sonnet-4@20250514","anthropic_version":"vertex-2023-10-16","messages":[{"role":"user","content":"Hi"}]}`, string(awsReadBody(t, out)))
+	_, err := vx.Translator(Attempt{Endpoint: CountTokens, Model: "gemini-2.5-pro", Body: []byte(count)})
+	assert.Error(t, err)
+	assert.False(t, vx.CountTokensFinal())
+
+	aws := newAWSTestVendor(t, Config{ID: "bedrock", Kind: "aws", APIKey: "bedrock-api-key", Region: "us-east-1"})
+	out = messagesClientRequest(t, count)
+	require.NoError(t, aws.Prepare(out, Attempt{Endpoint: CountTokens, Model: "us.anthropic.claude-sonnet-4-20250514-v1:0", Body: []byte(count)}))
+	assert.Equal(t, "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-sonnet-4-20250514-v1%3A0/count-tokens", out.URL.String(),
+		"CountTokens takes the foundation model, not the inference profile")
+	got := awsReadBody(t, out)
+	inner, err := base64.StdEncoding.DecodeString(gjson.GetBytes(got, "input.invokeModel.body").String())
+	require.NoError(t, err, string(got))
+	assert.JSONEq(t, `{"anthropic_version":"bedrock-2023-05-31","max_tokens":1,"messages":[{"role":"user","content":"Hi"}],`+
+		`"anthropic_beta":["context-management-2025-06-27","interleaved-thinking-2025-05-14"]}`, string(inner))
+	tr, err := aws.Translator(Attempt{Endpoint: CountTokens, Model: "anthropic.claude-x", Body: []byte(count)})
+	require.NoError(t, err)
+	answer, res, err := tr.Answer([]byte(`{"inputTokens":42}`))
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"input_tokens":42}`, string(answer))
+	assert.True(t, res.HasContent)
+	_, err = aws.Translator(Attempt{Endpoint: CountTokens, Model: "amazon.nova-pro-v1:0", Body: []byte(count)})
+	assert.Error(t, err)
+	assert.True(t, newTestVendor(t, "anthropic").CountTokensFinal())
+
+	assert.Equal(t, "anthropic.claude-3", bedrockFoundationModel("global.anthropic.claude-3"))
+	assert.Equal(t, "anthropic.claude-3", bedrockFoundationModel("anthropic.claude-3"))
+	assert.Equal(t, "arn:aws:bedrock:us-east-1:1:inference-profile/us.anthropic.claude-3", bedrockFoundationModel("arn:aws:bedrock:us-east-1:1:inference-profile/us.anthropic.claude-3"))
 }

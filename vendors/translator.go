@@ -116,6 +116,10 @@ func (v *Vendor) Translator(a Attempt) (Translator, error) {
 		// Claude, as the client wrote it (messages_native.go).
 		return newMessagesTranslator(v, a), nil
 	}
+	if a.Endpoint == CountTokens {
+		// Only Claude counts; the router estimates the rest.
+		return nil, fmt.Errorf("vendor %q: model %q has no count_tokens", v.id, a.Model)
+	}
 	if !v.backend.serves(a.Endpoint) {
 		// A client API the vendor does not speak, through its chat
 		// completions (bridge.go).

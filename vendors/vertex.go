@@ -120,11 +120,14 @@ func newVertexBackend(v *Vendor, c Config) (backend, *ConfigError) {
 	return &vertexBackend{maxTokens: maxTokensOr(c.DefaultMaxTokens), project: project, location: location, tokens: ts}, nil
 }
 
-// serves: chat completions (generateContent, Claude's rawPredict) and
-// embeddings (predict of the text embedding models); Messages only through
-// the chat bridge, Claude's Messages taking the passthrough
+// serves: chat completions (generateContent, Claude's rawPredict),
+// embeddings (predict of the text embedding models) and Claude's
+// count_tokens (count-tokens:rawPredict, messages_native.go); Messages only
+// through the chat bridge, Claude's Messages taking the passthrough
 // (Vendor.Translator) before it.
-func (b *vertexBackend) serves(e Endpoint) bool { return e == ChatCompletions || e == Embeddings }
+func (b *vertexBackend) serves(e Endpoint) bool {
+	return e == ChatCompletions || e == Embeddings || e == CountTokens
+}
 
 // classify: Gemini and Claude on Vertex both report errors Google's way or
 // with plain statuses; the generic rules cover them.

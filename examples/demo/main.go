@@ -1,4 +1,4 @@
-// Command demo runs llm_router with no API keys: five fake vendors on
+// Command demo runs llm_router with no API keys: six fake vendors on
 // loopback, each with its own speed and price, behind Caddy on :8080.
 //
 //	go run ./examples/demo
@@ -50,6 +50,12 @@ var fakes = []struct {
 var miniOptions = fakevendor.Options{Name: "openai-mini", RequireKey: "demo-mini-key", TTFT: 20 * time.Millisecond,
 	PerToken: 10 * time.Millisecond}
 
+// The demo's Claude: Anthropic's Messages API.
+const claudeAddr = "127.0.0.1:9106"
+
+var claudeOpts = fakevendor.AnthropicOptions{Name: "claude", RequireKey: "demo-anthropic-key",
+	TTFT: 60 * time.Millisecond, PerToken: 25 * time.Millisecond}
+
 func main() {
 	// The ledger (SQLite, the default) lives under Caddy's data directory:
 	// a fresh one for each demo run, so that the demo leaves nothing behind.
@@ -73,6 +79,11 @@ func main() {
 			mini = v
 		}
 	}
+	claude, err := fakevendor.StartAnthropicOn(claudeAddr, claudeOpts)
+	if err != nil {
+		log.Fatalf("starting fake vendor anthropic on %s: %v (is the port taken?)", claudeAddr, err)
+	}
+	defer claude.Close()
 
 	cfg, warnings, err := caddyconfig.GetAdapter("caddyfile").Adapt(caddyfile, map[string]any{"filename": "examples/demo/Caddyfile"})
 	if err != nil {
@@ -96,12 +107,14 @@ func main() {
 }
 
 const usage = `
-llm_router demo on http://127.0.0.1:8080 with five fake vendors (above: one request with routing
+llm_router demo on http://127.0.0.1:8080 with six fake vendors (above: one request with routing
 preferences, and one hedged); gpt-4o is served by:
   openai    fast on small prompts, slow on large ones   $2.50 / $10 per 1M tokens
   azure     steady                                      $2.50 / $10
   deepseek  slow                                        $0.28 / $0.42
   mistral   always 503 (overloaded)                     $0.10 / $0.30
+and one serving claude-sonnet-4-5:
+  anthropic Anthropic's Messages API                    $3 / $15
 
 The dashboard (routes, breakers, TTFT per prompt size, failovers, spend, limits):
 
@@ -120,6 +133,13 @@ Try (-i shows the X-LLM-* headers):
 
   # stream
   curl -sN http://127.0.0.1:8080/v1/chat/completions -d '{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}'
+
+  # Anthropic's Messages API (what Claude Code speaks): Claude passes through as sent;
+  # gpt-4o is the same request translated to its vendors' chat completions
+  curl -si http://127.0.0.1:8080/v1/messages -H 'anthropic-version: 2023-06-01' \
+    -d '{"model":"claude-sonnet-4-5","max_tokens":256,"messages":[{"role":"user","content":"hi"}]}'
+  curl -sN http://127.0.0.1:8080/v1/messages -H 'anthropic-version: 2023-06-01' \
+    -d '{"model":"gpt-4o","max_tokens":256,"stream":true,"messages":[{"role":"user","content":"hi"}]}'
 
   # the free tier allows 3 requests a minute: the 4th gets a 429 with its wait and x-ratelimit-* headers
   for i in 1 2 3 4; do curl -si http://127.0.0.1:8080/v1/chat/completions -H 'X-Llm-Tier: free' \

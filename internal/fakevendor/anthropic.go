@@ -3,9 +3,9 @@ package fakevendor
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -43,6 +43,10 @@ type AnthropicVendor struct {
 type AnthropicOptions struct {
 	Name  string // used in the default reply ("Hello from <Name>."); default "anthropic"
 	Reply string // the answer's text, streamed split into word chunks; default "Hello from <Name>." unless ToolCall is set
+	// Thinking, when set, comes first as a thinking block (streamed in word
+	// chunks, then its signature_delta) signed as Claude signs
+	// (ClaudeSignature).
+	Thinking string
 	// ToolCall, when set, adds a tool_use block after the text (if any) and
 	// makes stop_reason "tool_use". Streamed, its input arrives as a few
 	// input_json_delta fragments.
@@ -96,6 +100,29 @@ func StartAnthropic(t testing.TB, o AnthropicOptions) *AnthropicVendor {
 	if t != nil {
 		t.Helper()
 	}
+	v := newAnthropic(o)
+	v.srv.Start()
+	if t != nil {
+		t.Cleanup(v.Close)
+	}
+	return v
+}
+
+// StartAnthropicOn starts a fake Anthropic API listening on addr (e.g.
+// "127.0.0.1:9105"), for programs such as the demo; the caller closes it.
+func StartAnthropicOn(addr string, o AnthropicOptions) (*AnthropicVendor, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	v := newAnthropic(o)
+	v.srv.Listener.Close()
+	v.srv.Listener = ln
+	v.srv.Start()
+	return v, nil
+}
+
+func newAnthropic(o AnthropicOptions) *AnthropicVendor {
 	v := &AnthropicVendor{opts: anthropicCloneOptions(o), closing: make(chan struct{})}
 	v.lookups = lookups{api: lookupAnthropic, keyOK: func(r *http.Request) bool {
 		v.mu.RLock()
@@ -103,10 +130,7 @@ func StartAnthropic(t testing.TB, o AnthropicOptions) *AnthropicVendor {
 		v.mu.RUnlock()
 		return key == "" || r.Header.Get("X-Api-Key") == key
 	}}
-	v.srv = httptest.NewServer(v.lookups.wrap(v.serveHTTP))
-	if t != nil {
-		t.Cleanup(v.Close)
-	}
+	v.srv = httptest.NewUnstartedServer(v.lookups.wrap(v.serveHTTP))
 	return v
 }
 
@@ -163,15 +187,6 @@ func anthropicCloneOptions(o AnthropicOptions) AnthropicOptions {
 		o.ToolCall = &tc
 	}
 	return o
-}
-
-// anthropicTopLevel are the request fields the Messages API knows; any
-// other is a 400 ("Extra inputs are not permitted").
-var anthropicTopLevel = map[string]bool{
-	"model": true, "messages": true, "max_tokens": true, "system": true, "metadata": true,
-	"stop_sequences": true, "stream": true, "temperature": true, "top_p": true, "top_k": true,
-	"tools": true, "tool_choice": true, "thinking": true, "service_tier": true, "container": true,
-	"mcp_servers": true, "context_management": true,
 }
 
 func (v *AnthropicVendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -243,29 +258,23 @@ func (v *AnthropicVendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	if countTokens {
-		// count_tokens: {"input_tokens": n}, a fixed rule (len/4) that
-		// tests can tell from the router's own estimate.
-		var req anthropicRequestBody
-		if json.Unmarshal(body, &req) != nil || req.Model == "" || len(req.Messages) == 0 {
-			anthropicError(w, http.StatusBadRequest, "invalid_request_error", "model and messages are required")
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]int{"input_tokens": len(body)/4 + 1000})
-		return
-	}
-	req, problem := anthropicValidate(body)
+	req, problem := claudeValidate(body, claudeAPI, countTokens)
 	if problem != "" {
 		anthropicError(w, http.StatusBadRequest, "invalid_request_error", problem)
 		return
 	}
-
-	m := anthropicNewMessage(o, req.Model, len(body))
+	if countTokens {
+		// count_tokens: {"input_tokens": n}, a fixed rule (len/4) that
+		// tests can tell from the router's own estimate.
+		writeJSON(w, http.StatusOK, map[string]int{"input_tokens": len(body)/4 + 1000})
+		return
+	}
+	m := anthropicNewMessage(o.answer(), req.Model, len(body))
 	if !sleep(ctx, o.TTFT) {
 		abort()
 	}
 	if req.Stream {
-		m.stream(ctx, w, o)
+		anthropicSSE(ctx, w, m, o.PerToken, o.StreamError, o.StreamErrorAfter)
 		return
 	}
 	if !sleep(ctx, o.PerToken*time.Duration(m.outputTokens)) {
@@ -274,40 +283,49 @@ func (v *AnthropicVendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, m.json())
 }
 
-type anthropicRequestBody struct {
-	Model     string            `json:"model"`
-	MaxTokens *int              `json:"max_tokens"`
-	Messages  []json.RawMessage `json:"messages"`
-	Stream    bool              `json:"stream"`
+// answer is what the options make the fake answer.
+func (o AnthropicOptions) answer() claudeAnswer {
+	return claudeAnswer{Name: o.Name, Reply: o.Reply, Thinking: o.Thinking, ToolCall: o.ToolCall,
+		StopReason: o.StopReason, InputTokens: o.InputTokens, OutputTokens: o.OutputTokens,
+		CacheRead: o.CacheReadTokens, CacheWrite: o.CacheCreationTokens}
 }
 
-// anthropicValidate checks a request body as the real API does first; it
-// returns the error message, or "".
-func anthropicValidate(body []byte) (anthropicRequestBody, string) {
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(body, &fields); err != nil {
-		return anthropicRequestBody{}, "There was an issue with your request body: invalid JSON"
+// anthropicSSE writes m as Anthropic's SSE stream (each event with its
+// "event:" line, flushed), perToken apart; streamError, if set, ends it
+// after streamErrorAfter text deltas with an error event of that type. It
+// stops when ctx is done (the client went away or the fake is closing).
+func anthropicSSE(ctx context.Context, w http.ResponseWriter, m anthropicMessage, perToken time.Duration, streamError string, streamErrorAfter int) {
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	send := func(event string, data map[string]any) bool {
+		b, err := marshal(data)
+		if err != nil {
+			panic(err)
+		}
+		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil || rc.Flush() != nil {
+			abort()
+		}
+		return true
 	}
-	for name := range fields {
-		if !anthropicTopLevel[name] {
-			return anthropicRequestBody{}, name + ": Extra inputs are not permitted"
+	e := claudeEmitter{send: send, pause: func() bool {
+		if !sleep(ctx, perToken) {
+			abort()
+		}
+		return true
+	}}
+	if streamError != "" {
+		e.failAfter = streamErrorAfter
+		e.fail = func() bool {
+			msg := "fake " + streamError
+			if streamError == "overloaded_error" {
+				msg = "Overloaded"
+			}
+			return send("error", map[string]any{"type": "error", "error": map[string]string{"type": streamError, "message": msg}})
 		}
 	}
-	var req anthropicRequestBody
-	if err := json.Unmarshal(body, &req); err != nil {
-		return req, "There was an issue with your request body: " + err.Error()
-	}
-	switch {
-	case req.Model == "":
-		return req, "model: Field required"
-	case req.MaxTokens == nil:
-		return req, "max_tokens: Field required"
-	case *req.MaxTokens < 1:
-		return req, "max_tokens: Input should be greater than or equal to 1"
-	case len(req.Messages) == 0:
-		return req, "messages: at least one message is required"
-	}
-	return req, ""
+	m.events(e, nil)
 }
 
 func anthropicErrorType(status int) string {
@@ -342,155 +360,4 @@ func anthropicError(w http.ResponseWriter, status int, typ, msg string) {
 		"error":      map[string]string{"type": typ, "message": msg},
 		"request_id": w.Header().Get("Request-Id"),
 	})
-}
-
-// anthropicMessage is one answer, shared by the JSON and the stream.
-type anthropicMessage struct {
-	id, model, stop   string
-	chunks            []string // text deltas
-	tool              *AnthropicToolCall
-	toolParts         []string // input_json_delta fragments
-	inputTokens       int
-	outputTokens      int
-	cacheRead, create int
-}
-
-func anthropicNewMessage(o AnthropicOptions, model string, bodyLen int) anthropicMessage {
-	m := anthropicMessage{id: newID("msg_fake"), model: model, stop: "end_turn",
-		inputTokens: o.InputTokens, cacheRead: o.CacheReadTokens, create: o.CacheCreationTokens}
-	reply := o.Reply
-	if reply == "" && o.ToolCall == nil {
-		name := o.Name
-		if name == "" {
-			name = "anthropic"
-		}
-		reply = "Hello from " + name + "."
-	}
-	m.chunks = splitWords(reply)
-	if o.ToolCall != nil {
-		tc := *o.ToolCall
-		if tc.ID == "" {
-			tc.ID = newID("toolu_")
-		}
-		if strings.TrimSpace(tc.Input) == "" {
-			tc.Input = "{}"
-		}
-		m.tool, m.stop = &tc, "tool_use"
-		// A few fragments, cut anywhere, as Anthropic does.
-		in := tc.Input
-		step := max(1, (len(in)+2)/3)
-		for len(in) > 0 {
-			n := min(step, len(in))
-			m.toolParts = append(m.toolParts, in[:n])
-			in = in[n:]
-		}
-	}
-	if o.StopReason != "" {
-		m.stop = o.StopReason
-	}
-	if m.inputTokens == 0 {
-		m.inputTokens = bodyLen / 4
-	}
-	m.outputTokens = o.OutputTokens
-	if m.outputTokens == 0 {
-		m.outputTokens = len(m.chunks) + len(m.toolParts)
-	}
-	return m
-}
-
-func (m anthropicMessage) usage(output int) map[string]int {
-	return map[string]int{
-		"input_tokens":                m.inputTokens,
-		"cache_creation_input_tokens": m.create,
-		"cache_read_input_tokens":     m.cacheRead,
-		"output_tokens":               output,
-	}
-}
-
-// json is the non-streaming answer.
-func (m anthropicMessage) json() map[string]any {
-	content := []any{}
-	if len(m.chunks) > 0 {
-		content = append(content, map[string]any{"type": "text", "text": strings.Join(m.chunks, "")})
-	}
-	if m.tool != nil {
-		content = append(content, map[string]any{"type": "tool_use", "id": m.tool.ID, "name": m.tool.Name,
-			"input": json.RawMessage(m.tool.Input)})
-	}
-	return map[string]any{
-		"id": m.id, "type": "message", "role": "assistant", "model": m.model, "content": content,
-		"stop_reason": m.stop, "stop_sequence": nil, "usage": m.usage(m.outputTokens),
-	}
-}
-
-// stream writes the SSE answer, flushing every event; it stops when ctx
-// is done (the client went away or the fake is closing).
-func (m anthropicMessage) stream(ctx context.Context, w http.ResponseWriter, o AnthropicOptions) {
-	rc := http.NewResponseController(w)
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.Header().Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
-	send := func(event string, data any) {
-		b, err := marshal(data)
-		if err != nil {
-			panic(err)
-		}
-		if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b); err != nil || rc.Flush() != nil {
-			abort()
-		}
-	}
-	pause := func() {
-		if !sleep(ctx, o.PerToken) {
-			abort()
-		}
-	}
-
-	start := m.json()
-	start["content"], start["stop_reason"] = []any{}, nil
-	start["usage"] = m.usage(1)
-	send("message_start", map[string]any{"type": "message_start", "message": start})
-
-	index := 0
-	if len(m.chunks) > 0 {
-		send("content_block_start", map[string]any{"type": "content_block_start", "index": index,
-			"content_block": map[string]any{"type": "text", "text": ""}})
-		send("ping", map[string]string{"type": "ping"})
-		for i, c := range m.chunks {
-			if o.StreamError != "" && i == o.StreamErrorAfter {
-				break
-			}
-			pause()
-			send("content_block_delta", map[string]any{"type": "content_block_delta", "index": index,
-				"delta": map[string]string{"type": "text_delta", "text": c}})
-		}
-	}
-	if o.StreamError != "" {
-		pause()
-		msg := "fake " + o.StreamError
-		if o.StreamError == "overloaded_error" {
-			msg = "Overloaded"
-		}
-		send("error", map[string]any{"type": "error", "error": map[string]string{"type": o.StreamError, "message": msg}})
-		return
-	}
-	if len(m.chunks) > 0 {
-		send("content_block_stop", map[string]any{"type": "content_block_stop", "index": index})
-		index++
-	}
-	if m.tool != nil {
-		send("content_block_start", map[string]any{"type": "content_block_start", "index": index,
-			"content_block": map[string]any{"type": "tool_use", "id": m.tool.ID, "name": m.tool.Name, "input": map[string]any{}}})
-		send("content_block_delta", map[string]any{"type": "content_block_delta", "index": index,
-			"delta": map[string]string{"type": "input_json_delta", "partial_json": ""}})
-		for _, part := range m.toolParts {
-			pause()
-			send("content_block_delta", map[string]any{"type": "content_block_delta", "index": index,
-				"delta": map[string]string{"type": "input_json_delta", "partial_json": part}})
-		}
-		send("content_block_stop", map[string]any{"type": "content_block_stop", "index": index})
-	}
-	send("message_delta", map[string]any{"type": "message_delta",
-		"delta": map[string]any{"stop_reason": m.stop, "stop_sequence": nil},
-		"usage": map[string]int{"output_tokens": m.outputTokens}})
-	send("message_stop", map[string]string{"type": "message_stop"})
 }

@@ -28,7 +28,16 @@ import (
 // POST …/model/{modelId}/converse-stream with real AWS event-stream frames
 // (application/vnd.amazon.eventstream, encoded by the AWS SDK's encoder,
 // flushed one per frame): messageStart, contentBlockDelta…, contentBlockStop,
-// contentBlockStart for tool use, messageStop, metadata. Errors are Bedrock's
+// contentBlockStart for tool use, messageStop, metadata. For Claude it also
+// answers InvokeModel with Anthropic bodies (anthropic_version
+// bedrock-2023-05-31, no model, no stream; claudeValidate's checks):
+// POST …/invoke with the Anthropic message JSON, …/invoke-with-response-stream
+// with "chunk" frames whose payload {"bytes": …} is the base64 of each
+// Anthropic event (message_stop carrying amazon-bedrock-invocationMetrics),
+// and CountTokens, POST …/count-tokens with
+// {"input":{"invokeModel":{"body":"<base64>"}}}, answered
+// {"inputTokens": len(body)/4+1000} for a foundation model id (an inference
+// profile is refused, as Bedrock does). Errors are Bedrock's
 // shape: {"message":...} with the X-Amzn-ErrorType header. It can require a
 // Bedrock API key (Bearer) or verify SigV4 signatures with its own,
 // independent implementation of the algorithm, and it records every request
@@ -119,9 +128,10 @@ type BedrockCredentials struct {
 // read from it.
 type BedrockRecorded struct {
 	Recorded
-	RawPath string // the request-target's path, escaped as sent (e.g. /model/x-v1%3A0/converse)
-	ModelID string // the unescaped model id, "" if the path is not a Bedrock operation
-	Stream  bool   // converse-stream
+	RawPath   string // the request-target's path, escaped as sent (e.g. /model/x-v1%3A0/converse)
+	ModelID   string // the unescaped model id, "" if the path is not a Bedrock operation
+	Operation string // converse, converse-stream, invoke, invoke-with-response-stream or count-tokens
+	Stream    bool   // converse-stream or invoke-with-response-stream
 }
 
 // StartBedrock starts a fake Bedrock runtime; t.Cleanup closes it when t is
@@ -212,41 +222,40 @@ func bedrockCloneOptions(o BedrockOptions) BedrockOptions {
 	return o
 }
 
-// bedrockOperation splits an escaped request path, …/model/{id}/converse or
-// …/converse-stream, into the unescaped model id and the operation.
-func bedrockOperation(rawPath string) (modelID string, stream, ok bool) {
+// bedrockOperation splits an escaped request path, …/model/{id}/{operation},
+// into the unescaped model id and the operation.
+func bedrockOperation(rawPath string) (modelID, op string, ok bool) {
 	i := strings.LastIndex(rawPath, "/model/")
 	if i < 0 {
-		return "", false, false
+		return "", "", false
 	}
 	seg, op, found := strings.Cut(rawPath[i+len("/model/"):], "/")
 	if !found || seg == "" {
-		return "", false, false
+		return "", "", false
 	}
 	switch op {
-	case "converse":
-	case "converse-stream":
-		stream = true
+	case "converse", "converse-stream", "invoke", "invoke-with-response-stream", "count-tokens":
 	default:
-		return "", false, false
+		return "", "", false
 	}
 	id, err := url.PathUnescape(seg)
 	if err != nil {
-		return "", false, false
+		return "", "", false
 	}
-	return id, stream, true
+	return id, op, true
 }
 
 func (v *BedrockVendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	rawPath, _, _ := strings.Cut(r.RequestURI, "?")
-	modelID, stream, isOp := bedrockOperation(rawPath)
+	modelID, op, isOp := bedrockOperation(rawPath)
+	stream := op == "converse-stream" || op == "invoke-with-response-stream"
 
 	body, _ := io.ReadAll(r.Body)
 	v.mu.Lock()
 	v.reqs = append(v.reqs, BedrockRecorded{
 		Recorded: Recorded{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host,
 			Header: r.Header.Clone(), Body: bytes.Clone(body)},
-		RawPath: rawPath, ModelID: modelID, Stream: stream,
+		RawPath: rawPath, ModelID: modelID, Operation: op, Stream: stream,
 	})
 	o := v.opts
 	v.mu.Unlock()
@@ -292,6 +301,14 @@ func (v *BedrockVendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			abort()
 		}
 		bedrockError(w, o.Status, o.ErrorType, o.ErrorMessage)
+		return
+	}
+	switch op {
+	case "invoke", "invoke-with-response-stream":
+		v.invoke(ctx, w, body, modelID, stream, o)
+		return
+	case "count-tokens":
+		bedrockCountTokens(w, body, modelID)
 		return
 	}
 	var req struct {

@@ -155,7 +155,7 @@ func TestBedrockErrors(t *testing.T) {
 	assert.Equal(t, 400, resp.StatusCode)
 	assert.True(t, strings.HasPrefix(resp.Header.Get("X-Amzn-Errortype"), "ValidationException:"))
 
-	req, _ := http.NewRequest(http.MethodPost, v.URL()+"/model/m/invoke", strings.NewReader(bedrockBody))
+	req, _ := http.NewRequest(http.MethodPost, v.URL()+"/model/m/retrieve-and-generate", strings.NewReader(bedrockBody))
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	resp.Body.Close()

@@ -33,6 +33,13 @@ import (
 //   - :streamGenerateContent without alt=sse with the same responses as one
 //     JSON array, as Google does.
 //
+// Claude models on Vertex AI (…/publishers/anthropic/models/{model}:rawPredict
+// and :streamRawPredict, Anthropic bodies with anthropic_version
+// vertex-2023-10-16 and no model) are answered as the Anthropic fake
+// answers, from Claude, with the message JSON or Anthropic's SSE stream;
+// …/publishers/anthropic/models/count-tokens:rawPredict (a body with the
+// model) answers {"input_tokens": len(body)/4+1000}.
+//
 // It checks what Google checks first (the key when RequireKey is set, a JSON
 // object body with contents and only GenerateContentRequest's fields) and
 // answers errors in Google's shape,
@@ -77,6 +84,11 @@ type GeminiOptions struct {
 	ErrorBody string // body for Status (default: Google's shape with the status name)
 	TTFT      time.Duration
 	PerToken  time.Duration // delay between streamed responses
+	// Claude shapes the answers of Claude models (publishers/anthropic);
+	// its RequireKey is not used (Vertex's auth is RequireKey below), its
+	// Status answers in Anthropic's shape (the model's own errors, which
+	// Vertex passes on), after Status above (the platform's).
+	Claude AnthropicOptions
 	// RequireKey, if set, must arrive as "x-goog-api-key: <key>" (Gemini API)
 	// or "Authorization: Bearer <key>" (Vertex AI, with VertexFakeToken).
 	RequireKey string
@@ -172,7 +184,8 @@ func (v *GeminiVendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}()
 
 	model, method, ok := geminiRoute(r.URL.EscapedPath())
-	if !ok || r.Method != http.MethodPost {
+	claude := ok && strings.Contains(r.URL.Path, "/publishers/anthropic/models/")
+	if !ok || r.Method != http.MethodPost || claude != (method == "rawPredict" || method == "streamRawPredict") {
 		geminiError(w, http.StatusNotFound, fmt.Sprintf("The requested URL %s was not found on this server.", r.URL.Path))
 		return
 	}
@@ -197,6 +210,10 @@ func (v *GeminiVendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		geminiError(w, o.Status, fmt.Sprintf("fake %d", o.Status))
+		return
+	}
+	if claude {
+		vertexClaude(ctx, w, body, model, method, o.Claude)
 		return
 	}
 	if msg := geminiValidate(body); msg != "" {
@@ -225,7 +242,9 @@ func geminiRoute(path string) (model, method string, ok bool) {
 	if !ok || model == "" || strings.Contains(model, "/") {
 		return "", "", false
 	}
-	if method != "generateContent" && method != "streamGenerateContent" {
+	switch method {
+	case "generateContent", "streamGenerateContent", "rawPredict", "streamRawPredict":
+	default:
 		return "", "", false
 	}
 	return model, method, true
@@ -542,4 +561,43 @@ func VertexServiceAccountJSON(t testing.TB, tokenURL string) []byte {
 		t.Fatalf("fakevendor: %v", err)
 	}
 	return b
+}
+
+// vertexClaude answers a Claude model's rawPredict (or streamRawPredict,
+// or count-tokens:rawPredict) as Claude does on Vertex AI.
+func vertexClaude(ctx context.Context, w http.ResponseWriter, body []byte, model, method string, o AnthropicOptions) {
+	w.Header().Set("Request-Id", newID("req_vrtx_"))
+	if o.Status != 0 && o.Status != http.StatusOK {
+		typ, msg := o.ErrorType, o.ErrorMessage
+		if typ == "" {
+			typ = anthropicErrorType(o.Status)
+		}
+		if msg == "" {
+			msg = fmt.Sprintf("fake %d", o.Status)
+		}
+		anthropicError(w, o.Status, typ, msg)
+		return
+	}
+	if model == "count-tokens" {
+		// The model to count for is in the body.
+		if _, problem := claudeValidate(body, claudeDialect{version: claudeVertex.version}, true); problem != "" {
+			anthropicError(w, http.StatusBadRequest, "invalid_request_error", problem)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"input_tokens": len(body)/4 + 1000})
+		return
+	}
+	if _, problem := claudeValidate(body, claudeVertex, false); problem != "" {
+		anthropicError(w, http.StatusBadRequest, "invalid_request_error", problem)
+		return
+	}
+	m := anthropicNewMessage(o.answer(), model, len(body))
+	if !sleep(ctx, o.TTFT) {
+		abort()
+	}
+	if method == "streamRawPredict" { // the method says it, as the body's "stream" does
+		anthropicSSE(ctx, w, m, o.PerToken, o.StreamError, o.StreamErrorAfter)
+		return
+	}
+	writeJSON(w, http.StatusOK, m.json())
 }
