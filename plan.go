@@ -32,6 +32,9 @@ type plan struct {
 	sreq             selector.Request
 	maxTries         int // attempts allowed, the first included; 0 = no cap
 	ttftTimeout      time.Duration
+	// pin is the vendor the request must go to, whatever the vendor header
+	// says (a Responses previous_response_id names it); nil for none.
+	pin *vendors.Vendor
 
 	prefs *prefsPlan // routingprefs.go; nil when the request has no preferences
 	hedge hedgePlan  // hedge.go; zero when the request is not hedged
@@ -81,6 +84,11 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 		}
 		p.body, p.layout = fields.withoutRouting(body)
 	}
+	if op == opResponses {
+		if err := h.planResponses(p, p.body); err != nil {
+			return nil, err
+		}
+	}
 
 	maxTokens := int(fields.maxCompletionTokens.Int())
 	if maxTokens <= 0 {
@@ -113,6 +121,9 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 	if !prefs.Empty() {
 		h.applyPreferences(p, &prefs)
 	}
+	if op == opResponses {
+		preferNative(p)
+	}
 	h.planHedge(p, now)
 	return st, nil
 }
@@ -132,6 +143,14 @@ func (h *LLMRouter) candidates(r *http.Request, p *plan, prefs *preferences.Set,
 				pin, h.VendorHeader, autoVendor, strings.Join(h.table.vendorIDs(), ", "))
 		}
 		pinnedVendor = v
+	}
+	if p.pin != nil {
+		if pinnedVendor != nil && pinnedVendor != p.pin {
+			return nil, false, badRequest(codeInvalidVendor, "",
+				"the %s header pins vendor %q, but previous_response_id names a response of vendor %q",
+				h.VendorHeader, pinnedVendor.ID(), p.pin.ID())
+		}
+		pinnedVendor = p.pin
 	}
 
 	all, ok := h.table.byModel[p.model]
