@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
 
 	"github.com/caddy-llm/llmrouter/internal/billing"
 	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
@@ -536,11 +537,7 @@ func (b *responsesBridge) appendResponse(dst []byte, status string, output []byt
 		dst = append(dst, `"auto"`...)
 	}
 	dst = append(dst, `,"tools":`...)
-	if t := r.Get("tools"); t.IsArray() {
-		dst = append(dst, t.Raw...)
-	} else {
-		dst = append(dst, "[]"...)
-	}
+	dst = appendToolsEcho(dst, r.Get("tools"))
 	dst = append(dst, `,"top_p":`...)
 	dst = appendRawOr(dst, r.Get("top_p"), "1", gjson.Number)
 	dst = append(dst, `,"truncation":"disabled","metadata":`...)
@@ -549,13 +546,37 @@ func (b *responsesBridge) appendResponse(dst []byte, status string, output []byt
 	} else {
 		dst = append(dst, "{}"...)
 	}
-	dst = append(dst, `,"usage":`...)
-	if u == nil {
-		dst = append(dst, "null"...)
-	} else {
+	if u != nil { // the usage object is not nullable: none yet is no member
+		dst = append(dst, `,"usage":`...)
 		dst = appendResponsesUsage(dst, *u)
 	}
 	return append(dst, '}')
+}
+
+// appendToolsEcho appends the request's tools as the response echoes them:
+// as they came, function tools with the "strict" member the response object
+// requires (null when the client left it out).
+func appendToolsEcho(dst []byte, tools gjson.Result) []byte {
+	if !tools.IsArray() {
+		return append(dst, "[]"...)
+	}
+	dst = append(dst, '[')
+	n := 0
+	tools.ForEach(func(_, t gjson.Result) bool {
+		if n > 0 {
+			dst = append(dst, ',')
+		}
+		n++
+		if t.Get("type").Str == "function" && !t.Get("strict").Exists() && t.IsObject() {
+			if fixed, err := sjson.SetRaw(t.Raw, "strict", "null"); err == nil {
+				dst = append(dst, fixed...)
+				return true
+			}
+		}
+		dst = append(dst, t.Raw...)
+		return true
+	})
+	return append(dst, ']')
 }
 
 // appendRawOr appends v as it is when it is of one of the types, else def.

@@ -130,7 +130,7 @@ func (s *responsesStreamer) object(status string, output []any, failed bool) []b
 		"model": s.r.model, "output": output, "parallel_tool_calls": true, "previous_response_id": nil,
 		"reasoning": map[string]any{"effort": nil, "summary": nil}, "store": true, "temperature": 1.0,
 		"text": map[string]any{"format": map[string]any{"type": "text"}}, "tool_choice": "auto",
-		"tools": []any{}, "top_p": 1.0, "truncation": "disabled", "metadata": map[string]any{}, "usage": nil,
+		"tools": []any{}, "top_p": 1.0, "truncation": "disabled", "metadata": map[string]any{},
 	}
 	if output == nil {
 		obj["output"] = []any{}
@@ -152,7 +152,7 @@ func (s *responsesStreamer) object(status string, output []any, failed bool) []b
 			}
 		}
 		obj["usage"] = map[string]any{
-			"input_tokens": s.r.promptTokens, "input_tokens_details": map[string]any{"cached_tokens": s.r.cachedTokens},
+			"input_tokens": s.r.promptTokens, "input_tokens_details": map[string]any{"cached_tokens": s.r.cachedTokens, "cache_write_tokens": 0},
 			"output_tokens": completion, "output_tokens_details": map[string]any{"reasoning_tokens": 0},
 			"total_tokens": s.r.promptTokens + completion,
 		}
