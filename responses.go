@@ -43,6 +43,15 @@ func provisionResponseIDs(key string) (*vendors.ResponseIDs, error) {
 	return vendors.NewResponseIDs([]byte(key)), nil
 }
 
+// ids returns the handler's signer of response ids (the process's, for a
+// handler built without Provision).
+func (h *LLMRouter) ids() *vendors.ResponseIDs {
+	if h.responseIDs == nil {
+		return processResponseIDs
+	}
+	return h.responseIDs
+}
+
 // codeInvalidPreviousResponse is the error code of a previous_response_id
 // the router cannot follow.
 const codeInvalidPreviousResponse = "invalid_previous_response_id"
@@ -58,7 +67,7 @@ func (h *LLMRouter) planResponses(p *plan, body []byte) error {
 	case prev.Type != gjson.String:
 		return badRequest(codeInvalidPreviousResponse, "previous_response_id", "previous_response_id must be a string")
 	}
-	id, _, ok := h.responseIDs.Open(prev.Str)
+	id, _, ok := h.ids().Open(prev.Str)
 	if !ok {
 		return badRequest(codeInvalidPreviousResponse, "previous_response_id",
 			"previous_response_id %q is not the id of a response this router returned", prev.Str)
@@ -157,7 +166,7 @@ func (h *LLMRouter) serveStoredResponse(w http.ResponseWriter, r *http.Request) 
 	if !strings.Contains(allow, r.Method) || r.Method == "" {
 		return sf.writeMethodNotAllowed(w, allow)
 	}
-	vendorID, inner, ok := h.responseIDs.Open(id)
+	vendorID, inner, ok := h.ids().Open(id)
 	if !ok {
 		return sf.writeError(w, http.StatusNotFound, typeInvalidRequest, "not_found", "",
 			fmt.Sprintf("no response with id %q: it is not the id of a response this router returned", id))
@@ -187,7 +196,7 @@ func (h *LLMRouter) serveStoredResponse(w http.ResponseWriter, r *http.Request) 
 			fmt.Sprintf("vendor %s's answer broke off", v.ID()))
 	}
 	if resp.StatusCode < http.StatusBadRequest {
-		body = v.SignResponseIDs(h.responseIDs, body)
+		body = v.SignResponseIDs(h.ids(), body)
 	} else {
 		body = v.RedactBody(body)
 	}

@@ -145,6 +145,10 @@ func (t *responsesTranslator) event(ev []byte) {
 		t.out = append(t.out, ev...) // a comment, a keep-alive
 		return
 	}
+	if !jsonwalk.Valid(data) {
+		t.out = append(t.out, ev...) // not the API's: passed on, not read
+		return
+	}
 	d := gjson.ParseBytes(data)
 	typ := d.Get("type").Str
 	if n := d.Get("sequence_number"); n.Type == gjson.Number {

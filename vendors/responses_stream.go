@@ -77,11 +77,24 @@ func (b *responsesBridge) appendParts(dst []byte, it *outputItem) []byte {
 		if len(it.text) > 0 {
 			dst = append(dst, ',')
 		}
-		dst = append(dst, `{"type":"refusal","refusal":`...)
-		dst = appendJSONString(dst, string(it.refusal))
-		dst = append(dst, '}')
+		dst = appendRefusalPart(dst, it.refusal)
 	}
 	return dst
+}
+
+func appendRefusalPart(dst, refusal []byte) []byte {
+	dst = append(dst, `{"type":"refusal","refusal":`...)
+	dst = appendJSONString(dst, string(refusal))
+	return append(dst, '}')
+}
+
+// refusalIndex is the content index of a message's refusal: after its text,
+// if it has one.
+func refusalIndex(it *outputItem) int {
+	if len(it.text) > 0 {
+		return 1
+	}
+	return 0
 }
 
 func appendTextPart(dst, text []byte) []byte {
@@ -288,9 +301,15 @@ func (s *responsesStream) text(t string, refusal bool) {
 	}
 	it := &s.items[s.open]
 	if refusal {
+		if len(it.refusal) == 0 && len(it.text) > 0 {
+			// A refusal after text is the message's second part.
+			s.event("response.content_part.added", memberString("item_id", it.id),
+				memberInt("output_index", s.open), memberInt("content_index", 1),
+				member("part", []byte(`{"type":"refusal","refusal":""}`)))
+		}
 		it.refusal = append(it.refusal, t...)
 		s.event("response.refusal.delta", memberString("item_id", it.id),
-			memberInt("output_index", s.open), memberInt("content_index", 0), memberString("delta", t))
+			memberInt("output_index", s.open), memberInt("content_index", refusalIndex(it)), memberString("delta", t))
 		return
 	}
 	it.text = append(it.text, t...)
@@ -341,15 +360,18 @@ func (s *responsesStream) closeOpen() {
 			s.event("response.reasoning_summary_part.done", id, idx, memberInt("summary_index", 0),
 				member("part", append(append([]byte(`{"type":"summary_text","text":`), appendJSONString(nil, string(it.text))...), '}')))
 		case 'm':
-			if len(it.refusal) > 0 {
-				s.event("response.refusal.done", id, idx, memberInt("content_index", 0),
-					memberString("refusal", string(it.refusal)))
-			} else {
+			if len(it.text) > 0 || len(it.refusal) == 0 {
 				s.event("response.output_text.done", id, idx, memberInt("content_index", 0),
 					memberString("text", string(it.text)), member("logprobs", []byte("[]")))
+				s.event("response.content_part.done", id, idx, memberInt("content_index", 0),
+					member("part", appendTextPart(nil, it.text)))
 			}
-			s.event("response.content_part.done", id, idx, memberInt("content_index", 0),
-				member("part", s.b.appendParts(nil, it)))
+			if len(it.refusal) > 0 {
+				ri := memberInt("content_index", refusalIndex(it))
+				s.event("response.refusal.done", id, idx, ri, memberString("refusal", string(it.refusal)))
+				s.event("response.content_part.done", id, idx, ri,
+					member("part", appendRefusalPart(nil, it.refusal)))
+			}
 		case 'f':
 			ns, name := s.b.unflatten(it.name)
 			_ = ns
