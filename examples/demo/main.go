@@ -121,6 +121,12 @@ Try (-i shows the X-LLM-* headers):
   # stream
   curl -sN http://127.0.0.1:8080/v1/chat/completions -d '{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}'
 
+  # the Responses API (Codex, the Agents SDK, Vercel's AI SDK): openai serves it itself; deepseek and
+  # azure (classic) answer through their chat completions, in the same events (X-LLM-Store-Ignored: true)
+  curl -si http://127.0.0.1:8080/v1/responses -d '{"model":"gpt-4o","routing":"price","input":"hi"}'
+  curl -sN http://127.0.0.1:8080/v1/responses -d '{"model":"gpt-4o","routing":"price","stream":true,"input":"hi"}'
+  curl -sN http://127.0.0.1:8080/v1/responses -H 'vendor: openai' -d '{"model":"gpt-4o","stream":true,"input":"hi"}'
+
   # the free tier allows 3 requests a minute: the 4th gets a 429 with its wait and x-ratelimit-* headers
   for i in 1 2 3 4; do curl -si http://127.0.0.1:8080/v1/chat/completions -H 'X-Llm-Tier: free' \
     -d '{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}' | grep -iE '^(HTTP|x-ratelimit|retry-after)'; done
