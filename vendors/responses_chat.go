@@ -65,7 +65,8 @@ func newResponsesBridge(v *Vendor, a Attempt) chatBridge {
 	return b
 }
 
-// errBridge is the start of every refusal of the bridge.
+// refuse is a request the bridge cannot carry to this vendor, with what the
+// client can do about it.
 func (b *responsesBridge) refuse(format string, args ...any) error {
 	return fmt.Errorf("vendor %s serves the Responses API through chat completions: "+format,
 		append([]any{b.v.id}, args...)...)

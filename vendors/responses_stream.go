@@ -373,8 +373,7 @@ func (s *responsesStream) closeOpen() {
 					member("part", appendRefusalPart(nil, it.refusal)))
 			}
 		case 'f':
-			ns, name := s.b.unflatten(it.name)
-			_ = ns
+			_, name := s.b.unflatten(it.name)
 			s.event("response.function_call_arguments.done", id, idx, memberString("name", name),
 				memberString("arguments", string(it.text)))
 		}
