@@ -1,10 +1,12 @@
 package llmrouter_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -249,5 +251,40 @@ func TestResponsesInterrupted(t *testing.T) {
 			assert.Equal(t, "server_error", last.Get("response.error.code").String())
 			assert.True(t, strings.HasPrefix(last.Get("response.id").String(), "resp_"))
 		})
+	}
+}
+
+// Responses are metered and billed as chat completions are: the vendor's
+// usage, native or bridged, streamed or not; a zero-completion answer is
+// never billed (it fails over, and its cost is absorbed).
+func TestResponsesUsageAndInsurance(t *testing.T) {
+	const prompt, cached, completion = 17, 5, 42
+	for _, kind := range []string{"openai", "openai_compatible"} {
+		for _, stream := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s stream=%v", kind, stream), func(t *testing.T) {
+				fake := fakevendor.Start(t, fakevendor.Options{Name: "u", PromptTokens: prompt, CachedTokens: cached,
+					CompletionTokens: completion, Reply: "counting the tokens"})
+				empty := fakevendor.Start(t, fakevendor.Options{Name: "empty", Fault: fakevendor.FaultZeroTokens,
+					PromptTokens: 3})
+				model := fmt.Sprintf("resp-usage-%s-%v", kind, stream) // its own routes: no learned state from the others
+				startRouter(t, routerBlock(nil,
+					vendorBlock("empty", kind, empty.URL(), "k", "model "+model+" input 0.1"),
+					vendorBlock("u", kind, fake.URL(), "k", "model "+model+" input 2 output 8 cached_input 1"),
+				))
+				token := fmt.Sprintf("client-resp-%s-%v-%d", kind, stream, time.Now().UnixNano())
+				resp, body := responses(t, fmt.Sprintf(`{"model":%q,"input":"count","routing":"price","stream":%v}`, model, stream),
+					"Authorization", "Bearer "+token)
+				require.Equal(t, http.StatusOK, resp.StatusCode, body)
+				assert.Equal(t, "u", resp.Header.Get("X-LLM-Vendor"))
+				assert.Equal(t, "2", resp.Header.Get("X-LLM-Attempts"), "the empty answer failed over")
+
+				c := clientStats(t, clientKey(token))
+				assert.Equal(t, int64(1), c.Get("billable_requests").Int())
+				assert.Equal(t, int64(prompt), c.Get("billable_prompt_tokens").Int())
+				assert.Equal(t, int64(completion), c.Get("billable_completion_tokens").Int())
+				wantCost := (float64(prompt-cached)*2 + float64(cached)*1 + float64(completion)*8) / 1e6
+				assert.InDelta(t, wantCost, c.Get("billable_cost_usd").Float(), 1e-12)
+			})
+		}
 	}
 }
