@@ -160,7 +160,7 @@ func (h *LLMRouter) serveStoredResponse(w http.ResponseWriter, r *http.Request) 
 		allow = "POST"
 	case "":
 	default:
-		return sf.writeError(w, http.StatusNotFound, typeInvalidRequest, "unknown_url", "",
+		return sf.writeError(w, http.StatusNotFound, typeInvalidRequest, codeUnknownURL, "",
 			fmt.Sprintf("unknown path %s", r.URL.Path))
 	}
 	if !strings.Contains(allow, r.Method) || r.Method == "" {
