@@ -32,9 +32,6 @@ type plan struct {
 	sreq             selector.Request
 	maxTries         int // attempts allowed, the first included; 0 = no cap
 	ttftTimeout      time.Duration
-	// pin is the vendor the request must go to, whatever the vendor header
-	// says (a Responses previous_response_id names it); nil for none.
-	pin *vendors.Vendor
 
 	prefs *prefsPlan // routingprefs.go; nil when the request has no preferences
 	hedge hedgePlan  // hedge.go; zero when the request is not hedged
@@ -84,8 +81,10 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 		}
 		p.body, p.layout = fields.withoutRouting(body)
 	}
+	var responseOf *vendors.Vendor
 	if op == opResponses {
-		if err := h.planResponses(p, p.body); err != nil {
+		var err error
+		if responseOf, err = h.responsesPin(p.body); err != nil {
 			return nil, err
 		}
 	}
@@ -98,7 +97,7 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 	p.bucket = selector.BucketOf(p.promptTokens)
 	p.maxTokens = maxTokens
 
-	candidates, pinned, err := h.candidates(r, p, &prefs, now)
+	candidates, pinned, err := h.candidates(r, p, responseOf, &prefs, now)
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +131,10 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 // endpoint and pass the request's preferences (prefs: the policy and the
 // routing object so far; the vendor header's pin is added here). It tells
 // whether the header pinned a vendor.
-func (h *LLMRouter) candidates(r *http.Request, p *plan, prefs *preferences.Set, now time.Time) (routes []*route, pinned bool, err error) {
+//
+// responseOf, when not nil, is the vendor a Responses previous_response_id
+// names: the request is pinned to it as by the header.
+func (h *LLMRouter) candidates(r *http.Request, p *plan, responseOf *vendors.Vendor, prefs *preferences.Set, now time.Time) (routes []*route, pinned bool, err error) {
 	pin := strings.TrimSpace(r.Header.Get(h.VendorHeader))
 	var pinnedVendor *vendors.Vendor
 	if pin != "" && !strings.EqualFold(pin, autoVendor) {
@@ -144,13 +146,13 @@ func (h *LLMRouter) candidates(r *http.Request, p *plan, prefs *preferences.Set,
 		}
 		pinnedVendor = v
 	}
-	if p.pin != nil {
-		if pinnedVendor != nil && pinnedVendor != p.pin {
+	if responseOf != nil {
+		if pinnedVendor != nil && pinnedVendor != responseOf {
 			return nil, false, badRequest(codeInvalidVendor, "",
 				"the %s header pins vendor %q, but previous_response_id names a response of vendor %q",
-				h.VendorHeader, pinnedVendor.ID(), p.pin.ID())
+				h.VendorHeader, pinnedVendor.ID(), responseOf.ID())
 		}
-		pinnedVendor = p.pin
+		pinnedVendor = responseOf
 	}
 
 	all, ok := h.table.byModel[p.model]

@@ -56,34 +56,32 @@ func (h *LLMRouter) ids() *vendors.ResponseIDs {
 // the router cannot follow.
 const codeInvalidPreviousResponse = "invalid_previous_response_id"
 
-// planResponses reads what routes a Responses request beyond chat's
-// fields: a previous_response_id pins the request to the vendor that
-// produced it.
-func (h *LLMRouter) planResponses(p *plan, body []byte) error {
+// responsesPin returns the vendor a Responses request must go to: the one
+// that produced its previous_response_id; nil when it names none.
+func (h *LLMRouter) responsesPin(body []byte) (*vendors.Vendor, error) {
 	prev := gjson.Get(unsafe.String(unsafe.SliceData(body), len(body)), "previous_response_id")
 	switch {
 	case !prev.Exists() || prev.Type == gjson.Null:
-		return nil
+		return nil, nil
 	case prev.Type != gjson.String:
-		return badRequest(codeInvalidPreviousResponse, "previous_response_id", "previous_response_id must be a string")
+		return nil, badRequest(codeInvalidPreviousResponse, "previous_response_id", "previous_response_id must be a string")
 	}
 	id, _, ok := h.ids().Open(prev.Str)
 	if !ok {
-		return badRequest(codeInvalidPreviousResponse, "previous_response_id",
+		return nil, badRequest(codeInvalidPreviousResponse, "previous_response_id",
 			"previous_response_id %q is not the id of a response this router returned", prev.Str)
 	}
 	v, ok := h.table.vendor(id)
 	if !ok {
-		return badRequest(codeInvalidPreviousResponse, "previous_response_id",
+		return nil, badRequest(codeInvalidPreviousResponse, "previous_response_id",
 			"previous_response_id %q was produced by vendor %q, which is no longer configured", prev.Str, id)
 	}
 	if !v.ServesNatively(vendors.Responses) {
-		return badRequest(codeInvalidPreviousResponse, "previous_response_id",
+		return nil, badRequest(codeInvalidPreviousResponse, "previous_response_id",
 			"previous_response_id %q was produced by vendor %q, which serves the Responses API through chat completions "+
 				"and keeps no conversation state: send the whole conversation in input", prev.Str, id)
 	}
-	p.pin = v
-	return nil
+	return v, nil
 }
 
 // preferNative moves the routes whose vendor serves the Responses API
