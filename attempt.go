@@ -96,7 +96,8 @@ func (t *attemptTransport) try(req *http.Request, st *requestState, rt *route, o
 	ctx, cancel := context.WithCancel(req.Context())
 	out := t.router.attemptRequest(ctx, req)
 	tr, err := rt.vendor.Translator(vendors.Attempt{Endpoint: p.endpoint, Model: rt.vendorModel, Body: p.body,
-		Stream: p.stream, Layout: p.layout, ClientWantsUsage: p.clientWantsUsage, PromptTokens: p.promptTokens})
+		Stream: p.stream, Layout: p.layout, ClientWantsUsage: p.clientWantsUsage, PromptTokens: p.promptTokens,
+		ResponseIDs: t.router.ids()})
 	if err == nil {
 		if err = tr.Request(out); err != nil {
 			tr.Release()

@@ -70,7 +70,7 @@ func (f *topLevel) observe(m jsonwalk.Member) {
 		isRouting = true
 	case "stream":
 		first(&f.stream)
-	case "max_completion_tokens":
+	case "max_completion_tokens", "max_output_tokens": // chat completions', Responses'
 		first(&f.maxCompletionTokens)
 	case "max_tokens":
 		first(&f.maxTokens)

@@ -42,6 +42,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	        budget <share>%
 //	    }
 //	    vendor_header    <name>
+//	    response_id_key  <key>
 //	    max_request_body <size>
 //	    ttft_timeout     <duration>
 //	    stream_idle_timeout <duration>
@@ -103,6 +104,10 @@ func (h *LLMRouter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 			}
 		case "vendor_header":
 			if !d.AllArgs(&h.VendorHeader) {
+				return d.ArgErr()
+			}
+		case "response_id_key":
+			if !d.AllArgs(&h.ResponseIDKey) {
 				return d.ArgErr()
 			}
 		case "max_request_body":

@@ -17,6 +17,10 @@ const (
 	opModels
 	opMessages    // Anthropic's Messages API
 	opCountTokens // Anthropic's count_tokens
+	opResponses   // OpenAI's Responses API
+	// opStoredResponse is a request about a stored response:
+	// GET or DELETE /responses/{id}, and what is below it.
+	opStoredResponse
 )
 
 // endpoint maps a routed operation to the vendors' notion of it.
@@ -30,6 +34,8 @@ func (op operation) endpoint() vendors.Endpoint {
 		return vendors.Messages
 	case opCountTokens:
 		return vendors.CountTokens
+	case opResponses, opStoredResponse:
+		return vendors.Responses
 	default:
 		return vendors.ChatCompletions
 	}
@@ -75,6 +81,11 @@ func (h *LLMRouter) operation(path string) (operation, bool) {
 		return opMessages, true
 	case "/messages/count_tokens":
 		return opCountTokens, true
+	case "/responses":
+		return opResponses, true
+	}
+	if strings.HasPrefix(rest, "/responses/") {
+		return opStoredResponse, true
 	}
 	return 0, false
 }

@@ -143,13 +143,20 @@ func FuzzInspect(f *testing.F) {
 	for i, s := range seeds {
 		f.Add([]byte(s), headers[i%len(headers)], uint8(i%3), uint8(i%32), uint16(i*37%4096))
 	}
+	for i, s := range []string{
+		`{"model":"gpt-4o","input":"hi","routing":"price","max_output_tokens":9,"stream":true}`,
+		`{"model":"gpt-4o","input":[{"role":"user","content":"hi"}],"tools":[{"type":"web_search"}],"previous_response_id":"resp_x"}`,
+		`{"model":"gpt-4o","instructions":"be brief","input":"x","previous_response_id":7}`,
+	} {
+		f.Add([]byte(s), headers[i], uint8(3), uint8(0), uint16(4096))
+	}
 	f.Add([]byte(seeds[0]), "azure-eu", uint8(0), uint8(fuzzChunked|fuzzDeadline), uint16(5))
 	f.Add([]byte(seeds[1]), "mistral", uint8(0), uint8(fuzzMaxBytes), uint16(1))
 	f.Add([]byte(seeds[10]), "Local-LLM", uint8(2), uint8(fuzzLyingLength), uint16(7))
 
 	h := fuzzRouter(f)
 	f.Fuzz(func(t *testing.T, body []byte, vendorHeader string, opN, mode uint8, step uint16) {
-		op := []operation{opChat, opCompletions, opEmbeddings}[int(opN)%3]
+		op := []operation{opChat, opCompletions, opEmbeddings, opResponses}[int(opN)%4]
 		src := &fuzzBody{data: body, step: int(step)%4096 + 1, failAt: -1}
 		var r io.ReadCloser = src
 		size := int64(len(body))

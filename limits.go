@@ -159,7 +159,7 @@ func (h *LLMRouter) admit(w http.ResponseWriter, r *http.Request, st *requestSta
 		// The completion must be bounded for the budget to be: by a
 		// max_tokens the vendor enforces, not by an estimate.
 		maxTokens = DefaultLimitMaxTokens
-		p.body, p.layout = withMaxTokens(p.body, p.layout, maxTokens)
+		p.body, p.layout = withMaxTokens(p.body, p.layout, p.endpoint, maxTokens)
 		p.sreq.MaxTokens = maxTokens
 	case maxTokens <= 0 && len(p.ranked) > 0:
 		high = highCompletion(p.ranked[0], p.bucket, now)
@@ -242,7 +242,7 @@ func hasHardBudget(applied []limits.Applied) bool {
 // withMaxTokens returns body with "max_tokens": n added as its last member.
 // The members before it keep their offsets, so the layout stays true but
 // for its member count.
-func withMaxTokens(body []byte, layout vendors.Layout, n int) ([]byte, vendors.Layout) {
+func withMaxTokens(body []byte, layout vendors.Layout, e vendors.Endpoint, n int) ([]byte, vendors.Layout) {
 	end := len(body) - 1
 	for end >= 0 && body[end] != '}' {
 		end--
@@ -255,7 +255,11 @@ func withMaxTokens(body []byte, layout vendors.Layout, n int) ([]byte, vendors.L
 	if layout.Members > 0 {
 		out = append(out, ',')
 	}
-	out = append(out, `"max_tokens":`...)
+	if e == vendors.Responses {
+		out = append(out, `"max_output_tokens":`...)
+	} else {
+		out = append(out, `"max_tokens":`...)
+	}
 	out = strconv.AppendInt(out, int64(n), 10)
 	out = append(out, body[end:]...)
 	layout.Members++

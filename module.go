@@ -26,6 +26,7 @@ import (
 	"github.com/caddy-llm/llmrouter/internal/limits"
 	"github.com/caddy-llm/llmrouter/internal/preferences"
 	"github.com/caddy-llm/llmrouter/selector"
+	"github.com/caddy-llm/llmrouter/vendors"
 )
 
 func init() {
@@ -45,7 +46,7 @@ const (
 const DefaultRequestBodyTimeout = 30 * time.Second
 
 // LLMRouter serves the OpenAI API (`POST /v1/chat/completions`, `/v1/completions`,
-// `/v1/embeddings` and `GET /v1/models`) and routes every request to one of the
+// `/v1/embeddings`, `/v1/responses` and `GET /v1/models`) and routes every request to one of the
 // configured vendors that serve the requested model. Other requests pass to the
 // next handler.
 //
@@ -159,6 +160,16 @@ type LLMRouter struct {
 	// is slow to start. Default: off.
 	Hedge *HedgeConfig `json:"hedge,omitempty"`
 
+	// The key that signs the ids of Responses API answers, which name the
+	// vendor that produced them (a `previous_response_id` or a `GET
+	// /v1/responses/{id}` goes to that vendor, and a client cannot forge one
+	// to steer a request). Default: a random key per process, so ids open
+	// only in the process that made them, until it restarts; a fleet behind
+	// one load balancer, or ids that must outlive a restart, need one key
+	// set on every instance (placeholders such as `{env.RESPONSE_ID_KEY}`
+	// are resolved). At least 16 bytes.
+	ResponseIDKey string `json:"response_id_key,omitempty"`
+
 	routing  selector.Strategy
 	selector *selector.Selector
 	// policy is RoutingPolicy compiled; nil without one. clientPrefsOff
@@ -185,6 +196,7 @@ type LLMRouter struct {
 	// vendorHeaderKey is VendorHeader in canonical form.
 	vendorHeaderKey string
 	table           *routeTable
+	responseIDs     *vendors.ResponseIDs // signs Responses API ids
 	proxy           *reverseproxy.Handler
 	inner           *reverseproxy.HTTPTransport
 	probes          *prober // probe.go; nil when no vendor is probed
@@ -275,6 +287,9 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 		return err
 	}
 	h.table = table
+	if h.responseIDs, err = provisionResponseIDs(h.ResponseIDKey); err != nil {
+		return err
+	}
 	if h.Retries != nil {
 		h.maxTries = *h.Retries + 1
 	}
@@ -384,6 +399,9 @@ func (h *LLMRouter) ServeHTTP(w http.ResponseWriter, r *http.Request, next caddy
 			return h.serveAnthropicModels(w)
 		}
 		return h.serveModels(w)
+	}
+	if op == opStoredResponse {
+		return h.serveStoredResponse(w, r)
 	}
 	if r.Method != http.MethodPost {
 		return surfaceOf(op.endpoint()).writeMethodNotAllowed(w, "POST")

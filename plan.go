@@ -81,6 +81,13 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 		}
 		p.body, p.layout = fields.withoutRouting(body)
 	}
+	var responseOf *vendors.Vendor
+	if op == opResponses {
+		var err error
+		if responseOf, err = h.responsesPin(p.body); err != nil {
+			return nil, err
+		}
+	}
 
 	maxTokens := int(fields.maxCompletionTokens.Int())
 	if maxTokens <= 0 {
@@ -90,7 +97,7 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 	p.bucket = selector.BucketOf(p.promptTokens)
 	p.maxTokens = maxTokens
 
-	candidates, pinned, err := h.candidates(r, p, &prefs, now)
+	candidates, pinned, err := h.candidates(r, p, responseOf, &prefs, now)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +120,9 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 	if !prefs.Empty() {
 		h.applyPreferences(p, &prefs)
 	}
+	if op == opResponses {
+		preferNative(p)
+	}
 	h.planHedge(p, now)
 	return st, nil
 }
@@ -121,7 +131,10 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 // endpoint and pass the request's preferences (prefs: the policy and the
 // routing object so far; the vendor header's pin is added here). It tells
 // whether the header pinned a vendor.
-func (h *LLMRouter) candidates(r *http.Request, p *plan, prefs *preferences.Set, now time.Time) (routes []*route, pinned bool, err error) {
+//
+// responseOf, when not nil, is the vendor a Responses previous_response_id
+// names: the request is pinned to it as by the header.
+func (h *LLMRouter) candidates(r *http.Request, p *plan, responseOf *vendors.Vendor, prefs *preferences.Set, now time.Time) (routes []*route, pinned bool, err error) {
 	pin := strings.TrimSpace(r.Header.Get(h.VendorHeader))
 	var pinnedVendor *vendors.Vendor
 	if pin != "" && !strings.EqualFold(pin, autoVendor) {
@@ -132,6 +145,14 @@ func (h *LLMRouter) candidates(r *http.Request, p *plan, prefs *preferences.Set,
 				pin, h.VendorHeader, autoVendor, strings.Join(h.table.vendorIDs(), ", "))
 		}
 		pinnedVendor = v
+	}
+	if responseOf != nil {
+		if pinnedVendor != nil && pinnedVendor != responseOf {
+			return nil, false, badRequest(codeInvalidVendor, "",
+				"the %s header pins vendor %q, but previous_response_id names a response of vendor %q",
+				h.VendorHeader, pinnedVendor.ID(), responseOf.ID())
+		}
+		pinnedVendor = responseOf
 	}
 
 	all, ok := h.table.byModel[p.model]

@@ -54,7 +54,7 @@ type PromptEstimator struct{ c tokenCount }
 // raw value. Members that say nothing about the prompt cost nothing.
 func (e *PromptEstimator) Member(key, value []byte) {
 	switch string(key) {
-	case "messages", "prompt", "input", "tools", "functions", "system":
+	case "messages", "prompt", "input", "tools", "functions", "system", "instructions":
 		it := jsonwalk.ValueIter(stringView(value))
 		countMember(&e.c, stringView(key), &it)
 	}
@@ -69,7 +69,7 @@ func countMember(c *tokenCount, key string, it *jsonwalk.Iter) {
 	switch key {
 	case "messages":
 		countMessages(c, it)
-	case "prompt", "input":
+	case "prompt", "input", "instructions":
 		countPrompt(c, it)
 	case "tools", "functions":
 		if it.Peek() == '[' {
@@ -183,6 +183,8 @@ func countPrompt(c *tokenCount, it *jsonwalk.Iter) {
 			c.bytes += jsonwalk.StringBytes(elems.Value())
 		case isNumberStart(elem):
 			c.tokens++
+		case elem == '{':
+			countItem(c, &elems)
 		case elem == '[':
 			ids := elems.Enter()
 			for ids.Next() {
@@ -190,6 +192,22 @@ func countPrompt(c *tokenCount, it *jsonwalk.Iter) {
 					c.tokens++
 				}
 			}
+		}
+	}
+}
+
+// countItem counts the pending item of a Responses API "input" array: a
+// message (its content), a function call (its name and arguments) or a
+// function call's output.
+func countItem(c *tokenCount, it *jsonwalk.Iter) {
+	c.tokens += messageOverheadTokens
+	fields := it.Enter()
+	for fields.Next() {
+		switch fields.Key() {
+		case "content", "output":
+			countContent(c, &fields)
+		case "name", "arguments":
+			c.bytes += jsonwalk.StringBytes(fields.Value())
 		}
 	}
 }

@@ -70,8 +70,8 @@ func azureBackend(v *Vendor, c Config) (backend, *ConfigError) {
 		return b, nil
 	}
 	b := newCompatBackend(v, azureOptions, "")
-	// The v1 API has no legacy completions route.
-	b.endpoints = endpointsOf(ChatCompletions, Embeddings)
+	// The v1 API has no legacy completions route, and serves Responses.
+	b.endpoints = endpointsOf(ChatCompletions, Embeddings, Responses)
 	return b, nil
 }
 

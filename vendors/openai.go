@@ -6,7 +6,7 @@ func init() {
 		name:           "openai",
 		defaultBaseURL: "https://api.openai.com/v1",
 		backend: compatKind(compatOptions{
-			endpoints: endpointsOf(ChatCompletions, Completions, Embeddings),
+			endpoints: endpointsOf(ChatCompletions, Completions, Embeddings, Responses),
 			auth:      authBearer,
 			sanitize:  sanitizeOpenAI,
 		}),

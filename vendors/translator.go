@@ -100,6 +100,9 @@ type Attempt struct {
 	// PromptTokens is the router's estimate of the prompt, the usage it
 	// reports when the vendor reports none.
 	PromptTokens int
+	// ResponseIDs signs and opens the ids of Responses API answers (they
+	// name the vendor that produced them); nil outside the Responses API.
+	ResponseIDs *ResponseIDs
 }
 
 // Translator returns the translation of attempt a at this vendor. It is the
@@ -127,6 +130,9 @@ func (v *Vendor) Translator(a Attempt) (Translator, error) {
 	}
 	switch b := v.backend.(type) {
 	case *compatBackend:
+		if a.Endpoint == Responses {
+			return newResponsesTranslator(v, b, a), nil
+		}
 		return newCompatTranslator(v, b, a), nil
 	case *anthropicBackend:
 		return &anthropicTranslator{b: b, nativeAnswer: nativeAnswer{v: v, a: a, read: &anthropicAnswers}}, nil

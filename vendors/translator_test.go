@@ -41,6 +41,13 @@ func TestVendor_Translator(t *testing.T) {
 		{"vertex", Messages, "claude-sonnet-4@20250514", "*vendors.messagesTranslator"},
 		{"openai", Messages, "gpt-4o", "*vendors.bridgeTranslator"},
 		{"google", Messages, "gemini-2.5-flash", "*vendors.bridgeTranslator"},
+		{"openai", Responses, "gpt-5", "*vendors.responsesTranslator"},
+		{"x", Responses, "grok-4", "*vendors.responsesTranslator"},
+		{"azure", Responses, "deploy", "*vendors.bridgeTranslator"}, // classic layout: no Responses API
+		{"mistral", Responses, "mistral-large", "*vendors.bridgeTranslator"},
+		{"anthropic", Responses, "claude-sonnet-4-5", "*vendors.bridgeTranslator"},
+		{"aws", Responses, "anthropic.claude-sonnet-4-20250514-v1:0", "*vendors.bridgeTranslator"},
+		{"google", Responses, "gemini-2.5-flash", "*vendors.bridgeTranslator"},
 	}
 	for _, c := range cases {
 		t.Run(c.kind+"/"+c.endpoint.String()+"/"+c.model, func(t *testing.T) {

@@ -16,8 +16,11 @@
 // and the one place that picks an implementation), prepare.go (the one path
 // every attempt's request takes), and one file per pair of client API and
 // vendor API (openai_compat.go, openai_anthropic.go, openai_bedrock.go,
-// openai_gemini.go, openai_vertex.go), with the translation helpers of each
-// vendor API beside it (anthropic_*.go, aws_*.go, gemini_*.go).
+// openai_gemini.go, openai_vertex.go, responses_compat.go), with the
+// translation helpers of each vendor API beside it (anthropic_*.go, aws_*.go,
+// gemini_*.go). A client API a vendor does not speak goes through its chat
+// completions: the chat bridge (bridge.go; the Responses API's is
+// responses_chat.go and responses_stream.go, its ids responseid.go).
 package vendors
 
 import (

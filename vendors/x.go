@@ -11,7 +11,7 @@ func init() {
 		name:           "x",
 		defaultBaseURL: "https://api.x.ai/v1",
 		backend: compatKind(compatOptions{
-			endpoints: endpointsOf(ChatCompletions),
+			endpoints: endpointsOf(ChatCompletions, Responses),
 			auth:      authBearer,
 			sanitize:  sanitizeX,
 			classify:  classifyX,

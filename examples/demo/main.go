@@ -134,6 +134,11 @@ Try (-i shows the X-LLM-* headers):
   # stream
   curl -sN http://127.0.0.1:8080/v1/chat/completions -d '{"model":"gpt-4o","stream":true,"messages":[{"role":"user","content":"hi"}]}'
 
+  # the Responses API (Codex, the Agents SDK, Vercel's AI SDK): openai serves it itself; deepseek and
+  # azure (classic) answer through their chat completions, in the same events (X-LLM-Store-Ignored: true)
+  curl -si http://127.0.0.1:8080/v1/responses -d '{"model":"gpt-4o","routing":"price","input":"hi"}'
+  curl -sN http://127.0.0.1:8080/v1/responses -d '{"model":"gpt-4o","routing":"price","stream":true,"input":"hi"}'
+  curl -sN http://127.0.0.1:8080/v1/responses -H 'vendor: openai' -d '{"model":"gpt-4o","stream":true,"input":"hi"}'
   # Anthropic's Messages API (what Claude Code speaks): Claude passes through as sent;
   # gpt-4o is the same request translated to its vendors' chat completions
   curl -si http://127.0.0.1:8080/v1/messages -H 'anthropic-version: 2023-06-01' \

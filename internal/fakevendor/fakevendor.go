@@ -356,11 +356,14 @@ const (
 	epChat
 	epCompletions
 	epEmbeddings
+	epResponses
 )
 
 func endpointOf(path string) endpoint {
 	p := strings.TrimRight(path, "/")
 	switch {
+	case strings.HasSuffix(p, "/responses") || strings.Contains(p, "/responses/"):
+		return epResponses
 	case strings.HasSuffix(p, "/chat/completions"):
 		return epChat
 	case strings.HasSuffix(p, "/completions"):
@@ -438,14 +441,14 @@ func (v *Vendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 			"invalid_request_error", "")
 		return
 	}
-	if r.Method != http.MethodPost {
+	if r.Method != http.MethodPost && ep != epResponses {
 		w.Header().Set("Allow", http.MethodPost)
 		writeError(w, http.StatusMethodNotAllowed, "", fmt.Sprintf("Method %s not allowed for %s", r.Method, r.URL.Path),
 			"invalid_request_error", "")
 		return
 	}
 	var req request
-	if err := json.Unmarshal(body, &req); err != nil {
+	if err := json.Unmarshal(body, &req); err != nil && r.Method == http.MethodPost {
 		writeError(w, http.StatusBadRequest, "",
 			"We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
 			"invalid_request_error", "")
@@ -490,6 +493,8 @@ func (v *Vendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	var out outcome
 	switch {
+	case ep == epResponses:
+		out = v.serveResponses(ctx, w, r, body, resp, o)
 	case ep == epEmbeddings:
 		writeJSON(w, http.StatusOK, resp.embeddings())
 	case req.Stream:
