@@ -40,8 +40,8 @@ type Assembler struct {
 
 	// Raw JSON values, copied.
 	id, created, model, fingerprint, tier, promptFilters string
-	usage                                                 string
-	usageCounts                                           billing.Usage
+	usage                                                string
+	usageCounts                                          billing.Usage
 
 	choices []*choiceParts
 }
