@@ -22,7 +22,7 @@ const (
 	DefaultHedgeBudget   = 0.05
 )
 
-// HedgeConfig turns on hedged requests: when a streamed request's first
+// HedgeConfig turns on hedged requests: when a chat request's first
 // vendor has not produced its first token by the time it usually has (a
 // quantile of its predicted time to first token for this prompt size), the
 // router starts the same request on the next healthy vendor, keeps the
