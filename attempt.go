@@ -45,7 +45,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	}
 	rt := st.attempts.current
 	var o attemptOutcome
-	resp, err := t.try(req, st, rt, &o)
+	resp, err := t.try(req, st, rt, &o, nil)
 	st.record(rt, &o)
 	return resp, err
 }
@@ -90,14 +90,21 @@ func (st *requestState) record(rt *route, o *attemptOutcome) {
 }
 
 // try makes one attempt on rt, reading the request's state but not writing
-// it: what it did goes into o.
-func (t *attemptTransport) try(req *http.Request, st *requestState, rt *route, o *attemptOutcome) (*http.Response, error) {
+// it: what it did goes into o. streamed, when not nil, is the request a
+// hedge's leg sends for a client that asked for a JSON answer (the vendor
+// streams it with its usage; hedgeanswer.go).
+func (t *attemptTransport) try(req *http.Request, st *requestState, rt *route, o *attemptOutcome,
+	streamed *streamedRequest) (*http.Response, error) {
 	p := &st.plan
 	ctx, cancel := context.WithCancel(req.Context())
 	out := t.router.attemptRequest(ctx, req)
-	tr, err := rt.vendor.Translator(vendors.Attempt{Endpoint: p.endpoint, Model: rt.vendorModel, Body: p.body,
+	a := vendors.Attempt{Endpoint: p.endpoint, Model: rt.vendorModel, Body: p.body,
 		Stream: p.stream, Layout: p.layout, ClientWantsUsage: p.clientWantsUsage, PromptTokens: p.promptTokens,
-		ResponseIDs: t.router.ids()})
+		ResponseIDs: t.router.ids()}
+	if streamed != nil {
+		a.Body, a.Layout, a.Stream, a.ClientWantsUsage = streamed.body, streamed.layout, true, true
+	}
+	tr, err := rt.vendor.Translator(a)
 	if err == nil {
 		if err = tr.Request(out); err != nil {
 			tr.Release()

@@ -22,17 +22,20 @@ const (
 	DefaultHedgeBudget   = 0.05
 )
 
-// HedgeConfig turns on hedged requests: when a streamed request's first
+// HedgeConfig turns on hedged requests: when a chat request's first
 // vendor has not produced its first token by the time it usually has (a
 // quantile of its predicted time to first token for this prompt size), the
 // router starts the same request on the next healthy vendor, keeps the
 // answer that starts first and cancels the other at once. The client is
 // billed for the winner only; what the loser consumed is absorbed.
 //
+// Hedged attempts always stream from the vendor, since cancelling a stream
+// is what stops a vendor's generation: a client that asked for one JSON
+// answer gets the winner's stream assembled into it.
+//
 // Never hedged: requests that pin a vendor or allow no fallback, `price`
-// routing, requests sent to explore a vendor, requests whose max_cost_usd
-// leaves no room for a second attempt, and non-streamed requests (cancelling
-// a stream is what stops a vendor's generation).
+// routing, requests sent to explore a vendor, and requests whose
+// max_cost_usd leaves no room for a second attempt.
 type HedgeConfig struct {
 	// The quantile of the first vendor's predicted time to first token
 	// after which the hedge starts, from 0.5 to 0.999. Default: 0.9 (p90).
@@ -174,11 +177,12 @@ func (h *LLMRouter) planHedge(p *plan, now time.Time) {
 	p.hedge = hedgePlan{delay: delay, window: w}
 }
 
-// hedgeable reports whether a request may be hedged at all. A stateful
-// request (the Responses API's previous_response_id or store, when the
-// router serves it) must not run twice: add it here.
+// hedgeable reports whether a request may be hedged at all: streamed or
+// not (hedgeanswer.go), but only chat completions. A stateful request (the
+// Responses API's previous_response_id or store, when the router serves
+// it) must not run twice: add it here.
 func hedgeable(p *plan) bool {
-	return p.stream && p.endpoint == vendors.ChatCompletions && !p.sreq.Pinned && !p.explored &&
+	return p.endpoint == vendors.ChatCompletions && !p.sreq.Pinned && !p.explored &&
 		p.strategy != selector.Price && len(p.ranked) >= 2 && p.maxTries != 1
 }
 
@@ -192,6 +196,9 @@ type hedgeRun struct {
 	results chan legResult        // both legs report here
 	legs    int                   // legs whose result is not read yet
 	cancels [2]context.CancelFunc // each leg's context
+	// streamed is the request the legs send when the client asked for a
+	// JSON answer (hedgeanswer.go); nil for a streamed request.
+	streamed *streamedRequest
 }
 
 // legResult is how one leg of a hedged race ended.
@@ -233,6 +240,18 @@ func (hr *hedgeRun) headerValue() string {
 func (t *attemptTransport) hedged(req *http.Request, st *requestState) (*http.Response, error) {
 	hr := &hedgeRun{results: make(chan legResult, 2)}
 	st.attempts.hedge = hr
+	if !st.plan.stream {
+		var err error
+		if hr.streamed, err = newStreamedRequest(st.plan.body); err != nil {
+			// Not reached: the body was validated. Without a streamed
+			// request, the attempt is an ordinary one.
+			rt := st.attempts.current
+			var o attemptOutcome
+			resp, err := t.try(req, st, rt, &o, nil)
+			st.record(rt, &o)
+			return resp, err
+		}
+	}
 	t.startLeg(req, st, 0, st.attempts.current)
 	timer := time.NewTimer(st.plan.hedge.delay)
 	defer timer.Stop()
@@ -264,6 +283,12 @@ func (t *attemptTransport) hedged(req *http.Request, st *requestState) (*http.Re
 				}
 				routerMetrics.hedges.WithLabelValues(st.plan.model, result).Inc()
 			}
+			if hr.streamed != nil && res.o.answered != nil {
+				if err := t.assembleAnswer(&res); err != nil {
+					st.record(res.rt, &res.o)
+					return nil, err
+				}
+			}
 			st.attempts.current = res.rt
 			st.record(res.rt, &res.o)
 			return res.resp, nil
@@ -280,7 +305,7 @@ func (t *attemptTransport) startLeg(req *http.Request, st *requestState, leg int
 	legReq := req.WithContext(ctx)
 	go func() {
 		res := legResult{leg: leg, rt: rt}
-		res.resp, res.err = t.try(legReq, st, rt, &res.o)
+		res.resp, res.err = t.try(legReq, st, rt, &res.o, hr.streamed)
 		hr.results <- res
 	}()
 }

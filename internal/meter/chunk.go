@@ -92,6 +92,9 @@ func (s *Stream) handleChunk(js string) bool {
 		s.setErr(parseVendorError(js, gjson.Parse(m.err)))
 		return true
 	}
+	if s.onChunk != nil {
+		s.onChunk(js)
+	}
 	if !s.metaSeen {
 		s.captureMeta(&m)
 	}

@@ -13,6 +13,10 @@
 //     dropped, and a usage chunk the client asked for is synthesized when the
 //     vendor put usage elsewhere ([StreamOptions]).
 //
+// An [Assembler] turns a stream of chat.completion.chunk events into the one
+// chat.completion the vendor would have answered without streaming (the
+// router streams hedged requests from the vendor whatever the client asked).
+//
 // A [Stream] handles `text/event-stream` bodies of chat.completion.chunk (or
 // legacy text_completion) events; [InspectJSON] handles complete
 // non-streaming bodies. Both work on the vendor's bytes in place, through

@@ -43,6 +43,7 @@ func (s *Stream) handleEvent(ev []byte) {
 		// that the result does not depend on how the vendor's bytes were split.
 		s.out = append(s.out, ev...)
 		s.countContent(len(ev))
+		s.skipped = true
 		return
 	}
 	// The usual event, "data: {...}\n\n": one data line and the blank line,

@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
 // FuzzStream checks, for any input and any way of splitting it into reads,
@@ -48,5 +52,32 @@ func FuzzStream(f *testing.F) {
 			t.Fatalf("content events without a commit")
 		}
 		_ = InspectJSON(input, 1)
+	})
+}
+
+// FuzzAssembler checks, for any input and any split, that an Assembler does
+// not panic, that the split changes nothing, and that what it answers is one
+// valid JSON object, a chat.completion with an array of choices.
+func FuzzAssembler(f *testing.F) {
+	for _, input := range allFixtures {
+		f.Add([]byte(input), uint8(5))
+	}
+	f.Add([]byte(sse(`{"choices":[{"delta":{"content":"\ud83d","tool_calls":[{"function":{"arguments":"{"}}]}}]}`,
+		`{"choices":[{"index":1,"delta":{"content":[{"type":"text","text":"x"}]},"logprobs":{"content":[1]}}]}`, `[DONE]`)), uint8(2))
+	f.Fuzz(func(t *testing.T, input []byte, split uint8) {
+		whole, errWhole := assemble(t, string(input), 0)
+		parts, errParts := assemble(t, string(input), int(split)+1)
+		if string(whole) != string(parts) || (errWhole == nil) != (errParts == nil) {
+			t.Fatalf("the answer depends on the split:\nwhole %q %v\nsplit %q %v", whole, errWhole, parts, errParts)
+		}
+		if errWhole != nil {
+			return
+		}
+		if !jsonwalk.Valid(whole) {
+			t.Fatalf("not valid JSON: %q", whole)
+		}
+		if gjson.GetBytes(whole, "object").String() != "chat.completion" || !gjson.GetBytes(whole, "choices").IsArray() {
+			t.Fatalf("not a chat.completion: %s", whole)
+		}
 	})
 }

@@ -8,6 +8,7 @@ import "bytes"
 func (s *Stream) startOversize(ev, line []byte) {
 	s.out = append(s.out, ev...)
 	s.countContent(len(ev))
+	s.skipped = true
 	s.oversize = true
 	s.osCR = len(line) == 1 && line[0] == '\r'
 	s.osLineStart = len(line) == 0 || s.osCR

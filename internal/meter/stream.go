@@ -54,6 +54,11 @@ type Stream struct {
 	oversize    bool
 	osLineStart bool // the current line of the oversize event is empty so far, or just "\r"
 	osCR        bool // ... and it is "\r"
+	skipped     bool // an event passed uninspected
+
+	// onChunk, when set, sees every chunk the stream reads (an Assembler's
+	// way in): js is a view of the vendor's bytes, valid during the call.
+	onChunk func(js string)
 
 	// What the stream said so far.
 	committed       bool
