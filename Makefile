@@ -7,7 +7,7 @@
 test:
 	go test -race -count=1 ./...
 	cd e2e && go test -race -count=1 ./...
-	FUZZTIME=3s scripts/fuzz.sh '^Fuzz(Object|Stream|AnthropicStream|BedrockStream|GeminiStream|NativeCompletions|TranslateError|EstimatePromptTokens|SkipString|ReadUsage|ResponsesRequest|ResponsesStream|ResponsesNativeStream|Assembler)$$'
+	FUZZTIME=3s scripts/fuzz.sh '^Fuzz(Object|Stream|AnthropicStream|BedrockStream|GeminiStream|NativeCompletions|TranslateError|EstimatePromptTokens|SkipString|ReadUsage|ResponsesRequest|ResponsesStream|ResponsesNativeStream|MessagesChatRequest|MessagesEvents|MessagesStream|Assembler)$$'
 
 # Every fuzz target, longer. The two root-package targets (FuzzInspect,
 # FuzzCaddyfile) are left out of `make test` because their instrumented build
