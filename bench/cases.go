@@ -204,8 +204,10 @@ func (r *results) casesMarkdown(b *strings.Builder) {
 		}
 		return strings.Join(s, " ")
 	}
-	b.WriteString("| case | CPU/req rp, router µs | CPU/req router - rp µs | p50 rp, router µs | p50 router - rp µs | first event router - rp µs | throughput rp, router /s | throughput ratio |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	sysR := func(x caseRound) float64 { return x.sys[0] }
+	sysW := func(x caseRound) float64 { return x.sys[1] }
+	b.WriteString("| case | CPU/req rp, router µs | CPU/req router - rp µs | p50 rp, router µs | p50 router - rp µs | first event router - rp µs | throughput rp, router /s | throughput ratio | Caddy's reads, writes per request: rp; router |\n")
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, cr := range r.cases {
 		dc, dcs, _ := cr.paired(base, sub, cpu, false)
 		dp, dps, _ := cr.paired(base, sub, p50, false)
@@ -215,10 +217,11 @@ func (r *results) casesMarkdown(b *strings.Builder) {
 			dt, dts, _ := cr.paired(base, sub, ttft, false)
 			first = fmt.Sprintf("%+.0f [%s]", dt, each(dts, "%+.0f"))
 		}
-		fmt.Fprintf(b, "| %s | %.1f, %.1f | **%+.1f** [%s] | %.0f, %.0f | **%+.0f** [%s] | %s | %.0f, %.0f | **%.2f** [%s] |\n",
+		fmt.Fprintf(b, "| %s | %.1f, %.1f | **%+.1f** [%s] | %.0f, %.0f | **%+.0f** [%s] | %s | %.0f, %.0f | **%.2f** [%s] | %.1f, %.1f; %.1f, %.1f |\n",
 			cr.c, cr.median(base, cpu), cr.median(sub, cpu), dc, each(dcs, "%+.1f"),
 			cr.median(base, p50), cr.median(sub, p50), dp, each(dps, "%+.0f"), first,
-			cr.median(base, rps), cr.median(sub, rps), rr, each(rrs, "%.2f"))
+			cr.median(base, rps), cr.median(sub, rps), rr, each(rrs, "%.2f"),
+			cr.median(base, sysR), cr.median(base, sysW), cr.median(sub, sysR), cr.median(sub, sysW))
 	}
 	for _, cr := range r.cases {
 		for _, mode := range []string{base, sub} {
