@@ -20,7 +20,8 @@ type benchCase struct {
 func (c benchCase) String() string { return fmt.Sprintf("%s@%d", caseKindName(c.kind), c.conns) }
 
 // caseKinds are the names -cases accepts for the request kinds: issue 17
-// calls them small (196-byte chat), stream (20 content chunks) and large
+// calls them small (196-byte chat), stream (20 content chunks; the fake sends
+// one per word of its 21-word answer) and large
 // (32 KB prompt); the mix's own names work too.
 var caseKinds = map[string]kind{"small": smallJSON, "stream": smallStream, "large": largeJSON}
 

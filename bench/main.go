@@ -111,7 +111,7 @@ func main() {
 	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds of the open and closed loops: the modes take turns this many times; closed-loop figures are each mode's medians, open-loop ones come from its round with the median p99")
 	flag.IntVar(&cfg.conns, "conns", 64, "connections of the closed-loop (max throughput) phase")
 	flag.StringVar(&phases, "phases", "serial,open,closed", "phases to run: serial, open (the fixed rates), closed (max throughput, CPU per request), cases (issue 17's table: -cases, router minus rp paired by round)")
-	flag.StringVar(&cases, "cases", defaultCases, "cases of the cases phase: kind@connections, kind one of small, stream (20 content chunks), large (-large-kb prompt); each a closed loop of that kind alone")
+	flag.StringVar(&cases, "cases", defaultCases, "cases of the cases phase: kind@connections, kind one of small, stream (the fake's stream: one chunk per word of its answer), large (-large-kb prompt); each a closed loop of that kind alone")
 	flag.StringVar(&kinds, "kinds", "small,small+stream,large,large+stream", "request kinds of the mix, sent in turn")
 	flag.StringVar(&modes, "modes", "direct,rp,router", "modes to run, in order: direct, rp, rp32, rp-headers, router, router-warn, router-noledger, router-limits")
 	flag.IntVar(&cfg.rpIdle, "rp-idle-conns", 256, "keepalive_idle_conns_per_host of mode rp (the router's DefaultMaxIdleConnsPerHost is 256; 0 = Caddy's default, 32)")
