@@ -123,11 +123,16 @@ func (t *attemptTransport) try(req *http.Request, st *requestState, rt *route, o
 	}
 
 	if b := st.bodyBuffer; b != nil && out.Body != nil && out.Body != http.NoBody {
-		// The prepared body may be the client's own bytes: it keeps them
-		// from going back to the pool until the transport closes it.
-		out.Body = b.track(out.Body)
-		if out.GetBody != nil {
-			out.GetBody = b.trackedGetBody(out.GetBody)
+		if out.ContentLength > 0 && out.ContentLength <= maxCopiedAttemptBody {
+			copyAttemptBody(out)
+		} else {
+			// The prepared body may be the client's own bytes: it keeps
+			// them from going back to the pool until the transport closes
+			// it.
+			out.Body = b.track(out.Body)
+			if out.GetBody != nil {
+				out.GetBody = b.trackedGetBody(out.GetBody)
+			}
 		}
 	}
 	timer := newAttemptTimer(p.ttftTimeout, cancel)

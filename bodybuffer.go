@@ -1,6 +1,7 @@
 package llmrouter
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -51,6 +52,29 @@ func (b *bodyBuffer) release() {
 	case n < 0:
 		panic("llm_router: request body buffer released twice")
 	}
+}
+
+// maxCopiedAttemptBody is the largest attempt body that copyAttemptBody
+// copies rather than tracks: a body that fits, with the request's headers, in
+// the transport's 4 KiB write buffer.
+const maxCopiedAttemptBody = 3 << 10
+
+// copyAttemptBody gives out, a request with a small body of known length, a
+// copy of that body which Go's transport recognises as in memory. The
+// transport writes the headers on their own before any other body (it
+// might block, and the vendor may need the headers first) and only then
+// the body: two write system calls and two TCP segments per attempt. An
+// in-memory body goes out with the headers in one. The copy holds no
+// reference to the client's pooled buffer, so it needs no tracking either.
+func copyAttemptBody(out *http.Request) {
+	buf := make([]byte, out.ContentLength)
+	n, _ := io.ReadFull(out.Body, buf)
+	out.Body.Close()
+	// A body shorter than its ContentLength stays short, and the transport
+	// reports the mismatch as it would have.
+	buf = buf[:n]
+	out.Body = io.NopCloser(bytes.NewReader(buf))
+	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
 }
 
 // track returns rc (an attempt body that may read b) holding a reference to b

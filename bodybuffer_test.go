@@ -70,3 +70,44 @@ func TestBodyBufferLimits(t *testing.T) {
 		})
 	}
 }
+
+// A small attempt body is a copy of its own: the client's pooled bytes may
+// be reused at once, the copy and its rewinds still read the same, and Go's
+// transport sees an in-memory body, which it writes together with the
+// headers.
+func TestCopyAttemptBody(t *testing.T) {
+	b := getBodyBuffer()
+	require.NoError(t, b.readLimited(strings.NewReader(`{"model":"m"}`), 13, 1<<10))
+	out := httptestRequestWithBody(b.buf)
+	copyAttemptBody(out)
+	b.release()
+	copy(b.buf, `XXXXXXXXXXXXX`) // the pool hands the buffer to the next request
+	for range 2 {
+		got, err := io.ReadAll(out.Body)
+		require.NoError(t, err)
+		assert.Equal(t, `{"model":"m"}`, string(got))
+		assert.EqualValues(t, 13, out.ContentLength)
+		out.Body, err = out.GetBody()
+		require.NoError(t, err)
+	}
+	_, tracked := out.Body.(*trackedBody)
+	assert.False(t, tracked)
+	// The in-memory check of net/http (isKnownInMemoryReader) unwraps
+	// io.NopCloser to its reader.
+	assert.IsType(t, io.NopCloser(bytes.NewReader(nil)), out.Body)
+
+	// A body shorter than its length stays short, for the transport to refuse.
+	short := httptestRequestWithBody([]byte(`{}`))
+	short.ContentLength = 5
+	copyAttemptBody(short)
+	got, err := io.ReadAll(short.Body)
+	require.NoError(t, err)
+	assert.Equal(t, `{}`, string(got))
+}
+
+func httptestRequestWithBody(body []byte) *http.Request {
+	out, _ := http.NewRequest(http.MethodPost, "http://127.0.0.1/v1/chat/completions", nil)
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	out.ContentLength = int64(len(body))
+	return out
+}

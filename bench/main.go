@@ -4,6 +4,9 @@
 //	go run ./bench                  # full run: 20 s per load phase, about 6 minutes on a quiet machine
 //	go run ./bench -duration 10s    # shorter phases
 //	go run ./bench -smoke           # about 12 s: every mode works, streams complete; no verdicts
+//	go run ./bench -phases cases -modes rp,router -duration 8s -rounds 4
+//	                                # issue 17's table: small, streaming and 32 KB requests at
+//	                                # concurrency 1 and 32, router minus rp paired by round
 //
 // It builds caddy from ./cmd/caddy, starts a fast fake OpenAI-compatible
 // vendor on loopback, and sends the same request mix (non-streaming and
@@ -83,7 +86,8 @@ type config struct {
 	quietWait time.Duration // wait at most this long for other processes to go quiet
 	phases    map[string]bool
 	kinds     []kind // the request kinds of the mix (nil: all four)
-	retries   int    // times a measurement is repeated when the machine was busy during it
+	cases     []benchCase
+	retries   int // times a measurement is repeated when the machine was busy during it
 	logf      func(format string, args ...any)
 	clkTck    int64
 	useWrk    bool
@@ -97,6 +101,7 @@ func main() {
 		modes    string
 		phases   string
 		kinds    string
+		cases    string
 		caddyBin string
 		workDir  string
 	)
@@ -105,7 +110,8 @@ func main() {
 	flag.StringVar(&rates, "rates", "500,2000", "open-loop rates in requests/s; the last one is where peak RSS is taken")
 	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds of the open and closed loops: the modes take turns this many times; closed-loop figures are each mode's medians, open-loop ones come from its round with the median p99")
 	flag.IntVar(&cfg.conns, "conns", 64, "connections of the closed-loop (max throughput) phase")
-	flag.StringVar(&phases, "phases", "serial,open,closed", "phases to run: serial, open (the fixed rates), closed (max throughput, CPU per request)")
+	flag.StringVar(&phases, "phases", "serial,open,closed", "phases to run: serial, open (the fixed rates), closed (max throughput, CPU per request), cases (issue 17's table: -cases, router minus rp paired by round)")
+	flag.StringVar(&cases, "cases", defaultCases, "cases of the cases phase: kind@connections, kind one of small, stream (the fake's stream: one chunk per word of its answer), large (-large-kb prompt); each a closed loop of that kind alone")
 	flag.StringVar(&kinds, "kinds", "small,small+stream,large,large+stream", "request kinds of the mix, sent in turn")
 	flag.StringVar(&modes, "modes", "direct,rp,router", "modes to run, in order: direct, rp, rp32, rp-headers, router, router-warn, router-noledger, router-limits")
 	flag.IntVar(&cfg.rpIdle, "rp-idle-conns", 256, "keepalive_idle_conns_per_host of mode rp (the router's DefaultMaxIdleConnsPerHost is 256; 0 = Caddy's default, 32)")
@@ -143,11 +149,14 @@ func main() {
 	if cfg.kinds, err = parseKinds(kinds); err != nil {
 		fatalf("-kinds: %v", err)
 	}
+	if cfg.cases, err = parseCases(cases); err != nil {
+		fatalf("-cases: %v", err)
+	}
 	cfg.phases = map[string]bool{}
 	for _, p := range strings.Split(phases, ",") {
 		p = strings.TrimSpace(p)
-		if p != "serial" && p != "open" && p != "closed" {
-			fatalf("-phases: unknown phase %q (want serial, open, closed)", p)
+		if p != "serial" && p != "open" && p != "closed" && p != "cases" {
+			fatalf("-phases: unknown phase %q (want serial, open, closed, cases)", p)
 		}
 		cfg.phases[p] = true
 	}

@@ -97,3 +97,96 @@ func TestSmoke(t *testing.T) {
 		}
 	}
 }
+
+// TestSmokeCases is the cases phase's smoke run: issue 17's six cases
+// (small, streaming and large requests at concurrency 1 and 32) against rp
+// and router in two rounds, every request answered, every stream complete,
+// and the table pairing router with rp has a row per case.
+func TestSmokeCases(t *testing.T) {
+	if testing.Short() {
+		t.Skip("smoke run of the load benchmark: skipped with -short")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the benchmark reads /proc")
+	}
+	cases, err := parseCases(defaultCases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config{
+		modes:    []string{"rp", "router"},
+		rpIdle:   256,
+		largeKB:  32,
+		loadgen:  "go",
+		caddyCmd: []string{os.Args[0]},
+		caddyEnv: []string{childEnv + "=1"},
+		out:      "-",
+		portLo:   18000,
+		portHi:   18999,
+		workDir:  t.TempDir(),
+		logf:     t.Logf,
+		smoke:    true,
+		phases:   map[string]bool{"cases": true},
+		cases:    cases,
+	}
+	applySmoke(cfg)
+	cfg.duration, cfg.rounds = 300*time.Millisecond, 2
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := res.markdown()
+	t.Log("\n" + md)
+	if len(res.cases) != 6 {
+		t.Fatalf("%d cases measured, want 6", len(res.cases))
+	}
+	for _, cr := range res.cases {
+		for _, mode := range cfg.modes {
+			rounds := cr.rounds[mode]
+			if len(rounds) != cfg.rounds {
+				t.Fatalf("case %s, %s: %d rounds, want %d", cr.c, mode, len(rounds), cfg.rounds)
+			}
+			errs, streams, complete, first := cr.failures(mode)
+			if errs > 0 || complete != streams || (cr.c.kind.stream() && streams == 0) {
+				t.Errorf("case %s, %s: %d failed (first: %s), %d of %d streams complete", cr.c, mode, errs, first, complete, streams)
+			}
+			for i, r := range rounds {
+				if r.requests == 0 || r.cpuPerReqUS <= 0 || r.p50 <= 0 {
+					t.Errorf("case %s, %s, round %d: %d requests, CPU %.1f µs/request, p50 %s", cr.c, mode, i+1, r.requests, r.cpuPerReqUS, r.p50)
+				}
+				if cr.c.kind.stream() && r.ttft50 <= 0 {
+					t.Errorf("case %s, %s, round %d: no first-event latency", cr.c, mode, i+1)
+				}
+			}
+		}
+		if _, each, ok := cr.paired("rp", "router", func(x caseRound) float64 { return x.cpuPerReqUS }, false); !ok || len(each) != cfg.rounds {
+			t.Errorf("case %s: no paired CPU difference per round", cr.c)
+		}
+		if !strings.Contains(md, "| "+cr.c.String()+" |") {
+			t.Errorf("the report has no row for case %s", cr.c)
+		}
+	}
+}
+
+func TestParseCases(t *testing.T) {
+	cs, err := parseCases("small@1, stream@32,large+stream@4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []benchCase{{smallJSON, 1}, {smallStream, 32}, {largeStream, 4}}
+	if len(cs) != len(want) {
+		t.Fatalf("got %v, want %v", cs, want)
+	}
+	for i := range want {
+		if cs[i] != want[i] {
+			t.Errorf("case %d: got %v, want %v", i, cs[i], want[i])
+		}
+	}
+	for _, bad := range []string{"small", "small@0", "huge@1", "small@x"} {
+		if _, err := parseCases(bad); err == nil {
+			t.Errorf("parseCases(%q): no error", bad)
+		}
+	}
+}

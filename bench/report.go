@@ -270,6 +270,8 @@ func (r *results) markdown() string {
 		fmt.Fprintf(&b, "\nTargets met: %d of %d.\n", pass, pass+fail)
 	}
 
+	r.casesMarkdown(&b)
+
 	b.WriteString("\n### Checks and diagnostics\n\n| | ")
 	for _, m := range r.modes {
 		fmt.Fprintf(&b, " %s |", m.label)

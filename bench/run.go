@@ -129,6 +129,7 @@ type modeResult struct {
 	closed       closedResult   // the rounds merged: medians, and totals of the counts
 	closedRounds []closedResult // each closed-loop round, in order
 	profileTop   string
+	caseProfiles []caseProfile // -profile with the cases phase
 	caddyfile    string
 	logPath      string
 	logBytes     int64      // size of Caddy's log at the end
@@ -164,6 +165,7 @@ type results struct {
 	notes    []string
 	waited   time.Duration // spent waiting for a quiet machine
 	repeated int           // measurements repeated because the machine was busy
+	cases    []*caseResult // the cases phase
 }
 
 // quietLimit is the CPU, in cores, that other processes may use for the
@@ -424,6 +426,12 @@ func run(ctx context.Context, cfg *config) (*results, error) {
 	for _, mr := range runs {
 		mr.res.closed = mergeRounds(mr.res.closedRounds)
 	}
+	if cfg.phases["cases"] {
+		var err error
+		if res.cases, err = runCases(ctx, cfg, runs, fake, measure); err != nil {
+			return nil, err
+		}
+	}
 	for _, mr := range runs {
 		if mr.proc != nil {
 			if fi, err := os.Stat(mr.proc.logPath); err == nil {
@@ -482,13 +490,21 @@ func (mr *modeRun) logTail() string {
 // closedPhase runs the closed loop against one mode and measures Caddy's
 // CPU time over it.
 func closedPhase(ctx context.Context, cfg *config, m *mix, mr *modeRun, fake *fakeVendor, pids []int) (closedResult, error) {
+	cr, _, err := closedPhaseSummary(ctx, cfg, m, mr, fake, pids)
+	return cr, err
+}
+
+// closedPhaseSummary is closedPhase that also returns the Go generator's
+// latency summary (empty with wrk).
+func closedPhaseSummary(ctx context.Context, cfg *config, m *mix, mr *modeRun, fake *fakeVendor, pids []int) (closedResult, summary, error) {
 	cr := closedResult{gen: "go"}
+	var s summary
 	self := os.Getpid()
 	var c0 int64
 	if mr.proc != nil {
 		var err error
 		if c0, err = cpuTicks(mr.proc.pid()); err != nil {
-			return cr, err
+			return cr, s, err
 		}
 	}
 	b0, _ := cpuTicks(self)
@@ -519,7 +535,7 @@ func closedPhase(ctx context.Context, cfg *config, m *mix, mr *modeRun, fake *fa
 		cr.gen = "wrk"
 		w, err := runWrk(ctx, cfg.wrkScript, mr.url, cfg.conns, cfg.duration, cfg.pin)
 		if err != nil {
-			return cr, err
+			return cr, s, err
 		}
 		cr.requests, cr.wall, cr.rps = w.requests, w.wall, w.rps
 		wrkTicks = int64(w.cpu.Seconds() * float64(cfg.clkTck))
@@ -530,7 +546,7 @@ func closedPhase(ctx context.Context, cfg *config, m *mix, mr *modeRun, fake *fa
 		}
 	} else {
 		samples, wall := closedLoop(ctx, mr.url, m, cfg.conns, cfg.duration)
-		s := summarize(samples, wall)
+		s = summarize(samples, wall)
 		cr.requests, cr.wall = s.n, wall
 		cr.rps = float64(s.n) / wall.Seconds()
 		cr.errors, cr.streams, cr.complete, cr.firstErr = s.errs, s.streams, s.complete, s.firstErr
@@ -548,7 +564,7 @@ func closedPhase(ctx context.Context, cfg *config, m *mix, mr *modeRun, fake *fa
 	if mr.proc != nil {
 		c1, err := cpuTicks(mr.proc.pid())
 		if err != nil {
-			return cr, err
+			return cr, s, err
 		}
 		cpu := time.Duration(float64(c1-c0) * tick)
 		if cr.requests > 0 {
@@ -564,7 +580,7 @@ func closedPhase(ctx context.Context, cfg *config, m *mix, mr *modeRun, fake *fa
 			cfg.logf("allocation profile of %s: %v", mr.name, err)
 		}
 	}
-	return cr, nil
+	return cr, s, nil
 }
 
 // sampleRSS samples VmRSS every 50 ms until the returned function is called,
