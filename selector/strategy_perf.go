@@ -23,6 +23,13 @@ func init() {
 // every route gets measured once before the fastest one takes over. Among
 // unmeasured routes the cheaper goes first, so exploring costs less.
 func byLatency(_ *Request, a, b *score) int {
+	return measuredFirstBy(a, b, a.latency, b.latency)
+}
+
+// measuredFirstBy orders unmeasured routes first (the cheaper of them
+// first), then measured ones by ka and kb, lower first: the latency
+// strategies' shared rule, each with the time it ranks by.
+func measuredFirstBy(a, b *score, ka, kb float64) int {
 	if a.Measured != b.Measured {
 		if !a.Measured {
 			return -1
@@ -33,9 +40,9 @@ func byLatency(_ *Request, a, b *score) int {
 		return comparePrice(a, b)
 	}
 	switch {
-	case a.latency < b.latency:
+	case ka < kb:
 		return -1
-	case a.latency > b.latency:
+	case ka > kb:
 		return 1
 	}
 	return 0

@@ -19,20 +19,5 @@ func init() {
 
 // byFirstToken orders by the bucket's time to first token alone.
 func byFirstToken(_ *Request, a, b *score) int {
-	if a.Measured != b.Measured {
-		if !a.Measured {
-			return -1
-		}
-		return 1
-	}
-	if !a.Measured {
-		return comparePrice(a, b)
-	}
-	switch {
-	case a.TTFT < b.TTFT:
-		return -1
-	case a.TTFT > b.TTFT:
-		return 1
-	}
-	return 0
+	return measuredFirstBy(a, b, a.TTFT, b.TTFT)
 }
