@@ -352,6 +352,16 @@ func messagesTypeOfBedrock(awsType string) string {
 // any X-Amz-* header the operator did not configure, so that a client can
 // neither smuggle in an X-Amz-Security-Token nor break the signature.
 func (b *bedrockBackend) send(v *Vendor, out *http.Request, model, op string, body []byte) error {
+	o := outgoing{host: awsHost(v.base), body: body, plain: true}
+	o.path, o.rawPath = v.below("/model/"+model+op, "/model/"+bedrockEscapeModelID(model)+op)
+	return b.sendSigned(v, out, &o, http.MethodPost)
+}
+
+// sendSigned sends o with method (POST, or GET without a body) as every
+// Bedrock call goes: the credentials fetched first, a Bedrock API key as a
+// bearer token or else SigV4 over the exact request, and no Accept or X-Amz-*
+// header the operator did not configure.
+func (b *bedrockBackend) sendSigned(v *Vendor, out *http.Request, o *outgoing, method string) error {
 	var creds aws.Credentials
 	if b.creds != nil {
 		var err error
@@ -359,8 +369,6 @@ func (b *bedrockBackend) send(v *Vendor, out *http.Request, model, op string, bo
 			return v.refused(fmt.Errorf("aws credentials: %w", err))
 		}
 	}
-	o := outgoing{host: awsHost(v.base), body: body, plain: true}
-	o.path, o.rawPath = v.below("/model/"+model+op, "/model/"+bedrockEscapeModelID(model)+op)
 	if b.creds == nil {
 		o.authName, o.authValue = "Authorization", "Bearer "+v.key
 	}
@@ -376,14 +384,18 @@ func (b *bedrockBackend) send(v *Vendor, out *http.Request, model, op string, bo
 				}
 			}
 		}
-		out.Method = http.MethodPost
+		out.Method = method
+		if method == http.MethodGet {
+			h.Del("Content-Type")
+			out.Body, out.GetBody, out.ContentLength, body = http.NoBody, nil, 0, nil
+		}
 		if b.creds == nil {
 			return nil
 		}
 		// Last: the signature covers the exact body bytes just installed.
 		return bedrockSign(out.Context(), b.signer, creds, out, body, awsSigningService, b.region, b.now())
 	}
-	return v.send(out, &o)
+	return v.send(out, o)
 }
 
 // Interface guards

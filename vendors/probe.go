@@ -2,12 +2,10 @@ package vendors
 
 import (
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/tidwall/gjson"
 )
 
@@ -158,25 +156,7 @@ func (b *bedrockBackend) probe(v *Vendor, out *http.Request, model string) (bool
 	}
 	o := outgoing{host: host}
 	o.path, o.rawPath = v.below(resource+model, resource+bedrockEscapeModelID(model))
-	var creds aws.Credentials
-	if b.creds != nil {
-		var err error
-		if creds, err = b.creds.Retrieve(out.Context()); err != nil {
-			return false, fmt.Errorf("aws credentials: %w", err)
-		}
-	} else {
-		o.authName, o.authValue = "Authorization", "Bearer "+v.key
-	}
-	o.finish = func(out *http.Request, _ []byte) error {
-		out.Method = http.MethodGet
-		out.Header.Del("Content-Type")
-		out.Body, out.GetBody, out.ContentLength = http.NoBody, nil, 0
-		if b.creds == nil {
-			return nil
-		}
-		return bedrockSign(out.Context(), b.signer, creds, out, nil, awsSigningService, b.region, b.now())
-	}
-	return true, v.send(out, &o)
+	return true, b.sendSigned(v, out, &o, http.MethodGet)
 }
 
 // bedrockIsProfile reports whether a Bedrock model id names an inference
