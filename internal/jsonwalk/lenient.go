@@ -48,6 +48,21 @@ func WalkObject(s string, i int, member func(key string, v int) int) int {
 	}
 }
 
+// Members calls member with the key (still escaped) and the whole value
+// (its text, as SkipValue delimits it) of each member of the object s holds,
+// for the callers that take every member's value as it is rather than
+// reading into it. It stops at the first member it cannot read, as
+// WalkObject does.
+func Members(s string, member func(key, raw string)) {
+	WalkObject(s, 0, func(key string, v int) int {
+		end := SkipValue(s, v)
+		if end >= 0 {
+			member(key, s[v:end])
+		}
+		return end
+	})
+}
+
 // WalkArray is WalkObject for the elements of the array that opens at s[i]:
 // element gets the offset of each element and returns the offset just past
 // it, or -1.

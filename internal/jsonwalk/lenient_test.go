@@ -220,3 +220,13 @@ func TestStringBytes(t *testing.T) {
 	assert.Equal(t, 0, StringBytes(`12`))
 	assert.Equal(t, 0, StringBytes(""))
 }
+
+func TestMembers(t *testing.T) {
+	var got []string
+	Members(` {"a": 1, "b" : {"c":[2,"}"]}, "d\"e":"x"} `, func(key, raw string) { got = append(got, key+"="+raw) })
+	assert.Equal(t, []string{`a=1`, `b={"c":[2,"}"]}`, `d\"e="x"`}, got)
+	got = nil
+	Members(`{"a":1, b:2, "c":3}`, func(key, raw string) { got = append(got, key+"="+raw) })
+	assert.Equal(t, []string{`a=1`}, got, "it stops at the member it cannot read")
+	Members(`[1]`, func(string, string) { t.Fatal("not an object") })
+}

@@ -148,12 +148,7 @@ func (a *Assembler) chunk(js string) {
 		a.bad = ErrTooLarge
 		return
 	}
-	jsonwalk.WalkObject(js, 0, func(key string, v int) int {
-		end := jsonwalk.SkipValue(js, v)
-		if end < 0 {
-			return end
-		}
-		raw := js[v:end]
+	jsonwalk.Members(js, func(key, raw string) {
 		switch key {
 		case "id":
 			firstString(&a.id, raw)
@@ -182,7 +177,6 @@ func (a *Assembler) chunk(js string) {
 				return end
 			})
 		}
-		return end
 	})
 }
 
@@ -225,12 +219,7 @@ func (a *Assembler) choice(i int) *choiceParts {
 func (a *Assembler) readChoice(js string) {
 	index := int(gjson.Get(js, "index").Int())
 	c := a.choice(index)
-	jsonwalk.WalkObject(js, 0, func(key string, v int) int {
-		end := jsonwalk.SkipValue(js, v)
-		if end < 0 {
-			return end
-		}
-		raw := js[v:end]
+	jsonwalk.Members(js, func(key, raw string) {
 		switch key {
 		case "delta", "message":
 			if jsonwalk.IsObject(raw) {
@@ -247,7 +236,6 @@ func (a *Assembler) readChoice(js string) {
 				c.finish = strings.Clone(raw)
 			}
 		}
-		return end
 	})
 }
 
@@ -269,12 +257,7 @@ func elements(dst *[]string, raw string) bool {
 
 // readDelta reads a choice's delta.
 func (a *Assembler) readDelta(c *choiceParts, js string) {
-	jsonwalk.WalkObject(js, 0, func(key string, v int) int {
-		end := jsonwalk.SkipValue(js, v)
-		if end < 0 {
-			return end
-		}
-		raw := js[v:end]
+	jsonwalk.Members(js, func(key, raw string) {
 		switch key {
 		case "role":
 			firstString(&c.role, raw)
@@ -309,7 +292,6 @@ func (a *Assembler) readDelta(c *choiceParts, js string) {
 		case "annotations":
 			elements(&c.annotations, raw)
 		}
-		return end
 	})
 }
 
@@ -361,12 +343,8 @@ func (c *choiceParts) readToolCall(js string) {
 // readFunction merges a function fragment: the name once, the arguments
 // concatenated.
 func (call *callParts) readFunction(js string) {
-	jsonwalk.WalkObject(js, 0, func(key string, v int) int {
-		end := jsonwalk.SkipValue(js, v)
-		if end < 0 {
-			return end
-		}
-		switch raw := js[v:end]; key {
+	jsonwalk.Members(js, func(key, raw string) {
+		switch key {
 		case "name":
 			if !call.named && jsonwalk.NonEmptyString(raw) {
 				call.name, call.named = strings.Clone(raw), true
@@ -374,7 +352,6 @@ func (call *callParts) readFunction(js string) {
 		case "arguments":
 			call.arguments.add(raw)
 		}
-		return end
 	})
 }
 
