@@ -100,7 +100,7 @@ func (t *attemptTransport) try(req *http.Request, st *requestState, rt *route, o
 	out := t.router.attemptRequest(ctx, req)
 	a := vendors.Attempt{Endpoint: p.endpoint, Model: rt.vendorModel, Body: p.body,
 		Stream: p.stream, Layout: p.layout, ClientWantsUsage: p.clientWantsUsage, PromptTokens: p.promptTokens,
-		ResponseIDs: t.router.ids()}
+		ResponseIDs: t.router.ids(), TokenCapAdded: p.tokenCapAdded}
 	if streamed != nil {
 		a.Body, a.Layout, a.Stream, a.ClientWantsUsage = streamed.body, streamed.layout, true, true
 	}

@@ -23,8 +23,9 @@ import (
 )
 
 // DefaultLimitMaxTokens bounds the completion of a request under a hard
-// budget that sets no max_tokens: the router sets max_tokens to it, so that
-// the request's worst case, and so the budget, is bounded.
+// budget that sets no max_tokens: the router adds a completion cap of this
+// size (withMaxTokens), so that the request's worst case, and so the
+// budget, is bounded.
 const DefaultLimitMaxTokens = 4096
 
 // limiters holds the limit counters by where they are kept ("memory", or
@@ -160,7 +161,7 @@ func (h *LLMRouter) admit(w http.ResponseWriter, r *http.Request, st *requestSta
 		// max_tokens the vendor enforces, not by an estimate.
 		maxTokens = DefaultLimitMaxTokens
 		p.body, p.layout = withMaxTokens(p.body, p.layout, p.endpoint, maxTokens)
-		p.sreq.MaxTokens = maxTokens
+		p.sreq.MaxTokens, p.tokenCapAdded = maxTokens, true
 	case maxTokens <= 0 && len(p.ranked) > 0:
 		high = highCompletion(p.ranked[0], p.bucket, now)
 	}
@@ -239,9 +240,13 @@ func hasHardBudget(applied []limits.Applied) bool {
 	return false
 }
 
-// withMaxTokens returns body with "max_tokens": n added as its last member.
-// The members before it keep their offsets, so the layout stays true but
-// for its member count.
+// withMaxTokens returns body with a completion cap of n added as its last
+// member, under the endpoint's name for it: max_completion_tokens for chat
+// completions (OpenAI's reasoning models refuse max_tokens; the kinds whose
+// API lacks the newer name send it as max_tokens, see
+// vendors.Attempt.TokenCapAdded), max_output_tokens for the Responses API,
+// max_tokens for the others. The members before it keep their offsets, so
+// the layout stays true but for its member count.
 func withMaxTokens(body []byte, layout vendors.Layout, e vendors.Endpoint, n int) ([]byte, vendors.Layout) {
 	end := len(body) - 1
 	for end >= 0 && body[end] != '}' {
@@ -255,9 +260,12 @@ func withMaxTokens(body []byte, layout vendors.Layout, e vendors.Endpoint, n int
 	if layout.Members > 0 {
 		out = append(out, ',')
 	}
-	if e == vendors.Responses {
+	switch e {
+	case vendors.ChatCompletions:
+		out = append(out, `"max_completion_tokens":`...)
+	case vendors.Responses:
 		out = append(out, `"max_output_tokens":`...)
-	} else {
+	default:
 		out = append(out, `"max_tokens":`...)
 	}
 	out = strconv.AppendInt(out, int64(n), 10)

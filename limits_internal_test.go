@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 
 	"github.com/caddy-llm/llmrouter/selector"
+	"github.com/caddy-llm/llmrouter/vendors"
 )
 
 // Reset delays read like OpenAI's (and Go's) durations.
@@ -43,4 +44,30 @@ func TestHighCompletion(t *testing.T) {
 		short.stats.ObserveSuccess(0, selector.Sample{FirstToken: 10 * time.Millisecond, Total: 20 * time.Millisecond, CompletionTokens: 3}, now, time.Minute)
 	}
 	assert.Equal(t, 256, highCompletion(short, 0, now))
+}
+
+// The router's completion cap goes under each client API's name for it:
+// chat completions' max_completion_tokens (OpenAI's reasoning models refuse
+// max_tokens), the Responses API's max_output_tokens, max_tokens elsewhere;
+// appended last, so that the layout's offsets stay true.
+func TestWithMaxTokens(t *testing.T) {
+	for _, tc := range []struct {
+		e    vendors.Endpoint
+		body string
+		want string
+	}{
+		{vendors.ChatCompletions, `{"model":"m","messages":[]}`, `{"model":"m","messages":[],"max_completion_tokens":4096}`},
+		{vendors.Responses, `{"model":"m","input":"hi"} `, `{"model":"m","input":"hi","max_output_tokens":4096} `},
+		{vendors.Messages, `{"model":"m","messages":[]}`, `{"model":"m","messages":[],"max_tokens":4096}`},
+		{vendors.Completions, `{"model":"m","prompt":"a"}`, `{"model":"m","prompt":"a","max_tokens":4096}`},
+		{vendors.ChatCompletions, `{}`, `{"max_completion_tokens":4096}`},
+	} {
+		members := 2
+		if tc.body == `{}` {
+			members = 0
+		}
+		got, layout := withMaxTokens([]byte(tc.body), vendors.Layout{Members: members}, tc.e, 4096)
+		assert.Equal(t, tc.want, string(got), tc.e)
+		assert.Equal(t, members+1, layout.Members)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
+	llmrouter "github.com/caddy-llm/llmrouter"
 	"github.com/caddy-llm/llmrouter/internal/fakevendor"
 )
 
@@ -122,8 +123,35 @@ func TestLimits_HardBudget(t *testing.T) {
 	// 3,010, so exactly two fit (0 → 3,010 → 6,020; then 3,980 < 4,106).
 	assert.Equal(t, 2, admitted)
 	for _, r := range ok.Requests() {
+		// openai_compatible: the router's cap as max_tokens, the name every
+		// such server knows.
 		assert.EqualValues(t, 4096, gjson.GetBytes(r.Body, "max_tokens").Int(), "the router bounds the worst case")
+		assert.False(t, gjson.GetBytes(r.Body, "max_completion_tokens").Exists())
 	}
+}
+
+// The cap a hard budget adds reaches OpenAI as max_completion_tokens, the
+// only name its reasoning models (o-series, gpt-5) accept, and DeepSeek as
+// max_tokens, the only one it documents; a failover from one to the other
+// carries the cap across.
+func TestLimits_HardBudgetCapNames(t *testing.T) {
+	openai := fakevendor.Start(t, fakevendor.Options{Name: "openai", Status: http.StatusServiceUnavailable})
+	deepseek := fakevendor.Start(t, fakevendor.Options{Name: "deepseek"})
+	startRouter(t, routerBlock([]string{"ledger memory",
+		"limits {\n\t\tkey {http.request.header.X-Client}\n\t\ttier default {\n\t\t\tusd 1 per day hard\n\t\t}\n\t}"},
+		vendorBlock("openai", "openai", openai.URL(), "sk-o", "probe off", "model cap-o3 as o3 input 0.1 output 0.1"),
+		vendorBlock("deepseek", "deepseek", deepseek.URL(), "sk-d", "probe off", "model cap-o3 as deepseek-chat input 1 output 1")))
+
+	resp, body := chat(t, "cap-o3", `"routing":"price"`, "X-Client", fmt.Sprint("cap-", time.Now().UnixNano()))
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	require.Len(t, openai.Requests(), 1, "the cheaper vendor is tried first")
+	o := openai.Requests()[0].Body
+	assert.EqualValues(t, llmrouter.DefaultLimitMaxTokens, gjson.GetBytes(o, "max_completion_tokens").Int(), "%s", o)
+	assert.False(t, gjson.GetBytes(o, "max_tokens").Exists(), "%s", o)
+	require.Len(t, deepseek.Requests(), 1)
+	d := deepseek.Requests()[0].Body
+	assert.EqualValues(t, llmrouter.DefaultLimitMaxTokens, gjson.GetBytes(d, "max_tokens").Int(), "%s", d)
+	assert.False(t, gjson.GetBytes(d, "max_completion_tokens").Exists(), "%s", d)
 }
 
 // A concurrency limit holds requests in flight to its number; a slot comes

@@ -27,6 +27,7 @@ type plan struct {
 	clientWantsUsage bool // stream_options.include_usage
 	promptTokens     int  // estimated
 	maxTokens        int  // the client's max_completion_tokens or max_tokens; 0 when unset
+	tokenCapAdded    bool // body's completion cap is the router's (limits.go, withMaxTokens)
 	bucket           int  // the prompt's size bucket
 	strategy         selector.Strategy
 	sreq             selector.Request

@@ -14,6 +14,7 @@ func init() {
 			probe:       probeList, // vLLM, Ollama, LiteLLM... list /models
 			auth:        authBearer,
 			streamUsage: usagePassThrough,
+			sanitize:    sanitizeCompatible,
 		}),
 	})
 }

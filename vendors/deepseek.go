@@ -4,7 +4,8 @@ package vendors
 // alias exists but is not the documented form), and it has chat only: FIM is
 // at /beta/completions with a different contract, and there are no
 // embeddings. Its "Insufficient Balance" is a 402, which the generic rules
-// already treat as a quota failover.
+// already treat as a quota failover. It takes max_tokens, not
+// max_completion_tokens (sanitizeDeepSeek).
 func init() {
 	register(&kind{
 		name:           "deepseek",
@@ -13,7 +14,7 @@ func init() {
 			endpoints: endpointsOf(ChatCompletions),
 			probe:     probeList, // no single-model lookup
 			auth:      authBearer,
-			sanitize:  sanitizeNonOpenAI,
+			sanitize:  sanitizeDeepSeek,
 		}),
 	})
 }

@@ -183,6 +183,29 @@ func xReasoningModel(model string) bool {
 		strings.Contains(m, "mini") || strings.Contains(m, "reasoning")
 }
 
+// sanitizeDeepSeek is sanitizeNonOpenAI plus DeepSeek's name for the
+// completion cap: its API documents max_tokens only, and a
+// max_completion_tokens it ignores would leave the answer unbounded (and a
+// hard budget's worst case with it).
+func sanitizeDeepSeek(body []byte, _ Attempt) ([]byte, error) {
+	body, err := dropOpenAIOnly(body)
+	if err != nil {
+		return nil, err
+	}
+	return renameField(body, "max_completion_tokens", "max_tokens")
+}
+
+// sanitizeCompatible sends the completion cap the router added itself
+// (Attempt.TokenCapAdded) as max_tokens, the name every OpenAI-compatible
+// server knows; whether this one also knows max_completion_tokens is
+// unknown. A cap the client chose itself goes as the client named it.
+func sanitizeCompatible(body []byte, a Attempt) ([]byte, error) {
+	if !a.TokenCapAdded {
+		return body, nil
+	}
+	return renameField(body, "max_completion_tokens", "max_tokens")
+}
+
 // sanitizeNonOpenAI is the default for OpenAI-compatible vendors that are not
 // OpenAI: they misread or reject OpenAI's account-side fields.
 func sanitizeNonOpenAI(body []byte, _ Attempt) ([]byte, error) {

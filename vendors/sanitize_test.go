@@ -57,6 +57,55 @@ func TestSanitizeMistral(t *testing.T) {
 	assert.Equal(t, mistralToolID("call_abc123XYZ"), id1, "deterministic across attempts")
 }
 
+// The completion cap reaches each kind under a name its API knows: DeepSeek
+// documents max_tokens only, so max_completion_tokens (the client's or the
+// router's) goes as max_tokens; a generic OpenAI-compatible server gets the
+// router's own cap as max_tokens, the client's as the client wrote it;
+// OpenAI and the others keep max_completion_tokens, which OpenAI's
+// reasoning models require.
+func TestSanitizeCompletionCap(t *testing.T) {
+	const body = `{"model":"m","messages":[],"max_completion_tokens":4096}`
+	send := func(kind string, added bool) []byte {
+		v, err := New(Config{ID: "v", Kind: kind, BaseURL: "https://example.com/v1", APIKey: "k"})
+		require.NoError(t, err)
+		out := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+		require.NoError(t, v.Prepare(out, Attempt{Endpoint: ChatCompletions, Model: "m", Body: []byte(body),
+			TokenCapAdded: added}))
+		got, err := io.ReadAll(out.Body)
+		require.NoError(t, err)
+		return got
+	}
+	for _, tc := range []struct {
+		kind  string
+		added bool
+		want  string // the field that carries the cap
+	}{
+		{"deepseek", false, "max_tokens"},
+		{"deepseek", true, "max_tokens"},
+		{"mistral", true, "max_tokens"},
+		{"openai_compatible", true, "max_tokens"},
+		{"openai_compatible", false, "max_completion_tokens"},
+		{"openai", true, "max_completion_tokens"},
+		{"volcengine", true, "max_completion_tokens"},
+		{"x", true, "max_completion_tokens"},
+	} {
+		got := send(tc.kind, tc.added)
+		other := map[string]string{"max_tokens": "max_completion_tokens", "max_completion_tokens": "max_tokens"}[tc.want]
+		assert.Equal(t, int64(4096), gjson.GetBytes(got, tc.want).Int(), "%s (router's cap: %v): %s", tc.kind, tc.added, got)
+		assert.False(t, gjson.GetBytes(got, other).Exists(), "%s (router's cap: %v): %s", tc.kind, tc.added, got)
+	}
+	// A client that gave both keeps its max_tokens on DeepSeek.
+	v, err := New(Config{ID: "v", Kind: "deepseek", APIKey: "k"})
+	require.NoError(t, err)
+	out := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
+	require.NoError(t, v.Prepare(out, Attempt{Endpoint: ChatCompletions, Model: "m",
+		Body: []byte(`{"model":"m","messages":[],"max_tokens":10,"max_completion_tokens":20}`)}))
+	got, err := io.ReadAll(out.Body)
+	require.NoError(t, err)
+	assert.Equal(t, int64(10), gjson.GetBytes(got, "max_tokens").Int())
+	assert.False(t, gjson.GetBytes(got, "max_completion_tokens").Exists())
+}
+
 func TestSanitizeXReasoningModels(t *testing.T) {
 	const body = `{"model":"m","presence_penalty":0.5,"frequency_penalty":0.2,"stop":["\n"],"user":"u","messages":[]}`
 	got := prepared(t, "x", "grok-4-0709", body, false)

@@ -103,6 +103,10 @@ type Attempt struct {
 	// ResponseIDs signs and opens the ids of Responses API answers (they
 	// name the vendor that produced them); nil outside the Responses API.
 	ResponseIDs *ResponseIDs
+	// TokenCapAdded says that the body's max_completion_tokens is not the
+	// client's but the router's, added to bound a hard budget's worst case:
+	// kinds whose API may not know that name send it as max_tokens.
+	TokenCapAdded bool
 }
 
 // Translator returns the translation of attempt a at this vendor. It is the
