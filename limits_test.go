@@ -154,6 +154,32 @@ func TestLimits_HardBudgetCapNames(t *testing.T) {
 	assert.False(t, gjson.GetBytes(d, "max_completion_tokens").Exists(), "%s", d)
 }
 
+// A request refused by one limit still hears about the others: its 429
+// carries the token limit's and the budget's headers beside the refused
+// request rate's, as OpenAI's 429s carry every x-ratelimit-* header.
+func TestLimits_RefusalCarriesEveryLimit(t *testing.T) {
+	fake := fakevendor.Start(t, fakevendor.Options{Name: "ok", PromptTokens: 10, CompletionTokens: 20})
+	startRouter(t, routerBlock([]string{"ledger memory",
+		"limits {\n\t\tkey {http.request.header.X-Client}\n\t\ttier default {\n\t\t\trequests 1 per 1m\n\t\t\ttokens 100k per 1m\n\t\t\tusd 10 per day\n\t\t}\n\t}"},
+		vendorBlock("ok", "openai_compatible", fake.URL(), "", "model limits-every input 1 output 1")))
+	client := fmt.Sprint("every-", time.Now().UnixNano())
+
+	resp, body := chat(t, "limits-every", `"max_tokens":100`, "X-Client", client)
+	require.Equal(t, http.StatusOK, resp.StatusCode, body)
+	resp, body = chat(t, "limits-every", `"max_tokens":100`, "X-Client", client)
+	require.Equal(t, http.StatusTooManyRequests, resp.StatusCode, body)
+	assert.Equal(t, "rate_limit_exceeded", gjson.Get(body, "error.code").String(), body)
+	assert.Equal(t, "0", resp.Header.Get("X-Ratelimit-Remaining-Requests"), "the refused limit")
+	assert.Equal(t, "100000", resp.Header.Get("X-Ratelimit-Limit-Tokens"), "the limits that did not refuse")
+	left, err := strconv.Atoi(resp.Header.Get("X-Ratelimit-Remaining-Tokens"))
+	require.NoError(t, err, "X-Ratelimit-Remaining-Tokens: %q", resp.Header.Get("X-Ratelimit-Remaining-Tokens"))
+	assert.Equal(t, 100_000-30, left, "what the admitted request used")
+	assert.NotEmpty(t, resp.Header.Get("X-Ratelimit-Reset-Tokens"))
+	assert.Equal(t, "9.999970", resp.Header.Get("X-Llm-Budget-Remaining-Usd"), "$10 less 30 tokens at $1 per 1M")
+	assert.NotEmpty(t, resp.Header.Get("X-Llm-Budget-Reset"))
+	assert.Equal(t, 1, fake.Count())
+}
+
 // A concurrency limit holds requests in flight to its number; a slot comes
 // back when a request ends.
 func TestLimits_Concurrency(t *testing.T) {

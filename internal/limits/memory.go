@@ -143,11 +143,25 @@ func (m *Memory) Reserve(_ context.Context, now time.Time, ask Ask) (Grant, erro
 		limit, amount := share(a.Limit, n), ask.amount(a)
 		g.charges[i] = charge{c: c, amount: amount}
 		if retry, ok := c.fits(now, nowMs, limit, amount); !ok {
-			g.charges = nil
 			g.Refusal = Refusal{Limit: *a, RetryAfter: retry, Reset: c.reset(now, nowMs)}
 			if a.Kind != USD && retry > 0 {
 				g.Refusal.Reset = now.Add(retry)
 			}
+			// What is left of every limit, as an admitted request would be
+			// told: a refused client sees all its x-ratelimit-* and budget
+			// headers too, as OpenAI sends them on a 429. Nothing is charged.
+			for j := i + 1; j < len(ask.Limits); j++ {
+				b := &ask.Limits[j]
+				key, end := keyOf(b, now)
+				c := m.counter(key, b, ask.Client, end)
+				c.a = *b
+				if b.Kind == USD {
+					c.expire(now)
+				}
+				g.charges[j] = charge{c: c}
+			}
+			m.headroom(&g, now, nowMs, n)
+			g.charges = nil
 			return g, nil
 		}
 	}
@@ -342,7 +356,8 @@ func (c *counter) reset(now time.Time, nowMs int64) time.Time {
 	return time.Time{}
 }
 
-// headroom fills g's numbers for the response headers. Called with m.mu held.
+// headroom fills g's numbers for the response headers from the counters of
+// g.charges, whether charged or not. Called with m.mu held.
 func (m *Memory) headroom(g *Grant, now time.Time, nowMs int64, n int) {
 	for i := range g.charges {
 		c := g.charges[i].c

@@ -108,7 +108,11 @@ func (r *Redis) Reserve(ctx context.Context, now time.Time, ask Ask) (Grant, err
 		if ref.RetryAfter > 0 {
 			ref.Reset = now.Add(ref.RetryAfter)
 		}
-		return Grant{Refusal: ref, ask: ask}, nil
+		// reserve.lua checked and counted every limit, so a refused client
+		// is told what is left of each, as Memory does.
+		g := Grant{Refusal: ref, ask: ask}
+		r.headroom(&g, now, res.Counts)
+		return g, nil
 	}
 	g := Grant{Admitted: true, ask: ask, shared: &res}
 	r.headroom(&g, now, res.Counts)

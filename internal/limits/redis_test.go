@@ -382,3 +382,39 @@ func BenchmarkRedisReserveSettle(b *testing.B) {
 		}
 	}
 }
+
+// A refused request is told what is left of every limit, not only of the
+// one that refused it, as OpenAI's 429s carry all x-ratelimit-* headers:
+// the same from Memory and from Redis, and nothing is charged for it.
+func TestRefusalReportsEveryLimit(t *testing.T) {
+	fleet := twoRedis(t, RedisOptions{})
+	mem := NewMemory(MemoryOptions{})
+	limits := limitsOf(t, Set{Requests: rate(2, redisWindow), Tokens: rate(10_000, redisWindow),
+		USD: &Budget{USD: 1, Per: "month", Hard: true}}, "c")
+	ask := Ask{Client: "c", Limits: limits, Amounts: Amounts{InputTokens: 500, OutputTokens: 1000, MicroUSD: 100_000}}
+	actual := Actual{InputTokens: 400, OutputTokens: 300, MicroUSD: 30_000}
+	for i, l := range []Limiter{fleet[0], mem} {
+		now := time.Now()
+		for range 2 {
+			g, err := l.Reserve(ctx, now, ask)
+			require.NoError(t, err)
+			require.True(t, g.Admitted)
+			require.NoError(t, l.Settle(ctx, g, actual))
+		}
+		g, err := l.Reserve(ctx, now, ask)
+		require.NoError(t, err)
+		require.False(t, g.Admitted, "limiter %d", i)
+		assert.Equal(t, Requests, g.Refusal.Limit.Kind)
+		assert.Equal(t, Headroom{Set: true, Limit: 10_000, Remaining: 10_000 - 2*700, Reset: g.Tokens.Reset}, g.Tokens,
+			"limiter %d: the token limit that did not refuse", i)
+		assert.Positive(t, g.Tokens.Reset)
+		assert.Equal(t, int64(1_000_000-2*30_000), g.Budget.RemainingMicroUSD, "limiter %d", i)
+		_, end := Month.Bounds(now, time.UTC)
+		assert.Equal(t, end, g.Budget.Reset)
+
+		// The refusal charged nothing.
+		st := l.State("c")
+		require.Len(t, st, 3)
+		assert.Equal(t, []int64{2, 1400, 60_000}, []int64{st[0].Used, st[1].Used, st[2].Used}, "limiter %d", i)
+	}
+}
