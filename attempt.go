@@ -152,12 +152,9 @@ func (t *attemptTransport) try(req *http.Request, st *requestState, rt *route, o
 		return nil, err
 	}
 
-	stripVendorHeaders(resp.Header, rt.vendor)
-	if st.limit != nil {
-		// The client's own limits are in its x-ratelimit-* headers; the
-		// vendor's describe the operator's account.
-		stripVendorRateLimits(resp.Header)
-	}
+	// With client limits, the client's own are in its x-ratelimit-*
+	// headers; the vendor's describe the operator's account.
+	stripVendorHeaders(resp.Header, rt.vendor, st.limit != nil)
 	if resp.StatusCode >= http.StatusBadRequest {
 		timer.stop()
 		defer tr.Release()

@@ -15,7 +15,15 @@ import (
 // (Header.Del would canonicalize each name again on every response).
 var vendorOnlyHeaders = [...]string{"Set-Cookie", "Openai-Organization", "Openai-Project"}
 
-func stripVendorHeaders(h http.Header, v *vendors.Vendor) {
+// stripVendorHeaders removes from a vendor's response header what must not
+// reach the client: the vendor account's own headers, routing headers the
+// router sets itself, and any header that carries the vendor's key.
+//
+// With rateLimits, it also removes the vendor's x-ratelimit-* headers: with
+// client limits on, the router writes the client's own, and two sets would
+// contradict each other. That is checked in the same pass over the header as
+// the key (a second pass cost a limited request most of a microsecond).
+func stripVendorHeaders(h http.Header, v *vendors.Vendor, rateLimits bool) {
 	for _, name := range vendorOnlyHeaders {
 		delete(h, name)
 	}
@@ -27,22 +35,15 @@ func stripVendorHeaders(h http.Header, v *vendors.Vendor) {
 	// A vendor that echoes the router's key in a header must not hand it to
 	// the client.
 	for name, values := range h {
+		if rateLimits && strings.HasPrefix(name, "X-Ratelimit-") {
+			delete(h, name)
+			continue
+		}
 		for _, value := range values {
 			if v.Leaks(value) {
 				delete(h, name) // this very key, however it is spelled
 				break
 			}
-		}
-	}
-}
-
-// stripVendorRateLimits removes the vendor's x-ratelimit-* headers: with
-// limits on, the router writes the client's own, and two sets would
-// contradict each other.
-func stripVendorRateLimits(h http.Header) {
-	for name := range h {
-		if strings.HasPrefix(name, "X-Ratelimit-") {
-			delete(h, name)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package llmrouter
 import (
 	"io"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -106,5 +107,21 @@ func BenchmarkLimitHeaders(b *testing.B) {
 				_ = h.Clone().Write(io.Discard)
 			}
 		})
+	}
+}
+
+// The budget headers' fast formatting writes what the obvious one would.
+func TestBudgetHeaderFormats(t *testing.T) {
+	for _, micro := range []int64{0, 1, 999_999, 1_000_000, 1_000_001, 24_998_700, 123_456_789_012, 1 << 52} {
+		want := strconv.FormatFloat(float64(micro)/1e6, 'f', 6, 64)
+		assert.Equal(t, want, string(appendMicroUSD(nil, micro)), "%d µUSD", micro)
+	}
+	for _, at := range []time.Time{
+		time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), // cached
+		time.Date(2026, 12, 7, 0, 0, 0, 0, time.FixedZone("CET", 3600)),
+		time.Date(2026, 12, 6, 23, 0, 0, 0, time.UTC), // the same instant, cached
+	} {
+		assert.Equal(t, at.UTC().Format(time.RFC3339), string(appendBudgetReset([]byte("x"), at))[1:])
 	}
 }
