@@ -152,9 +152,7 @@ func (t *attemptTransport) try(req *http.Request, st *requestState, rt *route, o
 		return nil, err
 	}
 
-	// With client limits, the client's own are in its x-ratelimit-*
-	// headers; the vendor's describe the operator's account.
-	stripVendorHeaders(resp.Header, rt.vendor, st.limit != nil)
+	stripVendorHeaders(resp.Header, rt.vendor)
 	if resp.StatusCode >= http.StatusBadRequest {
 		timer.stop()
 		defer tr.Release()

@@ -15,15 +15,23 @@ import (
 // (Header.Del would canonicalize each name again on every response).
 var vendorOnlyHeaders = [...]string{"Set-Cookie", "Openai-Organization", "Openai-Project"}
 
+// vendorRateLimitPrefix starts the headers in which OpenAI and the vendors
+// that copy it describe the rate limits of the operator's account
+// (x-ratelimit-limit-requests, -remaining-tokens...).
+const vendorRateLimitPrefix = "X-Ratelimit-"
+
 // stripVendorHeaders removes from a vendor's response header what must not
 // reach the client: the vendor account's own headers, routing headers the
 // router sets itself, and any header that carries the vendor's key.
 //
-// With rateLimits, it also removes the vendor's x-ratelimit-* headers: with
-// client limits on, the router writes the client's own, and two sets would
-// contradict each other. That is checked in the same pass over the header as
-// the key (a second pass cost a limited request most of a microsecond).
-func stripVendorHeaders(h http.Header, v *vendors.Vendor, rateLimits bool) {
+// The account's rate limits (vendorRateLimitPrefix) go too. They are not the
+// client's: they count every client of the router on that key, they reveal
+// the operator's usage tier, and they change with the vendor that happened
+// to answer. A router with client limits writes the client's own under
+// those names instead. Dropping them also keeps an answer's header small:
+// above 14 entries Go's header map grows to 32 slots, and cloning and
+// sorting it when the status is written cost every request microseconds.
+func stripVendorHeaders(h http.Header, v *vendors.Vendor) {
 	for _, name := range vendorOnlyHeaders {
 		delete(h, name)
 	}
@@ -35,7 +43,7 @@ func stripVendorHeaders(h http.Header, v *vendors.Vendor, rateLimits bool) {
 	// A vendor that echoes the router's key in a header must not hand it to
 	// the client.
 	for name, values := range h {
-		if rateLimits && strings.HasPrefix(name, "X-Ratelimit-") {
+		if strings.HasPrefix(name, vendorRateLimitPrefix) {
 			delete(h, name)
 			continue
 		}

@@ -198,7 +198,7 @@ func (h *LLMRouter) serveStoredResponse(w http.ResponseWriter, r *http.Request) 
 	} else {
 		body = v.RedactBody(body)
 	}
-	stripVendorHeaders(resp.Header, v, false)
+	stripVendorHeaders(resp.Header, v)
 	hdr := w.Header()
 	for _, name := range [...]string{"Content-Type", "Openai-Processing-Ms", "X-Request-Id"} {
 		if val := resp.Header.Get(name); val != "" {

@@ -28,8 +28,10 @@ import (
 // stream_options.include_usage (the mix always does), and [DONE], each event
 // written and flushed on its own as a real vendor does.
 type fakeVendor struct {
-	srv   *http.Server
-	ln    net.Listener
+	srv  *http.Server
+	ln   net.Listener
+	bare bool // answers without openAIHeaders
+
 	conns atomic.Int64 // TCP connections accepted since start
 	reqs  atomic.Int64
 }
@@ -94,10 +96,9 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // openAIHeaders are the headers OpenAI's chat completions answer with besides
 // the content's (its request id, processing time, API version and the six
-// x-ratelimit-* of the account), so that every mode forwards what a real
-// vendor sends: a router with client limits replaces the account's rate
-// limits with the client's, which costs less than adding eight headers to
-// an answer that had none. Shared values, never written to.
+// x-ratelimit-* of the account), so that every mode handles what a real
+// vendor sends: reverse_proxy forwards them all, the router drops the
+// account's rate limits (headers.go). Shared values, never written to.
 var openAIHeaders = http.Header{
 	"X-Request-Id":                   {"req_bench0000000000000000000000"},
 	"Openai-Processing-Ms":           {"412"},
@@ -111,12 +112,12 @@ var openAIHeaders = http.Header{
 }
 
 // startFake listens on addr (127.0.0.1:port) and serves until Close.
-func startFake(addr string) (*fakeVendor, error) {
+func startFake(addr string, bare bool) (*fakeVendor, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	f := &fakeVendor{ln: ln}
+	f := &fakeVendor{ln: ln, bare: bare}
 	f.srv = &http.Server{
 		Handler:           f,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -160,8 +161,10 @@ func (f *fakeVendor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res := gjson.GetManyBytes(body, "stream", "stream_options.include_usage")
 	prompt := len(body) / 4
 	h := w.Header()
-	for name, v := range openAIHeaders {
-		h[name] = v
+	if !f.bare {
+		for name, v := range openAIHeaders {
+			h[name] = v
+		}
 	}
 	if !res[0].Bool() {
 		out := make([]byte, 0, 512)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -31,7 +32,7 @@ import (
 // Caddy's log goes to io.Discard at its default level (INFO), so a log line
 // the router writes per request costs its encoding, not a write.
 func BenchmarkInProcess(b *testing.B) {
-	fake, err := startFake("127.0.0.1:0")
+	fake, err := startFake("127.0.0.1:0", os.Getenv("LLM_ROUTER_BENCH_BARE_VENDOR") != "")
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -91,7 +91,10 @@ type config struct {
 	logf      func(format string, args ...any)
 	clkTck    int64
 	useWrk    bool
-	wrkScript string
+	// bareVendor: the fake answers without OpenAI's own headers (as before
+	// 2026-12-05), so that figures recorded then can be compared.
+	bareVendor bool
+	wrkScript  string
 }
 
 func main() {
@@ -116,6 +119,7 @@ func main() {
 	flag.StringVar(&modes, "modes", "direct,rp,router", "modes to run, in order: direct, rp, rp32, rp-headers, router, router-warn, router-noledger, router-limits")
 	flag.IntVar(&cfg.rpIdle, "rp-idle-conns", 256, "keepalive_idle_conns_per_host of mode rp (the router's DefaultMaxIdleConnsPerHost is 256; 0 = Caddy's default, 32)")
 	flag.IntVar(&cfg.largeKB, "large-kb", 32, "size of the large prompts in KiB")
+	flag.BoolVar(&cfg.bareVendor, "bare-vendor", false, "the fake vendor answers without the headers OpenAI adds (x-request-id, openai-*, the account's x-ratelimit-*), as it did before 2026-12-05")
 	flag.StringVar(&cfg.loadgen, "loadgen", "auto", "closed-loop generator: wrk, go, or auto (wrk when installed)")
 	flag.StringVar(&caddyBin, "caddy", "", "caddy binary to test (default: build ./cmd/caddy into a temporary directory)")
 	flag.BoolVar(&cfg.pin, "pin", true, "pin Caddy to core 0 and the benchmark and wrk to core 1 with taskset")

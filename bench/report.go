@@ -217,6 +217,12 @@ func (r *results) markdown() string {
 		"Mix: %s, in equal shares (small prompts ~%d B, large %d KiB; streams have %d content chunks + usage). "+
 		"Each measured phase: %s; the open and closed loops in %d rounds, the modes taking turns.\n\n", machine(), cfg.pin, r.gen,
 		kindList(cfg.kinds), len(newMix(0, nil).bodies[smallJSON]), cfg.largeKB, len(replyWords), cfg.duration, cfg.rounds)
+	if cfg.bareVendor {
+		b.WriteString("The fake vendor answered without OpenAI's own headers (-bare-vendor).\n\n")
+	} else {
+		b.WriteString("The fake vendor answered with OpenAI's own headers (x-request-id, openai-processing-ms, openai-version and " +
+			"the account's six x-ratelimit-*), which reverse_proxy forwards and the router does not forward the rate limits of.\n\n")
+	}
 
 	b_, c_ := r.mode("rp"), r.mode("router")
 	verdicts := b_ != nil && c_ != nil && !cfg.smoke

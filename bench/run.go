@@ -217,7 +217,7 @@ func run(ctx context.Context, cfg *config) (*results, error) {
 		if err != nil {
 			return nil, err
 		}
-		if fake, err = startFake(fmt.Sprintf("127.0.0.1:%d", port)); err != nil && try >= 5 {
+		if fake, err = startFake(fmt.Sprintf("127.0.0.1:%d", port), cfg.bareVendor); err != nil && try >= 5 {
 			return nil, fmt.Errorf("starting the fake vendor: %v", err)
 		}
 	}

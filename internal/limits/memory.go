@@ -124,18 +124,31 @@ func keyOf(a *Applied, now time.Time) (counterKey, time.Time) {
 // Reserve implements Limiter.
 func (m *Memory) Reserve(_ context.Context, now time.Time, ask Ask) (Grant, error) {
 	n := m.instances()
-	if m.opts.Seed != nil {
-		m.seed(now, &ask, n)
+	// Each limit's counter key, worked out once (a calendar budget's takes
+	// its period's bounds in its time zone).
+	var keyBuf [8]counterKey
+	var endBuf [8]time.Time
+	keys, ends := keyBuf[:0], endBuf[:0]
+	for i := range ask.Limits {
+		key, end := keyOf(&ask.Limits[i], now)
+		keys, ends = append(keys, key), append(ends, end)
 	}
 	g := Grant{ask: ask, charges: make([]charge, len(ask.Limits))}
 	nowMs := now.UnixMilli()
 
 	m.mu.Lock()
+	if m.opts.Seed != nil && m.unseeded(&ask, keys) {
+		// A budget counter this process has not made yet starts from the
+		// ledger: read it outside the lock.
+		m.mu.Unlock()
+		m.seed(now, &ask, n)
+		m.mu.Lock()
+	}
 	defer m.mu.Unlock()
 	m.maybeSweep(now, nowMs)
 	for i := range ask.Limits {
 		a := &ask.Limits[i]
-		key, end := keyOf(a, now)
+		key, end := keys[i], ends[i]
 		c := m.counter(key, a, ask.Client, end)
 		// A reload may have changed the limit: the counter keeps counting
 		// (its name leaves the value out) under the current one.
@@ -189,6 +202,20 @@ func (m *Memory) Reserve(_ context.Context, now time.Time, ask Ask) (Grant, erro
 	g.Admitted = true
 	m.headroom(&g, now, nowMs, n)
 	return g, nil
+}
+
+// unseeded reports whether a budget counter of ask, whose counter keys are
+// keys, does not exist yet. Called with m.mu held.
+func (m *Memory) unseeded(ask *Ask, keys []counterKey) bool {
+	for i := range ask.Limits {
+		if ask.Limits[i].Kind != USD {
+			continue
+		}
+		if _, ok := m.counters[keys[i]]; !ok {
+			return true
+		}
+	}
+	return false
 }
 
 // seed creates the budget counters of ask that do not exist yet, from
