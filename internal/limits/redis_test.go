@@ -208,15 +208,24 @@ func hammerSerial(t *testing.T, l Limiter, n int, ask Ask) int {
 // current window's count, on Redis's clock and on the test's alike.
 const redisWindow = "240h"
 
+// headroomCase is client "c" under a request rate of requests per
+// redisWindow, 10 000 tokens per redisWindow and a hard $1 monthly budget,
+// asking each time for 1 500 tokens and $0.10 at worst and using 700 tokens
+// and $0.03.
+func headroomCase(t *testing.T, requests int64) (Ask, Actual) {
+	t.Helper()
+	limits := limitsOf(t, Set{Requests: rate(requests, redisWindow), Tokens: rate(10_000, redisWindow),
+		USD: &Budget{USD: 1, Per: "month", Hard: true}}, "c")
+	return Ask{Client: "c", Limits: limits, Amounts: Amounts{InputTokens: 500, OutputTokens: 1000, MicroUSD: 100_000}},
+		Actual{InputTokens: 400, OutputTokens: 300, MicroUSD: 30_000}
+}
+
 // The headers' numbers come from the reservation: exact across instances,
 // and what Memory reports for the same sequence; State's counts too.
 func TestRedisHeadroomMatchesMemory(t *testing.T) {
 	fleet := twoRedis(t, RedisOptions{})
 	mem := NewMemory(MemoryOptions{})
-	limits := limitsOf(t, Set{Requests: rate(10, redisWindow), Tokens: rate(10_000, redisWindow),
-		USD: &Budget{USD: 1, Per: "month", Hard: true}}, "c")
-	ask := Ask{Client: "c", Limits: limits, Amounts: Amounts{InputTokens: 500, OutputTokens: 1000, MicroUSD: 100_000}}
-	actual := Actual{InputTokens: 400, OutputTokens: 300, MicroUSD: 30_000}
+	ask, actual := headroomCase(t, 10)
 	win := 240 * time.Hour
 	for i := range int64(8) {
 		now := time.Now()
@@ -389,10 +398,7 @@ func BenchmarkRedisReserveSettle(b *testing.B) {
 func TestRefusalReportsEveryLimit(t *testing.T) {
 	fleet := twoRedis(t, RedisOptions{})
 	mem := NewMemory(MemoryOptions{})
-	limits := limitsOf(t, Set{Requests: rate(2, redisWindow), Tokens: rate(10_000, redisWindow),
-		USD: &Budget{USD: 1, Per: "month", Hard: true}}, "c")
-	ask := Ask{Client: "c", Limits: limits, Amounts: Amounts{InputTokens: 500, OutputTokens: 1000, MicroUSD: 100_000}}
-	actual := Actual{InputTokens: 400, OutputTokens: 300, MicroUSD: 30_000}
+	ask, actual := headroomCase(t, 2)
 	for i, l := range []Limiter{fleet[0], mem} {
 		now := time.Now()
 		for range 2 {
