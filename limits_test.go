@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ func TestLimits_RequestRate(t *testing.T) {
 	fake := fakevendor.Start(t, fakevendor.Options{Name: "ok",
 		Header: http.Header{"X-Ratelimit-Remaining-Requests": {"9999"}, "X-Ratelimit-Limit-Requests": {"10000"}}})
 	startRouter(t, routerBlock([]string{"ledger memory", "ledger_key {http.request.header.X-Client}",
-		"limits {\n\t\tkey {http.request.header.X-Client}\n\t\ttier default {\n\t\t\trequests 3 per 1m\n\t\t}\n\t}"},
+		clientLimits("requests 3 per 1m")},
 		vendorBlock("ok", "openai_compatible", fake.URL(), "", "model limits-rate")))
 	client := fmt.Sprint("rate-", time.Now().UnixNano())
 
@@ -91,7 +92,7 @@ func TestLimits_HardBudget(t *testing.T) {
 	ok := fakevendor.Start(t, fakevendor.Options{Name: "ok", PromptTokens: 10, CompletionTokens: 3000})
 	down := fakevendor.Start(t, fakevendor.Options{Name: "down", Status: http.StatusInternalServerError})
 	startRouter(t, routerBlock([]string{"ledger memory",
-		"limits {\n\t\tkey {http.request.header.X-Client}\n\t\ttier default {\n\t\t\tusd 0.01 per day hard\n\t\t}\n\t}"},
+		clientLimits("usd 0.01 per day hard")},
 		vendorBlock("ok", "openai_compatible", ok.URL(), "", "model budget-ok input 1 output 1"),
 		vendorBlock("down", "openai_compatible", down.URL(), "", "model budget-down input 1 output 1")))
 	client := fmt.Sprint("budget-", time.Now().UnixNano())
@@ -138,7 +139,7 @@ func TestLimits_HardBudgetCapNames(t *testing.T) {
 	openai := fakevendor.Start(t, fakevendor.Options{Name: "openai", Status: http.StatusServiceUnavailable})
 	deepseek := fakevendor.Start(t, fakevendor.Options{Name: "deepseek"})
 	startRouter(t, routerBlock([]string{"ledger memory",
-		"limits {\n\t\tkey {http.request.header.X-Client}\n\t\ttier default {\n\t\t\tusd 1 per day hard\n\t\t}\n\t}"},
+		clientLimits("usd 1 per day hard")},
 		vendorBlock("openai", "openai", openai.URL(), "sk-o", "probe off", "model cap-o3 as o3 input 0.1 output 0.1"),
 		vendorBlock("deepseek", "deepseek", deepseek.URL(), "sk-d", "probe off", "model cap-o3 as deepseek-chat input 1 output 1")))
 
@@ -160,7 +161,7 @@ func TestLimits_HardBudgetCapNames(t *testing.T) {
 func TestLimits_RefusalCarriesEveryLimit(t *testing.T) {
 	fake := fakevendor.Start(t, fakevendor.Options{Name: "ok", PromptTokens: 10, CompletionTokens: 20})
 	startRouter(t, routerBlock([]string{"ledger memory",
-		"limits {\n\t\tkey {http.request.header.X-Client}\n\t\ttier default {\n\t\t\trequests 1 per 1m\n\t\t\ttokens 100k per 1m\n\t\t\tusd 10 per day\n\t\t}\n\t}"},
+		clientLimits("requests 1 per 1m", "tokens 100k per 1m", "usd 10 per day")},
 		vendorBlock("ok", "openai_compatible", fake.URL(), "", "model limits-every input 1 output 1")))
 	client := fmt.Sprint("every-", time.Now().UnixNano())
 
@@ -180,12 +181,19 @@ func TestLimits_RefusalCarriesEveryLimit(t *testing.T) {
 	assert.Equal(t, 1, fake.Count())
 }
 
+// clientLimits is a limits block keyed on the X-Client header whose default
+// tier has settings, one per line.
+func clientLimits(settings ...string) string {
+	return "limits {\n\t\tkey {http.request.header.X-Client}\n\t\ttier default {\n\t\t\t" +
+		strings.Join(settings, "\n\t\t\t") + "\n\t\t}\n\t}"
+}
+
 // A concurrency limit holds requests in flight to its number; a slot comes
 // back when a request ends.
 func TestLimits_Concurrency(t *testing.T) {
 	slow := fakevendor.Start(t, fakevendor.Options{Name: "slow", TTFT: 300 * time.Millisecond})
 	startRouter(t, routerBlock([]string{"ledger memory",
-		"limits {\n\t\tkey {http.request.header.X-Client}\n\t\ttier default {\n\t\t\tconcurrent 1\n\t\t}\n\t}"},
+		clientLimits("concurrent 1")},
 		vendorBlock("slow", "openai_compatible", slow.URL(), "", "model limits-slow")))
 	client := fmt.Sprint("conc-", time.Now().UnixNano())
 
@@ -229,7 +237,7 @@ func TestLimits_UnknownTier(t *testing.T) {
 func TestLimits_SmallTokenLimit(t *testing.T) {
 	fake := fakevendor.Start(t, fakevendor.Options{Name: "ok", PromptTokens: 20, CompletionTokens: 30})
 	startRouter(t, routerBlock([]string{"ledger memory",
-		"limits {\n\t\tkey {http.request.header.X-Client}\n\t\ttier default {\n\t\t\ttokens 100 per 1m\n\t\t}\n\t}"},
+		clientLimits("tokens 100 per 1m")},
 		vendorBlock("ok", "openai_compatible", fake.URL(), "", "model limits-tokens")))
 	client := fmt.Sprint("tokens-", time.Now().UnixNano())
 	resp, body := chat(t, "limits-tokens", "", "X-Client", client)

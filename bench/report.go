@@ -221,7 +221,7 @@ func (r *results) markdown() string {
 		b.WriteString("The fake vendor answered without OpenAI's own headers (-bare-vendor).\n\n")
 	} else {
 		b.WriteString("The fake vendor answered with OpenAI's own headers (x-request-id, openai-processing-ms, openai-version and " +
-			"the account's six x-ratelimit-*), which reverse_proxy forwards and the router does not forward the rate limits of.\n\n")
+			"the account's six x-ratelimit-*): reverse_proxy forwards them all, the router all but the x-ratelimit-*.\n\n")
 	}
 
 	b_, c_ := r.mode("rp"), r.mode("router")

@@ -15,10 +15,16 @@ import (
 // prepared runs Prepare for kind and returns the body sent.
 func prepared(t *testing.T, kind, model, body string, stream bool) []byte {
 	t.Helper()
+	return preparedAttempt(t, kind, Attempt{Endpoint: ChatCompletions, Model: model, Body: []byte(body), Stream: stream})
+}
+
+// preparedAttempt runs Prepare for kind on a and returns the body sent.
+func preparedAttempt(t *testing.T, kind string, a Attempt) []byte {
+	t.Helper()
 	v, err := New(Config{ID: "v", Kind: kind, BaseURL: "https://example.com/v1", APIKey: "k"})
 	require.NoError(t, err)
 	out := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
-	require.NoError(t, v.Prepare(out, Attempt{Endpoint: ChatCompletions, Model: model, Body: []byte(body), Stream: stream}))
+	require.NoError(t, v.Prepare(out, a))
 	got, err := io.ReadAll(out.Body)
 	require.NoError(t, err)
 	return got
@@ -65,16 +71,6 @@ func TestSanitizeMistral(t *testing.T) {
 // reasoning models require.
 func TestSanitizeCompletionCap(t *testing.T) {
 	const body = `{"model":"m","messages":[],"max_completion_tokens":4096}`
-	send := func(kind string, added bool) []byte {
-		v, err := New(Config{ID: "v", Kind: kind, BaseURL: "https://example.com/v1", APIKey: "k"})
-		require.NoError(t, err)
-		out := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
-		require.NoError(t, v.Prepare(out, Attempt{Endpoint: ChatCompletions, Model: "m", Body: []byte(body),
-			TokenCapAdded: added}))
-		got, err := io.ReadAll(out.Body)
-		require.NoError(t, err)
-		return got
-	}
 	for _, tc := range []struct {
 		kind  string
 		added bool
@@ -89,19 +85,14 @@ func TestSanitizeCompletionCap(t *testing.T) {
 		{"volcengine", true, "max_completion_tokens"},
 		{"x", true, "max_completion_tokens"},
 	} {
-		got := send(tc.kind, tc.added)
+		got := preparedAttempt(t, tc.kind, Attempt{Endpoint: ChatCompletions, Model: "m", Body: []byte(body),
+			TokenCapAdded: tc.added})
 		other := map[string]string{"max_tokens": "max_completion_tokens", "max_completion_tokens": "max_tokens"}[tc.want]
 		assert.Equal(t, int64(4096), gjson.GetBytes(got, tc.want).Int(), "%s (router's cap: %v): %s", tc.kind, tc.added, got)
 		assert.False(t, gjson.GetBytes(got, other).Exists(), "%s (router's cap: %v): %s", tc.kind, tc.added, got)
 	}
 	// A client that gave both keeps its max_tokens on DeepSeek.
-	v, err := New(Config{ID: "v", Kind: "deepseek", APIKey: "k"})
-	require.NoError(t, err)
-	out := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", nil)
-	require.NoError(t, v.Prepare(out, Attempt{Endpoint: ChatCompletions, Model: "m",
-		Body: []byte(`{"model":"m","messages":[],"max_tokens":10,"max_completion_tokens":20}`)}))
-	got, err := io.ReadAll(out.Body)
-	require.NoError(t, err)
+	got := prepared(t, "deepseek", "m", `{"model":"m","messages":[],"max_tokens":10,"max_completion_tokens":20}`, false)
 	assert.Equal(t, int64(10), gjson.GetBytes(got, "max_tokens").Int())
 	assert.False(t, gjson.GetBytes(got, "max_completion_tokens").Exists())
 }

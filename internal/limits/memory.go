@@ -165,8 +165,7 @@ func (m *Memory) Reserve(_ context.Context, now time.Time, ask Ask) (Grant, erro
 			// headers too, as OpenAI sends them on a 429. Nothing is charged.
 			for j := i + 1; j < len(ask.Limits); j++ {
 				b := &ask.Limits[j]
-				key, end := keyOf(b, now)
-				c := m.counter(key, b, ask.Client, end)
+				c := m.counter(keys[j], b, ask.Client, ends[j])
 				c.a = *b
 				if b.Kind == USD {
 					c.expire(now)
