@@ -32,22 +32,53 @@ import (
 // Caddy's log goes to io.Discard at its default level (INFO), so a log line
 // the router writes per request costs its encoding, not a write.
 func BenchmarkInProcess(b *testing.B) {
+	modes := []string{"rp", "rp-headers", "router", "router-noledger", "router-limits"}
+	urls := inProcessSites(b, modes, "")
+
+	m := newMix(32, nil)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}
+	kinds := map[string][]kind{"mix": m.kinds}
+	for k := range numKinds {
+		kinds[k.String()] = []kind{k}
+	}
+	for _, mode := range modes {
+		url := urls[mode]
+		for _, kindName := range []string{"mix", "small", "small+stream", "large", "large+stream"} {
+			b.Run(mode+"/"+kindName, func(b *testing.B) {
+				send := kinds[kindName]
+				b.ReportAllocs()
+				i := 0
+				for b.Loop() {
+					send1(b, client, url, m, send[i%len(send)])
+					i++
+				}
+			})
+		}
+	}
+}
+
+// inProcessSites loads, in this process, a Caddy config with a site per
+// mode in front of one fake vendor, routerOptions added to every llm_router
+// block, and returns each mode's chat completions URL. Caddy and the fake
+// stop when the benchmark ends.
+func inProcessSites(b *testing.B, modes []string, routerOptions string) map[string]string {
 	fake, err := startFake("127.0.0.1:0", os.Getenv("LLM_ROUTER_BENCH_BARE_VENDOR") != "")
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer fake.Close()
+	b.Cleanup(func() { fake.Close() })
 	_, fakePortStr, _ := net.SplitHostPort(fake.addr())
 	var fakePort int
 	fmt.Sscan(fakePortStr, &fakePort)
 
-	modes := []string{"rp", "rp-headers", "router", "router-noledger", "router-limits"}
-	ports := make(map[string]int, len(modes))
+	urls := make(map[string]string, len(modes))
 	var cfg strings.Builder
 	cfg.WriteString("{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tlog {\n\t\toutput discard\n\t}\n}\n")
 	for _, mode := range modes {
-		ports[mode] = loopbackPort(b)
-		full := caddyfileFor(mode, ports[mode], fakePort, 256, "")
+		port := loopbackPort(b)
+		urls[mode] = fmt.Sprintf("http://127.0.0.1:%d/v1/chat/completions", port)
+		full := caddyfileFor(mode, port, fakePort, 256, "")
+		full = strings.Replace(full, "\tllm_router {\n", "\tllm_router {\n"+routerOptions, 1)
 		cfg.WriteString(full[strings.Index(full, "\nhttp://")+1:]) // the site block, without the global options
 	}
 	adapted, _, err := caddyfile.Adapter{ServerType: httpcaddyfile.ServerType{}}.Adapt([]byte(cfg.String()), nil)
@@ -57,36 +88,20 @@ func BenchmarkInProcess(b *testing.B) {
 	if err := caddy.Load(adapted, true); err != nil {
 		b.Fatal(err)
 	}
-	defer func() { _ = caddy.Stop() }()
+	b.Cleanup(func() { _ = caddy.Stop() })
+	return urls
+}
 
-	m := newMix(32, nil)
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4, DisableCompression: true}}
-	kinds := map[string][]kind{"mix": m.kinds}
-	for k := range numKinds {
-		kinds[k.String()] = []kind{k}
+// send1 sends one request of kind k and reads the answer whole.
+func send1(b *testing.B, client *http.Client, url string, m *mix, k kind) {
+	resp, err := client.Post(url, "application/json", bytes.NewReader(m.bodies[k]))
+	if err != nil {
+		b.Fatal(err)
 	}
-	for _, mode := range modes {
-		url := fmt.Sprintf("http://127.0.0.1:%d/v1/chat/completions", ports[mode])
-		for _, kindName := range []string{"mix", "small", "small+stream", "large", "large+stream"} {
-			b.Run(mode+"/"+kindName, func(b *testing.B) {
-				send := kinds[kindName]
-				b.ReportAllocs()
-				i := 0
-				for b.Loop() {
-					k := send[i%len(send)]
-					i++
-					resp, err := client.Post(url, "application/json", bytes.NewReader(m.bodies[k]))
-					if err != nil {
-						b.Fatal(err)
-					}
-					_, err = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if err != nil || resp.StatusCode != http.StatusOK {
-						b.Fatalf("%s: status %d, %v", k, resp.StatusCode, err)
-					}
-				}
-			})
-		}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		b.Fatalf("%s: status %d, %v", k, resp.StatusCode, err)
 	}
 }
 

@@ -32,12 +32,14 @@ type benchEntries struct {
 	start     time.Time
 }
 
-func newBenchEntries() *benchEntries {
+// newBenchEntries returns entries from 60 templates: as many clients,
+// models and vendors as given, in turn.
+func newBenchEntries(clients, models, vendors int) *benchEntries {
 	now := time.Now()
 	g := &benchEntries{templates: make([]Entry, 60), prefix: fmt.Sprintf("req-%016x-", now.UnixNano()), start: now}
 	for i := range g.templates {
-		g.templates[i] = Entry{Client: fmt.Sprint("client-", i%20), Endpoint: "chat/completions",
-			Model: fmt.Sprint("model-", i%5), Vendor: fmt.Sprint("vendor-", i%3), Routing: "perf", Attempts: 1,
+		g.templates[i] = Entry{Client: fmt.Sprint("client-", i%clients), Endpoint: "chat/completions",
+			Model: fmt.Sprint("model-", i%models), Vendor: fmt.Sprint("vendor-", i%vendors), Routing: "perf", Attempts: 1,
 			Outcome: "success", Billable: true, Usage: billing.Usage{PromptTokens: 1200, CachedTokens: 512, CompletionTokens: 300},
 			CostUSD: 0.0042, TTFT: 230 * time.Millisecond, Duration: 2 * time.Second}
 	}
@@ -55,11 +57,10 @@ func (g *benchEntries) entry(i int) Entry {
 // benchRecord records b.N entries in bursts of a batch, each flushed, as
 // the writer sees them under a load that fills batches, and reports the
 // process's CPU per row.
-func benchRecord(b *testing.B, cfg SQLConfig) {
+func benchRecord(b *testing.B, cfg SQLConfig, g *benchEntries) {
 	s, err := OpenSQL(b.Context(), cfg)
 	require.NoError(b, err)
 	defer s.Close()
-	g := newBenchEntries()
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := cpuTime(b)
@@ -83,7 +84,7 @@ func benchRecordSync(b *testing.B, cfg SQLConfig) {
 	s, err := OpenSQL(b.Context(), cfg)
 	require.NoError(b, err)
 	defer s.Close()
-	g := newBenchEntries()
+	g := newBenchEntries(20, 5, 3)
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.SetParallelism(8) // × GOMAXPROCS recorders
@@ -105,7 +106,15 @@ func sqliteBenchConfig(b *testing.B) SQLConfig {
 		FlushInterval: time.Second}
 }
 
-func BenchmarkSQLiteRecord(b *testing.B)     { benchRecord(b, sqliteBenchConfig(b)) }
+// BenchmarkSQLiteRecord has 60 rollup keys per batch (20 clients, 5 models,
+// 3 vendors); the 3Keys variant the load benchmark's (one client and
+// model, three vendors).
+func BenchmarkSQLiteRecord(b *testing.B) {
+	benchRecord(b, sqliteBenchConfig(b), newBenchEntries(20, 5, 3))
+}
+func BenchmarkSQLiteRecord3Keys(b *testing.B) {
+	benchRecord(b, sqliteBenchConfig(b), newBenchEntries(1, 1, 3))
+}
 func BenchmarkSQLiteRecordSync(b *testing.B) { benchRecordSync(b, sqliteBenchConfig(b)) }
 
 func postgresBenchConfig(b *testing.B) SQLConfig {
@@ -114,7 +123,9 @@ func postgresBenchConfig(b *testing.B) SQLConfig {
 }
 
 // The PostgreSQL figures are this process's CPU only; the server's is apart.
-func BenchmarkPostgresRecord(b *testing.B)     { benchRecord(b, postgresBenchConfig(b)) }
+func BenchmarkPostgresRecord(b *testing.B) {
+	benchRecord(b, postgresBenchConfig(b), newBenchEntries(20, 5, 3))
+}
 func BenchmarkPostgresRecordSync(b *testing.B) { benchRecordSync(b, postgresBenchConfig(b)) }
 
 // BenchmarkRecordQueue is Record alone, the cost on the request path: a
@@ -125,7 +136,7 @@ func BenchmarkRecordQueue(b *testing.B) {
 	cfg.FlushInterval, cfg.BatchSize, cfg.QueueSize = time.Hour, 1<<30, 1<<30
 	s, err := OpenSQL(b.Context(), cfg)
 	require.NoError(b, err)
-	g := newBenchEntries()
+	g := newBenchEntries(20, 5, 3)
 	entries := make([]Entry, b.N)
 	for i := range entries {
 		entries[i] = g.entry(i)

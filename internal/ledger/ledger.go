@@ -16,9 +16,9 @@
 //     PostgreSQL a table partitioned by month on time (partitions
 //     llm_requests_pYYYY_MM, plus llm_requests_default for a month without
 //     one), keyed by (request_id, time), indexed on (client, time). In
-//     SQLite a VIEW over llm_request_rows (time_us, request_id, data: a
-//     JSON array of the other columns, strings as ids into llm_names), to
-//     be read, not written; see sqliteMigrations.
+//     SQLite a VIEW over llm_request_chunks (settled_us, data: a JSON
+//     array of requests, each an array of its columns, strings as ids into
+//     llm_names), to be read, not written; see sqliteMigrations.
 //   - llm_usage_daily and llm_usage_hourly: the rollups, one row per
 //     bucket start (UTC; Unix seconds in SQLite, timestamptz in
 //     PostgreSQL), client, model and vendor, with requests, successes,
@@ -89,7 +89,9 @@ type Entry struct {
 	// RequestID is unique per request, across instances and restarts. It is
 	// the idempotency key of the SQL rows: a request written twice (a batch
 	// replayed from the spill file after a commit whose answer was lost)
-	// is stored and counted once.
+	// is stored and counted once. Record trusts it to be new: SQLite looks
+	// ids up only among what it replays and within a batch, so an id
+	// recorded again after its first batch was committed is kept twice.
 	RequestID string
 	Time      time.Time // when the request arrived
 	Client    string    // who made it: the ledger key (see the router's ledger_key)

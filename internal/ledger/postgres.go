@@ -222,7 +222,7 @@ func postgresInsertSQL() string {
 	) SELECT count(*) FROM ins`
 }
 
-func (s *postgresStore) write(ctx context.Context, batch []Entry) (int, error) {
+func (s *postgresStore) write(ctx context.Context, batch []Entry, replayed bool) (int, error) {
 	if !s.migrated.Load() {
 		return 0, errNotMigrated
 	}

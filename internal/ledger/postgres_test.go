@@ -46,7 +46,7 @@ var postgresBackend = backend{
 		require.NoError(t, rows.Err())
 		return out
 	},
-	timeUS: "(extract(epoch from time) * 1000000)::bigint", ph: "$1",
+	timeUS: "(extract(epoch from time) * 1000000)::bigint", ph: "$1", version: int64(len(postgresMigrations) - 1),
 }
 
 // freshPostgres creates a database of the test's own on the test server,

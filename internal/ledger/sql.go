@@ -80,8 +80,11 @@ var defaultTuning = tuning{openTimeout: 5 * time.Second, batchTimeout: 5 * time.
 type store interface {
 	// write inserts the batch's rows that are not there yet (by request
 	// id) and adds exactly those to the daily and hourly rollups, in one
-	// transaction; it returns how many it inserted.
-	write(ctx context.Context, batch []Entry) (int, error)
+	// transaction; it returns how many it inserted. replayed says the
+	// batch was read back from the spill file; one from the queue holds no
+	// committed request (the router makes every request's id), which a
+	// store may rely on to skip looking them up.
+	write(ctx context.Context, batch []Entry, replayed bool) (int, error)
 	// ping reports whether the database can take rows: a PostgreSQL store
 	// that could not migrate at open migrates first.
 	ping(ctx context.Context) error
@@ -168,7 +171,7 @@ func openSQL(ctx context.Context, cfg SQLConfig, tune tuning) (*SQL, error) {
 	switch cfg.Driver {
 	case "", "sqlite":
 		cfg.Driver = "sqlite"
-		st, err = openSQLite(ctx, cfg.DSN)
+		st, err = openSQLite(ctx, cfg.DSN, log)
 	case "postgres":
 		var pg *postgresStore
 		pg, down, err = openPostgres(ctx, cfg.DSN, tune.openTimeout)
@@ -365,7 +368,7 @@ func (s *SQL) drain() {
 func (s *SQL) writeOrSpill(batch []Entry) {
 	if s.up.Load() {
 		ctx, cancel := context.WithTimeout(context.Background(), s.tune.batchTimeout)
-		n, err := s.store.write(ctx, batch)
+		n, err := s.store.write(ctx, batch, false)
 		cancel()
 		if err == nil {
 			s.written.Add(uint64(n))
@@ -460,7 +463,7 @@ func (s *SQL) replay() (int, error) {
 		}
 		if len(batch) > 0 {
 			ctx, cancel := context.WithTimeout(context.Background(), s.tune.batchTimeout)
-			n, err := s.store.write(ctx, batch)
+			n, err := s.store.write(ctx, batch, true)
 			cancel()
 			if err != nil {
 				return total, err

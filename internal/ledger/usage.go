@@ -169,34 +169,88 @@ type rollup struct {
 	sums []rollupSums
 }
 
+// merge adds o's counts.
+func (r *rollupSums) merge(o *rollupSums) {
+	r.requests += o.requests
+	r.successes += o.successes
+	r.failures += o.failures
+	r.billableRequests += o.billableRequests
+	r.prompt += o.prompt
+	r.cached += o.cached
+	r.completion += o.completion
+	r.absorbedPrompt += o.absorbedPrompt
+	r.absorbedCompletion += o.absorbedCompletion
+	r.billableMicroUSD += o.billableMicroUSD
+	r.absorbedMicroUSD += o.absorbedMicroUSD
+}
+
 // aggregate sums entries per bucket of size per and group. A batch holds
 // few distinct keys (clients × models × vendors in one interval), so the
 // database sees one upsert per key instead of one counter update per row.
 func aggregate(entries []Entry, per time.Duration, into *rollup) {
-	into.keys, into.sums = into.keys[:0], into.sums[:0]
-	index := make(map[rollupKey]int, 8)
+	g := into.grouper()
 	for i := range entries {
 		e := &entries[i]
-		k := rollupKey{start: e.Time.Truncate(per).Unix(), client: e.Client, model: e.Model, vendor: e.Vendor}
-		j, ok := index[k]
-		if !ok {
-			j = len(into.keys)
-			index[k] = j
-			into.keys = append(into.keys, k)
-			into.sums = append(into.sums, rollupSums{})
-		}
-		into.sums[j].add(e)
+		into.sums[g.slot(rollupKey{start: e.Time.Truncate(per).Unix(), client: e.Client, model: e.Model, vendor: e.Vendor})].add(e)
 	}
-	perm := make([]int, len(into.keys))
+	into.sort()
+}
+
+// regroup sums from's rows into buckets of size per, a multiple of from's:
+// the daily rollup from the hourly one, without a second pass over the
+// entries.
+func regroup(from *rollup, per time.Duration, into *rollup) {
+	g := into.grouper()
+	secs := int64(per / time.Second)
+	for i, k := range from.keys {
+		k.start -= k.start % secs // Unix time is aligned on UTC days (and Truncate on Unix time)
+		into.sums[g.slot(k)].merge(&from.sums[i])
+	}
+	into.sort()
+}
+
+// grouper adds rows to a rollup by key.
+type grouper struct {
+	into  *rollup
+	index map[rollupKey]int
+	last  int // the previous row's slot: consecutive rows often share a key
+}
+
+// grouper empties r to be filled.
+func (r *rollup) grouper() grouper {
+	r.keys, r.sums = r.keys[:0], r.sums[:0]
+	return grouper{into: r, index: make(map[rollupKey]int, 8), last: -1}
+}
+
+// slot returns the index in the rollup of k's sums, adding them if new.
+func (g *grouper) slot(k rollupKey) int {
+	r := g.into
+	if g.last >= 0 && r.keys[g.last] == k {
+		return g.last
+	}
+	j, ok := g.index[k]
+	if !ok {
+		j = len(r.keys)
+		g.index[k] = j
+		r.keys = append(r.keys, k)
+		r.sums = append(r.sums, rollupSums{})
+	}
+	g.last = j
+	return j
+}
+
+// sort orders r by key.
+func (r *rollup) sort() {
+	perm := make([]int, len(r.keys))
 	for i := range perm {
 		perm[i] = i
 	}
-	slices.SortFunc(perm, func(a, b int) int { return compareKeys(&into.keys[a], &into.keys[b]) })
+	slices.SortFunc(perm, func(a, b int) int { return compareKeys(&r.keys[a], &r.keys[b]) })
 	keys, sums := make([]rollupKey, len(perm)), make([]rollupSums, len(perm))
 	for i, p := range perm {
-		keys[i], sums[i] = into.keys[p], into.sums[p]
+		keys[i], sums[i] = r.keys[p], r.sums[p]
 	}
-	into.keys, into.sums = keys, sums
+	r.keys, r.sums = keys, sums
 }
 
 func compareKeys(a, b *rollupKey) int {
