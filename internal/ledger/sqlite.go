@@ -98,7 +98,7 @@ var sqliteMigrations = [][]string{
 	},
 	2: {
 		`CREATE TABLE llm_request_chunks (
-			id INTEGER PRIMARY KEY,
+			id INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: replays cache what a chunk holds by id
 			settled_us INTEGER NOT NULL, -- the earliest time_us + duration_us in data
 			data TEXT NOT NULL -- JSON array of requests, each an array (sqliteStore.appendRow)
 		)`,
@@ -229,8 +229,10 @@ type sqliteStore struct {
 	sums    [2]rollup            // scratch: daily, hourly (the daily one summed from the hourly)
 	tables  [2]string            // rollup tables, as upserts
 	seen    map[string]struct{}  // scratch: ids met in the batch, or stored already
-	buf     []byte               // scratch: a chunk's data
-	ends    []int64              // scratch: when each row ended (endUS)
+	// chunkIDs are the request ids of chunks a replay read (storedIDs).
+	chunkIDs map[int64][]string
+	buf      []byte  // scratch: a chunk's data
+	ends     []int64 // scratch: when each row ended (endUS)
 
 	// names caches the ids of llm_names rows, committed; added holds those the
 	// transaction under way created or read, merged into names once it
@@ -456,32 +458,36 @@ func (s *sqliteStore) unseen(ctx context.Context, conn *sql.Conn, batch []Entry,
 	return fresh, nil
 }
 
-// storedIDs adds to s.seen the ids of the requests in the chunks that may
-// hold one of batch's: those settled in the span before its end.
+// storedIDs adds to s.seen the ids of batch's requests that are stored
+// already. A request is in a chunk settled in the span before its end, so
+// those chunks are read; the ids of each are kept in s.chunkIDs, since a
+// replay's batches look at the same chunks again and a chunk never changes.
 func (s *sqliteStore) storedIDs(ctx context.Context, conn *sql.Conn, batch []Entry) error {
+	want := make(map[string]struct{}, len(batch))
 	ends := make([]int64, len(batch))
 	for i := range batch {
+		want[batch[i].RequestID] = struct{}{}
 		ends[i] = endUS(&batch[i])
 	}
 	slices.Sort(ends)
 	span := sqliteChunkSpan.Microseconds()
+	var chunks []int64
 	for i := 0; i < len(ends); {
 		from, to := ends[i]-span, ends[i]
 		for i++; i < len(ends) && ends[i]-span <= to; i++ { // windows that overlap: one read
 			to = ends[i]
 		}
-		rows, err := conn.QueryContext(ctx, `SELECT r.value->>20 FROM llm_request_chunks k, json_each(k.data) r
-			WHERE k.settled_us BETWEEN ? AND ?`, from, to)
+		rows, err := conn.QueryContext(ctx, `SELECT id FROM llm_request_chunks WHERE settled_us BETWEEN ? AND ?`, from, to)
 		if err != nil {
 			return err
 		}
 		for rows.Next() {
-			var id string
+			var id int64
 			if err := rows.Scan(&id); err != nil {
 				rows.Close()
 				return err
 			}
-			s.seen[id] = struct{}{}
+			chunks = append(chunks, id)
 		}
 		if err := rows.Close(); err != nil {
 			return err
@@ -490,7 +496,73 @@ func (s *sqliteStore) storedIDs(ctx context.Context, conn *sql.Conn, batch []Ent
 			return err
 		}
 	}
+	for _, chunk := range chunks {
+		ids, err := s.idsIn(ctx, conn, chunk)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if _, ok := want[id]; ok {
+				s.seen[id] = struct{}{}
+			}
+		}
+	}
 	return nil
+}
+
+// sqliteCachedChunks bounds storedIDs' cache: a replay looks at the chunks
+// of a few seconds around each batch, a few dozen at thousands of requests
+// a second.
+const sqliteCachedChunks = 64
+
+// idsIn returns the request ids in a committed chunk.
+func (s *sqliteStore) idsIn(ctx context.Context, conn *sql.Conn, chunk int64) ([]string, error) {
+	if ids, ok := s.chunkIDs[chunk]; ok {
+		return ids, nil
+	}
+	var data string
+	if err := conn.QueryRowContext(ctx, `SELECT data FROM llm_request_chunks WHERE id = ?`, chunk).Scan(&data); err != nil {
+		return nil, err
+	}
+	ids := requestIDs(data)
+	if s.chunkIDs == nil || len(s.chunkIDs) >= sqliteCachedChunks {
+		s.chunkIDs = make(map[int64][]string, sqliteCachedChunks)
+	}
+	s.chunkIDs[chunk] = ids
+	return ids, nil
+}
+
+// requestIDs returns the request ids in a chunk's data: its only strings
+// (everything else in a request's array is an integer). Reading them here
+// is some fifty times faster than json_each and ->> in SQL.
+func requestIDs(data string) []string {
+	var ids []string
+	for i := 0; i < len(data); i++ {
+		q := strings.IndexByte(data[i:], '"')
+		if q < 0 {
+			break
+		}
+		start, escaped := i+q, false
+		end := start + 1
+		for ; end < len(data) && data[end] != '"'; end++ {
+			if data[end] == '\\' {
+				escaped = true
+				end++ // whatever it escapes
+			}
+		}
+		if end >= len(data) {
+			break // cut short: not what the writer wrote
+		}
+		id := data[start+1 : end]
+		if escaped {
+			if err := json.Unmarshal([]byte(data[start:end+1]), &id); err != nil {
+				id = data[start+1 : end]
+			}
+		}
+		ids = append(ids, id)
+		i = end
+	}
+	return ids
 }
 
 // upsert adds the rollup s.sums[t] to its table.

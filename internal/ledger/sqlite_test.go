@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -150,12 +151,36 @@ func writeVersion1(t *testing.T, path string, entries []Entry) {
 	}
 }
 
-// The JSON a chunk holds is what encoding/json would write, whatever the
-// request id.
-func TestAppendJSONString(t *testing.T) {
-	for _, id := range []string{"", "gen-0123abcd", `a"b`, `a\b`, "tab\there", "é", "\x7f", "<html>"} {
+// A chunk's request ids are JSON strings, whatever they hold, and read back
+// as they were given.
+func TestChunkRequestIDs(t *testing.T) {
+	ids := []string{"", "gen-0123abcd", `a"b`, `a\b`, `\"`, "tab\there", "é", "\x7f", "<html>"}
+	data := []byte("[")
+	for i, id := range ids {
 		var s string
 		require.NoError(t, json.Unmarshal(appendJSONString(nil, id), &s), id)
 		assert.Equal(t, id, s)
+		data = fmt.Appendf(data, "[1,2,%d,", i)
+		data = append(appendJSONString(data, id), "],"...)
 	}
+	data[len(data)-1] = ']'
+	require.True(t, json.Valid(data), string(data))
+	assert.Equal(t, ids, requestIDs(string(data)))
+	assert.Equal(t, ids[:2], requestIDs(`[[1,"",2],[3,"gen-0123abcd"],[4,"cut`), "a string cut short is not an id")
+}
+
+// requestIDs never panics, and reads back any valid id a chunk was written
+// with. (`make fuzz` runs it; not `make test`: instrumenting modernc's SQLite
+// for the fuzzer takes minutes.)
+func FuzzRequestIDs(f *testing.F) {
+	f.Add(`gen-0123`, `[[1,"a\"b"],[2,"c`)
+	f.Add(`a\"b`, `"\`)
+	f.Fuzz(func(t *testing.T, id, data string) {
+		requestIDs(data)
+		if !utf8.ValidString(id) {
+			return
+		}
+		chunk := append(appendJSONString([]byte(`[[1,`), id), "]]"...)
+		assert.Equal(t, []string{id}, requestIDs(string(chunk)))
+	})
 }
