@@ -175,7 +175,7 @@ func foldVersion1Rows(ctx context.Context, tx *sql.Tx) error {
 				buf = append(append(buf, rows[k]...), ',')
 			}
 			buf[len(buf)-1] = ']'
-			_, err := tx.ExecContext(ctx, `INSERT INTO llm_request_chunks (settled_us, data) VALUES (?, ?)`, settled, string(buf))
+			_, err := tx.ExecContext(ctx, sqliteInsertChunkSQL, settled, string(buf))
 			return err
 		})
 		if err != nil {
@@ -192,6 +192,9 @@ func foldVersion1Rows(ctx context.Context, tx *sql.Tx) error {
 // back per replayed batch. A batch's requests ended within a flush
 // interval of each other (a second by default), so it is usually one chunk.
 const sqliteChunkSpan = 2 * time.Second
+
+// sqliteInsertChunkSQL inserts one chunk: its settled_us and data.
+const sqliteInsertChunkSQL = `INSERT INTO llm_request_chunks (settled_us, data) VALUES (?, ?)`
 
 // sqliteMaxChunkRows bounds a chunk, so that reading one back (a replay,
 // the view) stays cheap whatever the batch size.
@@ -422,8 +425,8 @@ func (s *sqliteStore) writeTx(ctx context.Context, conn *sql.Conn, batch []Entry
 	if err := s.insertChunks(ctx, conn, fresh); err != nil {
 		return 0, err
 	}
-	aggregate(fresh, time.Hour, &s.sums[1])
-	regroup(&s.sums[1], 24*time.Hour, &s.sums[0])
+	aggregate(fresh, bucketSize(GranularityHour), &s.sums[1])
+	regroup(&s.sums[1], bucketSize(GranularityDay), &s.sums[0])
 	for t := range s.tables {
 		if err := s.upsert(ctx, conn, t); err != nil {
 			return 0, err
@@ -684,7 +687,7 @@ func (s *sqliteStore) insertChunk(ctx context.Context, conn *sql.Conn, rows []En
 	buf[len(buf)-1] = ']' // over the last row's comma
 	s.buf = buf
 	if s.insert == nil {
-		if s.insert, err = conn.PrepareContext(ctx, `INSERT INTO llm_request_chunks (settled_us, data) VALUES (?, ?)`); err != nil {
+		if s.insert, err = conn.PrepareContext(ctx, sqliteInsertChunkSQL); err != nil {
 			return err
 		}
 	}
