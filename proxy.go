@@ -60,6 +60,9 @@ func (h *LLMRouter) provisionProxy(ctx caddy.Context) error {
 	if err := h.proxy.Provision(ctx); err != nil {
 		return fmt.Errorf("provisioning embedded reverse proxy: %v", err)
 	}
+	if !deferProxyLogFields(h.proxy) {
+		h.logger.Debug("the embedded reverse proxy's logger was not found: each attempt's log fields are encoded eagerly")
+	}
 	return nil
 }
 

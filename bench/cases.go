@@ -224,6 +224,21 @@ func (r *results) casesMarkdown(b *strings.Builder) {
 			cr.median(base, rps), cr.median(sub, rps), rr, each(rrs, "%.2f"),
 			cr.median(base, sysR), cr.median(base, sysW), cr.median(sub, sysR), cr.median(sub, sysW))
 	}
+	// Where the difference goes: at one connection most of a request's CPU
+	// is the kernel's, waking the process up and moving the bytes.
+	sysCPU := func(x caseRound) float64 { return x.sysCPUPerReqUS }
+	switches := func(x caseRound) float64 { return x.switches }
+	b.WriteString("\nThe same rounds, Caddy's system CPU time (/proc/PID/stat stime) and its threads' context switches " +
+		"(voluntary and involuntary), per request:\n\n")
+	b.WriteString("| case | system CPU/req rp, router µs | system CPU router - rp µs | context switches/req rp, router | router - rp |\n")
+	b.WriteString("|---|---:|---:|---:|---:|\n")
+	for _, cr := range r.cases {
+		ds, dss, _ := cr.paired(base, sub, sysCPU, false)
+		dw, dws, _ := cr.paired(base, sub, switches, false)
+		fmt.Fprintf(b, "| %s | %.1f, %.1f | **%+.1f** [%s] | %.2f, %.2f | **%+.2f** [%s] |\n",
+			cr.c, cr.median(base, sysCPU), cr.median(sub, sysCPU), ds, each(dss, "%+.1f"),
+			cr.median(base, switches), cr.median(sub, switches), dw, each(dws, "%+.2f"))
+	}
 	for _, cr := range r.cases {
 		for _, mode := range []string{base, sub} {
 			errs, streams, complete, first := cr.failures(mode)

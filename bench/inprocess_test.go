@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -29,8 +30,11 @@ import (
 // Besides the mix, each kind runs alone (rp/small, router/large+stream...),
 // which separates the router's fixed cost from its cost per KiB of prompt.
 //
-// Caddy's log goes to io.Discard at its default level (INFO), so a log line
-// the router writes per request costs its encoding, not a write.
+// Caddy's log goes to a file in the benchmark's temporary directory at its
+// default level (INFO), as it goes to stderr in production. Not to Caddy's
+// "output discard": that makes every logger a no-op core, which hid a cost
+// every request pays (reverse_proxy encodes each attempt's request for a
+// DEBUG line it then drops; see deferProxyLogFields).
 func BenchmarkInProcess(b *testing.B) {
 	modes := []string{"rp", "rp-headers", "router", "router-noledger", "router-limits"}
 	urls := inProcessSites(b, modes, "")
@@ -73,7 +77,8 @@ func inProcessSites(b *testing.B, modes []string, routerOptions string) map[stri
 
 	urls := make(map[string]string, len(modes))
 	var cfg strings.Builder
-	cfg.WriteString("{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tlog {\n\t\toutput discard\n\t}\n}\n")
+	fmt.Fprintf(&cfg, "{\n\tadmin off\n\tauto_https off\n\tpersist_config off\n\tlog {\n\t\toutput file %s\n\t}\n}\n",
+		filepath.Join(b.TempDir(), "caddy.log"))
 	for _, mode := range modes {
 		port := loopbackPort(b)
 		urls[mode] = fmt.Sprintf("http://127.0.0.1:%d/v1/chat/completions", port)

@@ -113,7 +113,7 @@ func main() {
 	flag.StringVar(&rates, "rates", "500,2000", "open-loop rates in requests/s; the last one is where peak RSS is taken")
 	flag.IntVar(&cfg.rounds, "rounds", 3, "rounds of the open and closed loops: the modes take turns this many times; closed-loop figures are each mode's medians, open-loop ones come from its round with the median p99")
 	flag.IntVar(&cfg.conns, "conns", 64, "connections of the closed-loop (max throughput) phase")
-	flag.StringVar(&phases, "phases", "serial,open,closed", "phases to run: serial, open (the fixed rates), closed (max throughput, CPU per request), cases (issue 17's table: -cases, router minus rp paired by round)")
+	flag.StringVar(&phases, "phases", "serial,open,closed", "phases to run: serial, open (the fixed rates), closed (max throughput, CPU per request), cases (issue 17's table: -cases, router minus rp paired by round), instructions (valgrind's count of Caddy's instructions per request for each kind of -cases: repeatable on a noisy machine)")
 	flag.StringVar(&cases, "cases", defaultCases, "cases of the cases phase: kind@connections, kind one of small, stream (the fake's stream: one chunk per word of its answer), large (-large-kb prompt); each a closed loop of that kind alone")
 	flag.StringVar(&kinds, "kinds", "small,small+stream,large,large+stream", "request kinds of the mix, sent in turn")
 	flag.StringVar(&modes, "modes", "direct,rp,router", "modes to run, in order: direct, rp, rp32, rp-headers, router, router-warn, router-noledger, router-limits")
@@ -159,8 +159,8 @@ func main() {
 	cfg.phases = map[string]bool{}
 	for _, p := range strings.Split(phases, ",") {
 		p = strings.TrimSpace(p)
-		if p != "serial" && p != "open" && p != "closed" && p != "cases" {
-			fatalf("-phases: unknown phase %q (want serial, open, closed, cases)", p)
+		if p != "serial" && p != "open" && p != "closed" && p != "cases" && p != "instructions" {
+			fatalf("-phases: unknown phase %q (want serial, open, closed, cases, instructions)", p)
 		}
 		cfg.phases[p] = true
 	}
@@ -229,14 +229,30 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := run(ctx, &cfg)
-	if err != nil {
+	fail := func(err error) {
 		if !cfg.keep {
 			os.RemoveAll(workDir)
 		}
 		fatalf("%v", err)
 	}
-	md := res.markdown()
+	var md string
+	if cfg.phases["instructions"] {
+		// Apart from the others: Caddy runs under valgrind, a Caddy per
+		// mode and kind.
+		rs, err := runInstructions(ctx, &cfg)
+		if err != nil {
+			fail(err)
+		}
+		md = instructionsMarkdown(&cfg, rs)
+		delete(cfg.phases, "instructions")
+	}
+	if len(cfg.phases) > 0 {
+		res, err := run(ctx, &cfg)
+		if err != nil {
+			fail(err)
+		}
+		md = res.markdown() + md
+	}
 	fmt.Print(md)
 	if cfg.out != "-" {
 		err := os.MkdirAll(filepath.Dir(cfg.out), 0o755)

@@ -110,26 +110,32 @@ func (p *caddyProc) stop() {
 // cpuTicks is the process's user+system CPU time in clock ticks
 // (/proc/PID/stat fields 14 and 15).
 func cpuTicks(pid int) (int64, error) {
+	user, system, err := cpuSplit(pid)
+	return user + system, err
+}
+
+// cpuSplit is the process's user and system CPU time in clock ticks.
+func cpuSplit(pid int) (user, system int64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The command name (field 2) may hold spaces; fields restart after ')'.
 	i := bytes.LastIndexByte(b, ')')
 	if i < 0 {
-		return 0, errors.New("malformed stat")
+		return 0, 0, errors.New("malformed stat")
 	}
 	f := strings.Fields(string(b[i+1:]))
 	// f[0] is field 3 (state): utime is field 14, stime 15.
 	if len(f) < 13 {
-		return 0, errors.New("short stat")
+		return 0, 0, errors.New("short stat")
 	}
 	ut, err1 := strconv.ParseInt(f[11], 10, 64)
 	st, err2 := strconv.ParseInt(f[12], 10, 64)
 	if err1 != nil || err2 != nil {
-		return 0, errors.New("malformed stat times")
+		return 0, 0, errors.New("malformed stat times")
 	}
-	return ut + st, nil
+	return ut, st, nil
 }
 
 // statusKB reads a "Name:   123 kB" line of /proc/PID/status.
@@ -317,9 +323,12 @@ func waitQuiet(ctx context.Context, limit float64, wait time.Duration, logf func
 	}
 }
 
-// ioCounts are a process's read-like and write-like syscalls
-// (/proc/PID/io syscr and syscw).
-type ioCounts struct{ reads, writes int64 }
+// ioCounts are where a process's time goes besides its own code: its
+// read-like and write-like syscalls (/proc/PID/io syscr and syscw), its
+// system CPU time in clock ticks, and its threads' context switches
+// (voluntary and involuntary, summed over /proc/PID/task/*/status): at one
+// connection, a request's cost is largely in waking up.
+type ioCounts struct{ reads, writes, sysTicks, switches int64 }
 
 func readIO(pid int) ioCounts {
 	var c ioCounts
@@ -334,6 +343,21 @@ func readIO(pid int) ioCounts {
 			c.writes, _ = strconv.ParseInt(v, 10, 64)
 		}
 	}
+	_, c.sysTicks, _ = cpuSplit(pid)
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue // a thread that ended
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			name, v, ok := strings.Cut(line, ":")
+			if ok && (name == "voluntary_ctxt_switches" || name == "nonvoluntary_ctxt_switches") {
+				n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				c.switches += n
+			}
+		}
+	}
 	return c
 }
 
@@ -343,4 +367,14 @@ func (b ioCounts) perRequest(a ioCounts, requests int) [2]float64 {
 		return [2]float64{}
 	}
 	return [2]float64{float64(b.reads-a.reads) / float64(requests), float64(b.writes-a.writes) / float64(requests)}
+}
+
+// wakeups is, per request between a and b, the system CPU time in µs
+// (tick is a clock tick) and the context switches.
+func (b ioCounts) wakeups(a ioCounts, requests int, tick time.Duration) (sysUS, switches float64) {
+	if requests == 0 {
+		return 0, 0
+	}
+	n := float64(requests)
+	return float64(b.sysTicks-a.sysTicks) * float64(tick) / 1e3 / n, float64(b.switches-a.switches) / n
 }

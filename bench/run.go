@@ -153,6 +153,8 @@ type closedResult struct {
 	upConns, upReqs   int64      // connections and requests the fake vendor accepted
 	noise             float64    // other processes' CPU during the phase, in cores
 	sys               [2]float64 // Caddy's read-like and write-like syscalls per request
+	sysCPUPerReqUS    float64    // the system part of cpuPerReqUS
+	switches          float64    // Caddy's context switches per request
 }
 
 // results is a whole run.
@@ -571,7 +573,9 @@ func closedPhaseSummary(ctx context.Context, cfg *config, m *mix, mr *modeRun, f
 			cr.cpuPerReqUS = float64(cpu) / float64(cr.requests) / 1e3
 		}
 		cr.caddyBusy = cpu.Seconds() / elapsed.Seconds()
-		cr.sys = readIO(mr.proc.pid()).perRequest(io0, cr.requests)
+		io1 := readIO(mr.proc.pid())
+		cr.sys = io1.perRequest(io0, cr.requests)
+		cr.sysCPUPerReqUS, cr.switches = io1.wakeups(io0, cr.requests, time.Duration(tick))
 	}
 	profWG.Wait()
 	if cfg.profile && mr.proc != nil && mr.proc.admin != "" {

@@ -241,3 +241,52 @@ func checkLowestLane(t *testing.T, name string, lanes func(uint64) uint64, isSpe
 		}
 	}
 }
+
+// skipPlain finds the first special byte wherever it sits in a long run,
+// whatever the byte, with the AVX2 scan and without it: every byte value at
+// every offset of runs that cross the 32-byte blocks and end mid-block.
+func TestSkipPlainLongRuns(t *testing.T) {
+	reference := func(b []byte, i int) int {
+		for ; i < len(b); i++ {
+			if c := b[i]; c == '"' || c == '\\' || c < 0x20 {
+				return i
+			}
+		}
+		return len(b)
+	}
+	// skipPlain may also stop among the last seven bytes, before any special
+	// one: the caller then goes on byte by byte.
+	check := func(t *testing.T, b []byte, start int) {
+		t.Helper()
+		got, want := skipPlain(b, start), reference(b, start)
+		if got != want && (got > want || got < len(b)-7) {
+			t.Fatalf("skipPlain(%d-byte run from %d) = %d, want %d", len(b), start, got, want)
+		}
+	}
+	scans := map[string]bool{"go": false}
+	if useAVX2 {
+		scans["avx2"] = true
+	}
+	for name, avx2 := range scans {
+		t.Run(name, func(t *testing.T) {
+			if !avx2 {
+				saved := useAVX2
+				defer func() { setAVX2(saved) }()
+				setAVX2(false)
+			}
+			for _, n := range []int{31, 32, 63, 64, 65, 95, 96, 97, 130, 257} {
+				for _, start := range []int{0, 1, 7} {
+					plain := bytes.Repeat([]byte{'a'}, n)
+					check(t, plain, start)
+					for pos := start; pos < n; pos++ {
+						for _, c := range []byte{'"', '\\', 0x00, 0x1f, 0x20, 0x7f, 0x80, 0xff} {
+							b := append([]byte(nil), plain...)
+							b[pos] = c
+							check(t, b, start)
+						}
+					}
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,3 @@
+package jsonwalk
+
+func setAVX2(on bool) { useAVX2 = on }

@@ -1,0 +1,5 @@
+//go:build !amd64
+
+package jsonwalk
+
+func setAVX2(bool) {}
