@@ -25,6 +25,13 @@ func WalkObject(s string, i int, member func(key string, v int) int) int {
 	if done {
 		return i
 	}
+	return WalkMembers(s, i, member)
+}
+
+// WalkMembers is WalkObject from inside an object: from the member whose
+// key's opening quote is s[i] to the object's end. It lets a reader that
+// knows what an object's first members say start after them.
+func WalkMembers(s string, i int, member func(key string, v int) int) int {
 	for {
 		if i >= len(s) || s[i] != '"' {
 			return -1

@@ -50,9 +50,27 @@ type members struct {
 // gjson would unescape strings on the way; the members kept are small and
 // read with gjson afterwards.
 func topLevel(js string) members {
+	m, _ := readMembers(js, -1)
+	return m
+}
+
+// choicesKey is how a compact chunk's "choices" member starts.
+const choicesKey = `"choices":`
+
+// readMembers is topLevel, from the member whose key starts at js[from]
+// when from is not negative. It also returns where the first "choices"
+// key starts when it is written compactly and nothing before it was an
+// error, a usage or embeddings data (so that the members before it say
+// nothing but the chunk's identity), and -1 otherwise.
+func readMembers(js string, from int) (members, int) {
 	var m members
-	jsonwalk.WalkObject(js, 0, func(key string, v int) int {
+	choicesAt := -1
+	visit := func(key string, v int) int {
 		if key == "choices" {
+			if choicesAt < 0 && !m.choices.present && m.usage == "" && m.err == "" && m.data == "" &&
+				v >= len(choicesKey) && js[v-len(choicesKey):v] == choicesKey {
+				choicesAt = v - len(choicesKey)
+			}
 			return m.choices.read(js, v)
 		}
 		end := jsonwalk.SkipValue(js, v)
@@ -60,7 +78,36 @@ func topLevel(js string) members {
 			m.set(key, js[v:end])
 		}
 		return end
-	})
+	}
+	if from < 0 {
+		jsonwalk.WalkObject(js, 0, visit)
+	} else {
+		jsonwalk.WalkMembers(js, from, visit)
+	}
+	return m, choicesAt
+}
+
+// chunkMembers reads a stream chunk's members (topLevel). The chunks of one
+// stream mostly start with the same bytes: OpenAI's repeat the id, object,
+// created, model, service tier and system fingerprint, byte for byte, before
+// "choices", about half of each chunk's members. Once the stream's identity
+// is captured those members tell the meter nothing, so a chunk that starts
+// with exactly the bytes the previous one had before its "choices" is read
+// from its "choices" on. Any difference, a member that matters before
+// "choices" (an error, a usage), or JSON that is not compact, and the chunk is
+// read whole.
+func (s *Stream) chunkMembers(js string) members {
+	if n := len(s.known); n > 0 && !s.readWhole && len(js) > n && js[:n] == string(s.known) {
+		m, _ := readMembers(js, n)
+		return m
+	}
+	m, choicesAt := readMembers(js, -1)
+	s.known = s.known[:0]
+	if choicesAt > 0 {
+		s.knownNext = choicesAt // kept once the chunk's identity is captured (handleChunk)
+	} else {
+		s.knownNext = 0
+	}
 	return m
 }
 
@@ -87,7 +134,7 @@ func (m *members) set(key, raw string) {
 // handleChunk reads one JSON chunk, js, a view of the vendor's bytes valid
 // only during the call, and reports whether it goes on to the client.
 func (s *Stream) handleChunk(js string) bool {
-	m := topLevel(js)
+	m := s.chunkMembers(js)
 	if m.err != "" && m.err != "null" {
 		s.setErr(parseVendorError(js, gjson.Parse(m.err)))
 		return true
@@ -97,6 +144,10 @@ func (s *Stream) handleChunk(js string) bool {
 	}
 	if !s.metaSeen {
 		s.captureMeta(&m)
+	}
+	if s.knownNext > 0 && s.metaSeen {
+		s.known = append(s.known[:0], js[:s.knownNext]...)
+		s.knownNext = 0
 	}
 	hasUsage := jsonwalk.IsObject(m.usage)
 	if hasUsage {

@@ -135,7 +135,11 @@ var allFixtures = map[string]string{
 // calls End. It returns the Stream and everything it output.
 func feed(t testing.TB, o StreamOptions, input string, split int) (*Stream, string) {
 	t.Helper()
-	s := NewStream(o)
+	return feedStream(NewStream(o), input, split)
+}
+
+// feedStream is feed into a Stream of the caller's.
+func feedStream(s *Stream, input string, split int) (*Stream, string) {
 	var out []byte
 	in := []byte(input)
 	if split <= 0 {

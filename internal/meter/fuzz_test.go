@@ -30,9 +30,7 @@ func FuzzStream(f *testing.F) {
 		if outWhole != outParts {
 			t.Fatalf("output depends on the split:\nwhole %q\nsplit %q", outWhole, outParts)
 		}
-		if whole.Committed() != parts.Committed() || whole.Done() != parts.Done() ||
-			whole.FinishReason() != parts.FinishReason() || whole.Usage() != parts.Usage() ||
-			whole.ContentEvents() != parts.ContentEvents() || (whole.Err() == nil) != (parts.Err() == nil) {
+		if !sameState(whole, parts) {
 			t.Fatalf("state depends on the split")
 		}
 
@@ -51,8 +49,22 @@ func FuzzStream(f *testing.F) {
 		if !whole.Committed() && whole.ContentEvents() != 0 {
 			t.Fatalf("content events without a commit")
 		}
+		// Starting a chunk after the members the previous one repeated
+		// (chunkMembers) changes nothing.
+		full, outFull := feedStream(&Stream{opts: wantUsage, readWhole: true}, string(input), int(split)+1)
+		if outFull != outParts || !sameState(full, parts) {
+			t.Fatalf("reading every chunk whole gives another result:\nwhole %q\nskipping %q", outFull, outParts)
+		}
 		_ = InspectJSON(input, 1)
 	})
+}
+
+// sameState reports whether two streams saw the same thing.
+func sameState(a, b *Stream) bool {
+	return a.Committed() == b.Committed() && a.Done() == b.Done() && a.FinishReason() == b.FinishReason() &&
+		a.Usage() == b.Usage() && a.ContentEvents() == b.ContentEvents() && (a.Err() == nil) == (b.Err() == nil) &&
+		(a.Err() == nil || *a.Err() == *b.Err()) &&
+		a.contentBytes == b.contentBytes && string(a.id) == string(b.id) && string(a.mdl) == string(b.mdl)
 }
 
 // FuzzAssembler checks, for any input and any split, that an Assembler does

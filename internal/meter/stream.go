@@ -76,6 +76,15 @@ type Stream struct {
 	// has an id, for a synthesized usage chunk. Raw JSON values.
 	metaSeen                 bool
 	id, object, created, mdl []byte
+
+	// known is what the last chunk had before its "choices", when those
+	// members said nothing but the stream's identity, already captured: a
+	// chunk that starts with the same bytes is read from "choices" on
+	// (chunkMembers). knownNext is the length of that prefix in the chunk
+	// being handled, kept once its identity is captured.
+	known     []byte
+	knownNext int
+	readWhole bool // every chunk is read whole (for tests comparing both ways)
 }
 
 // NewStream returns a Stream for one response.
@@ -99,6 +108,7 @@ func (s *Stream) Reset(o StreamOptions) {
 		object:  keep(s.object),
 		created: keep(s.created),
 		mdl:     keep(s.mdl),
+		known:   keep(s.known),
 	}
 }
 

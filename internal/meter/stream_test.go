@@ -345,3 +345,43 @@ func TestStreamOutputIsValidSSEJSON(t *testing.T) {
 		}
 	}
 }
+
+// A chunk that repeats the previous chunk's members before "choices" is read
+// from "choices" on; one that differs there, or has something that matters
+// before "choices", is read whole; the result is the same either way.
+func TestChunksRepeatingTheirIdentity(t *testing.T) {
+	const id = `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"m","system_fingerprint":"fp",`
+	stream := sse(
+		id+`"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}`,
+		id+`"choices":[{"index":0,"delta":{"content":"Hello"}}]}`,
+		id+`"choices":[{"index":0,"delta":{"content":" there"},"finish_reason":null}],"usage":null}`,
+		// Another identity: read whole, and from then on the new one is known.
+		strings.Replace(id, `"m"`, `"m2"`, 1)+`"choices":[{"index":0,"delta":{"content":"!"}}]}`,
+		// An error before "choices": read whole, and the error counts.
+		`{"id":"chatcmpl-1","error":{"message":"overloaded","type":"server_error"},"choices":[]}`,
+		id+`"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}`,
+		id+`"choices":[],"usage":{"prompt_tokens":5,"completion_tokens":3,"total_tokens":8}}`,
+		`[DONE]`)
+
+	skipping := NewStream(wantUsage)
+	_, out := feedStream(skipping, stream, 0)
+	full, outFull := feedStream(&Stream{opts: wantUsage, readWhole: true}, stream, 0)
+	assert.Equal(t, outFull, out)
+	assert.True(t, sameState(full, skipping))
+	assert.Equal(t, 3, skipping.ContentEvents())
+	assert.Equal(t, "stop", skipping.FinishReason())
+	require.NotNil(t, skipping.Err())
+	assert.Equal(t, "overloaded", skipping.Err().Message)
+	assert.Equal(t, 3, skipping.Usage().CompletionTokens)
+	assert.Equal(t, id, string(skipping.known), "the last chunk's identity is known")
+
+	// Reading the chunks one at a time shows the prefix taken and dropped.
+	s := NewStream(wantUsage)
+	feedChunk := func(js string) { s.Feed([]byte("data: " + js + "\n\n")); s.Output() }
+	feedChunk(id + `"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}`)
+	assert.Equal(t, id, string(s.known))
+	feedChunk(`{"id":"chatcmpl-1","usage":{"prompt_tokens":1},"choices":[]}`)
+	assert.Empty(t, s.known, "a chunk with a usage before its choices is read whole and known by nobody")
+	feedChunk(`{"id": "chatcmpl-1", "choices": []}`)
+	assert.Empty(t, s.known, "non-compact JSON is never skipped")
+}
