@@ -25,19 +25,25 @@ func TestAttemptTimerFirstByte(t *testing.T) {
 
 // A stream that keeps sending is never cut, however long it lasts; one that
 // falls silent is cut after the idle time, counted from its last read.
+//
+// The idle time is 25 times the gap between reads, and the stream lasts
+// longer than the idle time: a 100 ms idle time was cut in CI under -race on
+// a loaded 2-core VM, where one 20 ms sleep overslept past it (the cut was
+// then right).
 func TestAttemptTimerIdle(t *testing.T) {
+	const idle = 500 * time.Millisecond
 	var canceled atomic.Bool
 	timer := newAttemptTimer(time.Hour, func() { canceled.Store(true) })
-	timer.startIdle(100 * time.Millisecond)
-	for range 15 { // 300 ms of reads, 20 ms apart
+	timer.startIdle(idle)
+	for range 35 { // 700 ms of reads, 20 ms apart
 		time.Sleep(20 * time.Millisecond)
 		timer.read()
 	}
 	assert.False(t, canceled.Load(), "a stream with steady reads was cut")
 
 	silentFrom := time.Now()
-	assert.Eventually(t, canceled.Load, 2*time.Second, 5*time.Millisecond)
-	assert.GreaterOrEqual(t, time.Since(silentFrom), 90*time.Millisecond, "cut before the idle time passed")
+	assert.Eventually(t, canceled.Load, 5*time.Second, 5*time.Millisecond)
+	assert.GreaterOrEqual(t, time.Since(silentFrom), idle-10*time.Millisecond, "cut before the idle time passed")
 	assert.True(t, timer.idleExpired())
 	assert.False(t, timer.expired(), "not a first-byte timeout")
 	timer.stop()

@@ -99,6 +99,7 @@ func readMembers(js string, from int) (members, int) {
 func (s *Stream) chunkMembers(js string) members {
 	if n := len(s.known); n > 0 && !s.readWhole && len(js) > n && js[:n] == string(s.known) {
 		m, _ := readMembers(js, n)
+		s.knownNext = 0
 		return m
 	}
 	m, choicesAt := readMembers(js, -1)
