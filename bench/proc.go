@@ -323,15 +323,15 @@ func waitQuiet(ctx context.Context, limit float64, wait time.Duration, logf func
 	}
 }
 
-// ioCounts are where a process's time goes besides its own code: its
+// procCounts are where a process's time goes besides its own code: its
 // read-like and write-like syscalls (/proc/PID/io syscr and syscw), its
 // system CPU time in clock ticks, and its threads' context switches
 // (voluntary and involuntary, summed over /proc/PID/task/*/status): at one
 // connection, a request's cost is largely in waking up.
-type ioCounts struct{ reads, writes, sysTicks, switches int64 }
+type procCounts struct{ reads, writes, sysTicks, switches int64 }
 
-func readIO(pid int) ioCounts {
-	var c ioCounts
+func readCounts(pid int) procCounts {
+	var c procCounts
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/io", pid))
 	if err != nil {
 		return c
@@ -362,7 +362,7 @@ func readIO(pid int) ioCounts {
 }
 
 // perRequest is the syscalls per request between a and b.
-func (b ioCounts) perRequest(a ioCounts, requests int) [2]float64 {
+func (b procCounts) perRequest(a procCounts, requests int) [2]float64 {
 	if requests == 0 {
 		return [2]float64{}
 	}
@@ -371,7 +371,7 @@ func (b ioCounts) perRequest(a ioCounts, requests int) [2]float64 {
 
 // wakeups is, per request between a and b, the system CPU time in µs
 // (tick is a clock tick) and the context switches.
-func (b ioCounts) wakeups(a ioCounts, requests int, tick time.Duration) (sysUS, switches float64) {
+func (b procCounts) wakeups(a procCounts, requests int, tick time.Duration) (sysUS, switches float64) {
 	if requests == 0 {
 		return 0, 0
 	}

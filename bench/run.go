@@ -323,11 +323,11 @@ func run(ctx context.Context, cfg *config) (*results, error) {
 		err := measure("serial", func() (float64, error) {
 			cfg.logf("serial: %d requests per mode, modes taking turns every %d", cfg.serialN, serialBlock)
 			urls := make([]string, len(runs))
-			io0 := make([]ioCounts, len(runs))
+			io0 := make([]procCounts, len(runs))
 			for j, mr := range runs {
 				urls[j] = mr.url
 				if mr.proc != nil {
-					io0[j] = readIO(mr.proc.pid())
+					io0[j] = readCounts(mr.proc.pid())
 				}
 			}
 			start, np := time.Now(), startNoise(pids(runs))
@@ -337,7 +337,7 @@ func run(ctx context.Context, cfg *config) (*results, error) {
 				mr.res.serial = summarize(samples[j], wall)
 				mr.res.serial.noise = noise
 				if mr.proc != nil {
-					mr.res.serialSys = readIO(mr.proc.pid()).perRequest(io0[j], mr.res.serial.n)
+					mr.res.serialSys = readCounts(mr.proc.pid()).perRequest(io0[j], mr.res.serial.n)
 				}
 			}
 			return noise, nil
@@ -510,9 +510,9 @@ func closedPhaseSummary(ctx context.Context, cfg *config, m *mix, mr *modeRun, f
 		}
 	}
 	b0, _ := cpuTicks(self)
-	var io0 ioCounts
+	var io0 procCounts
 	if mr.proc != nil {
-		io0 = readIO(mr.proc.pid())
+		io0 = readCounts(mr.proc.pid())
 	}
 	cores0 := readCores()
 	conns0, reqs0 := fake.conns.Load(), fake.reqs.Load()
@@ -573,7 +573,7 @@ func closedPhaseSummary(ctx context.Context, cfg *config, m *mix, mr *modeRun, f
 			cr.cpuPerReqUS = float64(cpu) / float64(cr.requests) / 1e3
 		}
 		cr.caddyBusy = cpu.Seconds() / elapsed.Seconds()
-		io1 := readIO(mr.proc.pid())
+		io1 := readCounts(mr.proc.pid())
 		cr.sys = io1.perRequest(io0, cr.requests)
 		cr.sysCPUPerReqUS, cr.switches = io1.wakeups(io0, cr.requests, time.Duration(tick))
 	}

@@ -95,21 +95,16 @@ func readMembers(js string, from int) (members, int) {
 // with exactly the bytes the previous one had before its "choices" is read
 // from its "choices" on. Any difference, a member that matters before
 // "choices" (an error, a usage), or JSON that is not compact, and the chunk is
-// read whole.
-func (s *Stream) chunkMembers(js string) members {
+// read whole. It returns, for a chunk read whole, where its "choices" key
+// starts if the bytes before it may be known (readMembers), and -1 otherwise;
+// handleChunk keeps them once the stream's identity is captured.
+func (s *Stream) chunkMembers(js string) (members, int) {
 	if n := len(s.known); n > 0 && !s.readWhole && len(js) > n && js[:n] == string(s.known) {
 		m, _ := readMembers(js, n)
-		s.knownNext = 0
-		return m
+		return m, -1
 	}
-	m, choicesAt := readMembers(js, -1)
 	s.known = s.known[:0]
-	if choicesAt > 0 {
-		s.knownNext = choicesAt // kept once the chunk's identity is captured (handleChunk)
-	} else {
-		s.knownNext = 0
-	}
-	return m
+	return readMembers(js, -1)
 }
 
 // set records the raw value of a member other than choices.
@@ -135,7 +130,7 @@ func (m *members) set(key, raw string) {
 // handleChunk reads one JSON chunk, js, a view of the vendor's bytes valid
 // only during the call, and reports whether it goes on to the client.
 func (s *Stream) handleChunk(js string) bool {
-	m := s.chunkMembers(js)
+	m, choicesAt := s.chunkMembers(js)
 	if m.err != "" && m.err != "null" {
 		s.setErr(parseVendorError(js, gjson.Parse(m.err)))
 		return true
@@ -146,9 +141,8 @@ func (s *Stream) handleChunk(js string) bool {
 	if !s.metaSeen {
 		s.captureMeta(&m)
 	}
-	if s.knownNext > 0 && s.metaSeen {
-		s.known = append(s.known[:0], js[:s.knownNext]...)
-		s.knownNext = 0
+	if choicesAt > 0 && s.metaSeen {
+		s.known = append(s.known[:0], js[:choicesAt]...)
 	}
 	hasUsage := jsonwalk.IsObject(m.usage)
 	if hasUsage {

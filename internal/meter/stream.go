@@ -80,10 +80,8 @@ type Stream struct {
 	// known is what the last chunk had before its "choices", when those
 	// members said nothing but the stream's identity, already captured: a
 	// chunk that starts with the same bytes is read from "choices" on
-	// (chunkMembers). knownNext is the length of that prefix in the chunk
-	// being handled, kept once its identity is captured.
+	// (chunkMembers).
 	known     []byte
-	knownNext int
 	readWhole bool // every chunk is read whole (for tests comparing both ways)
 }
 
