@@ -40,7 +40,7 @@ type memberSpan struct {
 // afterwards. f is the caller's, zero: at about a kilobyte, it is better on
 // the caller's stack than allocated per request.
 func readTopLevel(f *topLevel, body []byte) error {
-	open, err := jsonwalk.Object(body, f.observe)
+	open, err := jsonwalk.ObjectIndexed(body, f.observe)
 	if err != nil {
 		return err
 	}
@@ -49,12 +49,14 @@ func readTopLevel(f *topLevel, body []byte) error {
 	return nil
 }
 
-func (f *topLevel) observe(m jsonwalk.Member) {
+// observe reads one member; idx knows where its long strings are.
+func (f *topLevel) observe(m jsonwalk.Member, idx *jsonwalk.StringIndex) {
 	key := m.Name()
 	f.layout.ObserveNamed(key, m)
 	// The prompt is estimated here, while the member just validated is
-	// still in the cache, rather than by a second walk of the body.
-	f.estimate.Member(key, m.Value)
+	// still in the cache, rather than by a second walk of the body, and
+	// its long strings are not scanned again.
+	f.estimate.IndexedMember(key, m, idx)
 	first := func(dst *gjson.Result) {
 		if !dst.Exists() {
 			*dst = gjson.Parse(unsafe.String(unsafe.SliceData(m.Value), len(m.Value)))

@@ -53,11 +53,30 @@ type PromptEstimator struct{ c tokenCount }
 // Member counts one top-level member, given its key without quotes and its
 // raw value. Members that say nothing about the prompt cost nothing.
 func (e *PromptEstimator) Member(key, value []byte) {
-	switch string(key) {
-	case "messages", "prompt", "input", "tools", "functions", "system", "instructions":
+	if countsPrompt(key) {
 		it := jsonwalk.ValueIter(stringView(value))
 		countMember(&e.c, stringView(key), &it)
 	}
+}
+
+// IndexedMember is Member for m, a member jsonwalk.ObjectIndexed is
+// visiting, whose long strings idx knows: their text is not scanned a
+// second time. key is m's name.
+func (e *PromptEstimator) IndexedMember(key []byte, m jsonwalk.Member, idx *jsonwalk.StringIndex) {
+	if countsPrompt(key) {
+		it := jsonwalk.IndexedIter(m, idx)
+		countMember(&e.c, stringView(key), &it)
+	}
+}
+
+// countsPrompt reports whether the top-level member named key is part of
+// the prompt.
+func countsPrompt(key []byte) bool {
+	switch string(key) {
+	case "messages", "prompt", "input", "tools", "functions", "system", "instructions":
+		return true
+	}
+	return false
 }
 
 // Tokens is the estimate of the members counted so far.
@@ -94,7 +113,7 @@ func countMessages(c *tokenCount, it *jsonwalk.Iter) {
 			case "content":
 				countContent(c, &m)
 			case "name":
-				c.bytes += jsonwalk.StringBytes(m.Value())
+				c.bytes += m.StringBytes()
 			case "tool_calls":
 				calls := m.Enter()
 				for calls.Next() {
@@ -119,7 +138,7 @@ func countMessages(c *tokenCount, it *jsonwalk.Iter) {
 // tool_result block's own "content"; images and files are not counted.
 func countContent(c *tokenCount, it *jsonwalk.Iter) {
 	if it.Peek() == '"' {
-		c.bytes += jsonwalk.StringBytes(it.Value())
+		c.bytes += it.StringBytes()
 		return
 	}
 	parts := it.Enter()
@@ -128,7 +147,7 @@ func countContent(c *tokenCount, it *jsonwalk.Iter) {
 		for part.Next() {
 			switch part.Key() {
 			case "text", "thinking":
-				c.bytes += jsonwalk.StringBytes(part.Value())
+				c.bytes += part.StringBytes()
 			case "input":
 				c.bytes += len(part.Value())
 			case "content":
@@ -143,7 +162,7 @@ func countContent(c *tokenCount, it *jsonwalk.Iter) {
 // move the iterators to the heap.)
 func countResult(c *tokenCount, it *jsonwalk.Iter) {
 	if it.Peek() == '"' {
-		c.bytes += jsonwalk.StringBytes(it.Value())
+		c.bytes += it.StringBytes()
 		return
 	}
 	blocks := it.Enter()
@@ -151,7 +170,7 @@ func countResult(c *tokenCount, it *jsonwalk.Iter) {
 		block := blocks.Enter()
 		for block.Next() {
 			if block.Key() == "text" {
-				c.bytes += jsonwalk.StringBytes(block.Value())
+				c.bytes += block.StringBytes()
 			}
 		}
 	}
@@ -164,7 +183,7 @@ func countFunctionCall(c *tokenCount, it *jsonwalk.Iter) {
 	for fields.Next() {
 		switch fields.Key() {
 		case "name", "arguments":
-			c.bytes += jsonwalk.StringBytes(fields.Value())
+			c.bytes += fields.StringBytes()
 		}
 	}
 }
@@ -173,14 +192,14 @@ func countFunctionCall(c *tokenCount, it *jsonwalk.Iter) {
 // of it: a string, or an array of strings, token ids, or arrays of token ids.
 func countPrompt(c *tokenCount, it *jsonwalk.Iter) {
 	if it.Peek() == '"' {
-		c.bytes += jsonwalk.StringBytes(it.Value())
+		c.bytes += it.StringBytes()
 		return
 	}
 	elems := it.Enter()
 	for elems.Next() {
 		switch elem := elems.Peek(); {
 		case elem == '"':
-			c.bytes += jsonwalk.StringBytes(elems.Value())
+			c.bytes += elems.StringBytes()
 		case isNumberStart(elem):
 			c.tokens++
 		case elem == '{':
@@ -207,7 +226,7 @@ func countItem(c *tokenCount, it *jsonwalk.Iter) {
 		case "content", "output":
 			countContent(c, &fields)
 		case "name", "arguments":
-			c.bytes += jsonwalk.StringBytes(fields.Value())
+			c.bytes += fields.StringBytes()
 		}
 	}
 }

@@ -179,6 +179,10 @@ func FuzzEstimatePromptTokens(f *testing.F) {
 	f.Add(typicalChat)
 	f.Add([]byte(`{"prompt":[[1,2],[3]],"input":["a","b\"c"]}`))
 	f.Add([]byte(`{"messages":[{"content":[{"text":"\\"}]}],"tools":[]}`))
+	// Strings long enough for the validator's index.
+	f.Add(conversation(3, strings.Repeat(`a \"long\" \\ prompt\n`, 8)))
+	f.Add([]byte(`{"messages":[{"content":[{"type":"image_url","image_url":{"url":"` + strings.Repeat("QUJD", 20) +
+		`"}},{"text":"` + strings.Repeat("x", 70) + `"}]}],"tools":[{"d":"` + strings.Repeat("y", 70) + `"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		n := EstimatePromptTokens(body)
 		// Every counted token needs at least one byte of body, except the
@@ -187,24 +191,59 @@ func FuzzEstimatePromptTokens(f *testing.F) {
 			t.Fatalf("estimate %d for %d bytes", n, len(body))
 		}
 		// Counted member by member from a validating walk, as the router
-		// does, a valid object gets the same estimate.
-		var e PromptEstimator
-		if _, err := jsonwalk.Object(body, func(m jsonwalk.Member) {
-			e.Member(m.Key[1:len(m.Key)-1], m.Value)
-		}); err == nil && e.Tokens() != n {
-			t.Fatalf("member by member %d, whole body %d: %q", e.Tokens(), n, body)
+		// does, with the validator's index of long strings or without, a
+		// valid object gets the same estimate.
+		if members, err := estimateMembers(body); err == nil && members != n {
+			t.Fatalf("member by member %d, whole body %d: %q", members, n, body)
+		}
+		if indexed, err := estimateIndexed(body); err == nil && indexed != n {
+			t.Fatalf("member by member with the index %d, whole body %d: %q", indexed, n, body)
 		}
 	})
 }
 
+// estimateMembers is the estimate of a valid object counted member by
+// member from a validating walk.
+func estimateMembers(body []byte) (int, error) {
+	var e PromptEstimator
+	_, err := jsonwalk.Object(body, func(m jsonwalk.Member) { e.Member(m.Key[1:len(m.Key)-1], m.Value) })
+	return e.Tokens(), err
+}
+
+// estimateIndexed is estimateMembers as the router counts: each member read
+// with the validator's index of its long strings.
+func estimateIndexed(body []byte) (int, error) {
+	var e PromptEstimator
+	_, err := jsonwalk.ObjectIndexed(body, func(m jsonwalk.Member, idx *jsonwalk.StringIndex) {
+		e.IndexedMember(m.Key[1:len(m.Key)-1], m, idx)
+	})
+	return e.Tokens(), err
+}
+
 func TestPromptEstimatorMatchesWholeBody(t *testing.T) {
+	long := strings.Repeat("A long run of prompt text, ", 5)
+	escaped := strings.Repeat(`text with \"escapes\" \\ and \n lines, `, 4)
 	for _, body := range [][]byte{typicalChat,
 		[]byte(`{"prompt":[[1,2],[3]],"input":["a","b\"c"],"tools":[{"x":1}]}`),
-		[]byte(`{"messages":"not an array","functions":[]}`)} {
-		var e PromptEstimator
-		_, err := jsonwalk.Object(body, func(m jsonwalk.Member) { e.Member(m.Key[1:len(m.Key)-1], m.Value) })
+		[]byte(`{"messages":"not an array","functions":[]}`),
+		// Long strings, which the index records, wherever the estimate
+		// reads or skips them.
+		conversation(40, long), conversation(3, escaped),
+		[]byte(`{"messages":[{"role":"user","content":[{"type":"text","text":"` + escaped + `"},` +
+			`{"type":"image_url","image_url":{"url":"data:image/png;base64,` + strings.Repeat("QUJD", 40) + `"}},` +
+			`{"type":"text","text":"` + long + `"}]},` +
+			`{"role":"assistant","content":null,"tool_calls":[{"id":"` + long + `","function":{"name":"f","arguments":"` + escaped + `"}}]}],` +
+			`"tools":[{"type":"function","function":{"name":"f","description":"` + long + `"}}],` +
+			`"system":[{"type":"text","text":"` + long + `"}],"prompt":["` + long + `","` + escaped + `"]}`),
+		[]byte(`{"input":[{"type":"message","content":[{"type":"input_text","text":"` + long + `"}]},` +
+			`{"type":"function_call_output","output":"` + escaped + `"}],"instructions":"` + long + `"}`),
+	} {
+		members, err := estimateMembers(body)
 		require.NoError(t, err)
-		assert.Equal(t, EstimatePromptTokens(body), e.Tokens(), "%s", body)
+		assert.Equal(t, EstimatePromptTokens(body), members, "%s", body)
+		indexed, err := estimateIndexed(body)
+		require.NoError(t, err)
+		assert.Equal(t, members, indexed, "%s", body)
 	}
 }
 
@@ -228,6 +267,24 @@ func BenchmarkEstimatePromptTokens(b *testing.B) {
 			b.SetBytes(int64(len(c.body)))
 			for b.Loop() {
 				EstimatePromptTokens(c.body)
+			}
+		})
+	}
+}
+
+// BenchmarkValidateAndEstimate is the router's pass over a body: validating
+// it, and estimating its prompt member by member, with the validator's index
+// of long strings (as the router does) and without.
+func BenchmarkValidateAndEstimate(b *testing.B) {
+	body := conversation(17, strings.Repeat("A long run of prompt text, as in a pasted document. ", 36))
+	for name, estimate := range map[string]func([]byte) (int, error){"indexed": estimateIndexed, "scanned": estimateMembers} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				if _, err := estimate(body); err != nil {
+					b.Fatal(err)
+				}
 			}
 		})
 	}

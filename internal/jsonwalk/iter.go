@@ -30,6 +30,10 @@ type Iter struct {
 	// parent, for an iterator made by Enter, resumes after this container
 	// once the iteration reaches its closing bracket.
 	parent *Iter
+	// idx, when not nil, knows where s's long strings end (IndexedIter);
+	// base is s's offset in the text it indexes.
+	idx  *StringIndex
+	base int
 }
 
 // NewIter returns an iterator over raw, which should hold an object or an
@@ -48,6 +52,9 @@ func ValueIter(raw string) Iter {
 // startIter returns an iterator over the container that starts at s[i].
 func startIter(s string, i int, parent *Iter) Iter {
 	it := Iter{s: s, i: len(s), parent: parent}
+	if parent != nil {
+		it.idx, it.base = parent.idx, parent.base
+	}
 	if i < len(s) && (s[i] == '{' || s[i] == '[') {
 		it.obj = s[i] == '{'
 		it.i = i + 1
@@ -61,7 +68,7 @@ func (it *Iter) Next() bool {
 	s := it.s
 	if it.pending {
 		it.pending = false
-		end := SkipValue(s, it.i)
+		end := it.skipValue(it.i)
 		if end < 0 {
 			return it.stop()
 		}
@@ -143,7 +150,7 @@ func (it *Iter) Value() string {
 		return ""
 	}
 	it.pending = false
-	end := SkipValue(it.s, it.i)
+	end := it.skipValue(it.i)
 	if end < 0 {
 		it.stop()
 		return ""
@@ -161,4 +168,43 @@ func (it *Iter) Enter() Iter {
 		return Iter{}
 	}
 	return startIter(it.s, it.i, it)
+}
+
+// StringBytes consumes the pending value and returns its size as the
+// package's StringBytes gives it: the decoded length of a string, 0 for
+// anything else.
+func (it *Iter) StringBytes() int {
+	if it.pending && it.idx != nil && it.s[it.i] == '"' {
+		if e := it.idx.lookup(it.base + it.i); e != nil {
+			it.pending = false
+			it.i = int(e.end) - it.base
+			return int(e.end-e.start) - 2 - int(e.backslashes)
+		}
+	}
+	return StringBytes(it.Value())
+}
+
+// skipValue is SkipValue on s, taking the ends of the strings the index
+// knows, in the value or nested in it, rather than scanning them.
+func (it *Iter) skipValue(i int) int {
+	if it.idx != nil && i < len(it.s) {
+		switch it.s[i] {
+		case '"':
+			return skipStringAt(it.s, i, it.idx, it.base)
+		case '{', '[':
+			return skipNested(it.s, i, it.idx, it.base)
+		}
+	}
+	return SkipValue(it.s, i)
+}
+
+// skipStringAt is SkipString, or the end idx (when not nil) knows for the
+// string at s[i], s being at offset base of the text idx indexes.
+func skipStringAt(s string, i int, idx *StringIndex, base int) int {
+	if idx != nil {
+		if e := idx.lookup(base + i); e != nil {
+			return int(e.end) - base
+		}
+	}
+	return SkipString(s, i)
 }

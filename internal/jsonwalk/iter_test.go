@@ -1,9 +1,12 @@
 package jsonwalk
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // members collects what an Iter yields, as "key=value" strings (values
@@ -103,4 +106,53 @@ func TestIterEnterScalar(t *testing.T) {
 	assert.Equal(t, byte(0), none.Peek())
 	empty := none.Enter()
 	assert.False(t, empty.Next())
+}
+
+// An Iter with the validator's index of long strings reads a member as one
+// without, and takes the long strings it reads or skips from the index.
+func TestIndexedIterReadsAsScanned(t *testing.T) {
+	long := strings.Repeat("plain text of a prompt, ", 4)
+	escaped := strings.Repeat(`a \"quoted\" \\ path\n, `, 4)
+	body := []byte(`{"model":"m","messages":[{"role":"user","content":"` + long + `"},` +
+		`{"role":"user","content":[{"type":"image_url","image_url":{"url":"` + long + `"}},{"type":"text","text":"` + escaped + `"}]},` +
+		`{"role":"assistant","content":"` + escaped + `","name":"short"}],` +
+		`"input":["` + long + `",[1,2],{"k":"` + escaped + `"}],"tools":[{"description":"` + long + `"}]}`)
+
+	// read walks it the way the prompt estimate does: it goes into every
+	// container, and reads every string with StringBytes, except those of
+	// an object's "skip" member, which it skips whole.
+	var read func(it *Iter, out *[]string)
+	read = func(it *Iter, out *[]string) {
+		for it.Next() {
+			*out = append(*out, "key "+it.Key())
+			switch c := it.Peek(); {
+			case it.Key() == "image_url" || it.Key() == "tools":
+				*out = append(*out, "value "+it.Value()) // skipped whole, nested strings and all
+			case c == '"':
+				*out = append(*out, fmt.Sprint("bytes ", it.StringBytes()))
+			case c == '{' || c == '[':
+				child := it.Enter()
+				read(&child, out)
+			default:
+				*out = append(*out, "value "+it.Value())
+			}
+		}
+	}
+	var indexed, scanned []string
+	hits := 0
+	_, err := ObjectIndexed(body, func(m Member, idx *StringIndex) {
+		it := IndexedIter(m, idx)
+		read(&it, &indexed)
+		plain := ValueIter(view(m.Value))
+		read(&plain, &scanned)
+		for _, e := range idx.entries {
+			assert.Equal(t, `"`, string(body[e.start]))
+			assert.Equal(t, strings.Count(string(body[e.start+1:e.end-1]), `\`), int(e.backslashes))
+		}
+		hits += idx.hits
+		assert.Equal(t, len(idx.entries), idx.hits, "every long string of %s was read or skipped through the index", m.Key)
+	})
+	require.NoError(t, err)
+	assert.Equal(t, scanned, indexed)
+	assert.Equal(t, 7, hits)
 }

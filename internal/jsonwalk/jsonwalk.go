@@ -100,12 +100,23 @@ func ValidString(s string) bool {
 	return Valid(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
+// view returns b as a string without copying it, for the lenient scanners;
+// it must not outlive b.
+func view(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
 // Object checks that b is one valid JSON object, surrounded by optional white
 // space, and calls visit, unless nil, for each of its members in order. When
 // b is not valid, Object returns a *SyntaxError, possibly after visiting the
 // members before the problem. open is the offset of the object's '{'.
 func Object(b []byte, visit func(Member)) (open int, err error) {
-	w := walker{b: b}
+	return object(b, nil, visit)
+}
+
+// object is Object, and ObjectIndexed when index is not nil.
+func object(b []byte, index *StringIndex, visit func(Member)) (open int, err error) {
+	w := walker{b: b, index: index}
 	open = SkipSpace(b, 0)
 	if open >= len(b) || b[open] != '{' {
 		return open, w.fail(open, "expected a JSON object")
@@ -120,7 +131,12 @@ func Object(b []byte, visit func(Member)) (open int, err error) {
 	return open, nil
 }
 
-type walker struct{ b []byte }
+type walker struct {
+	b []byte
+	// index, when not nil, records the long strings of each top-level
+	// member (ObjectIndexed).
+	index *StringIndex
+}
 
 func (w *walker) fail(i int, msg string) error {
 	if i >= len(w.b) {
@@ -179,6 +195,9 @@ func (w *walker) object(i, depth int, visit func(Member)) (int, error) {
 			return i, w.fail(i, "expected ':' after an object key")
 		}
 		valueStart := SkipSpace(b, i+1)
+		if visit != nil && w.index != nil {
+			w.index.reset() // for this member's strings only
+		}
 		valueEnd, err := w.value(valueStart, depth)
 		if err != nil {
 			return valueEnd, err
@@ -237,7 +256,9 @@ const (
 // lowest flag is always exact (a borrow only moves up).
 func (w *walker) str(i int) (int, error) {
 	b := w.b
-	i++ // past the opening quote
+	start := i
+	backslashes := 0 // for the index
+	i++              // past the opening quote
 	for {
 		i = skipPlain(b, i)
 		if i >= len(b) {
@@ -245,11 +266,18 @@ func (w *walker) str(i int) (int, error) {
 		}
 		switch c := b[i]; {
 		case c == '"':
+			if w.index != nil {
+				w.index.add(start, i+1, backslashes)
+			}
 			return i + 1, nil
 		case c == '\\':
 			n, err := w.escape(i)
 			if err != nil {
 				return n, err
+			}
+			backslashes++
+			if b[i+1] == '\\' {
+				backslashes++ // an escaped backslash is two
 			}
 			i = n
 		case c < 0x20:

@@ -148,7 +148,7 @@ func SkipValue(s string, i int) int {
 	case '"':
 		return SkipString(s, i)
 	case '{', '[':
-		return skipNested(s, i)
+		return skipNested(s, i, nil, 0)
 	}
 	j := i
 	for j < len(s) {
@@ -249,13 +249,14 @@ func load64(s string, i int) uint64 {
 // skipNested returns the offset just past the object or array that opens at
 // s[i], or -1 if it is not closed. It counts brackets of either kind, which
 // is enough to find the end of well-formed JSON and harmless on anything
-// else.
-func skipNested(s string, i int) int {
+// else. idx, when not nil, knows the ends of s's long strings, s being at
+// offset base of the text it indexes.
+func skipNested(s string, i int, idx *StringIndex, base int) int {
 	depth := 0
 	for j := i; j < len(s); j++ {
 		switch s[j] {
 		case '"':
-			end := SkipString(s, j)
+			end := skipStringAt(s, j, idx, base)
 			if end < 0 {
 				return -1
 			}

@@ -11,17 +11,44 @@ type choiceInfo struct {
 	content bool   // it carries generated output (a token)
 	bytes   int    // rough size of that output, for estimating tokens
 	finish  string // finish_reason as written (escaped), "" when null or absent
+
+	// For Stream's content template: where the delta's or message's
+	// "content" string is (s[textAt:textEnd], quotes included; textEnd is 0
+	// when there is none), how many "content" members there were, and how
+	// many members carried output (the content string among them, when it
+	// is not empty).
+	textAt, textEnd int
+	contentKeys     int
+	outputs         int
+}
+
+// onlyText reports whether the choice's one "content" string, at
+// s[textAt:textEnd], is all it says: no other output, and no finish_reason.
+// What the choice says then depends on nothing else in it.
+func (c *choiceInfo) onlyText() bool {
+	if c.contentKeys != 1 || c.textEnd == 0 || c.finish != "" {
+		return false
+	}
+	want := 0
+	if c.textEnd-c.textAt > 2 {
+		want = 1 // the content string itself
+	}
+	return c.outputs == want
 }
 
 // choices is what the "choices" member of a chunk or response says, read in
 // one pass.
 type choices struct {
-	present     bool   // the member exists, whatever its value
-	count       int    // its elements
-	content     bool   // some choice carries generated output
-	bytes       int    // the rough size of that output
-	firstFinish string // the first choice's finish_reason, as written
-	lastFinish  string // the last non-empty finish_reason, as written
+	present bool // the member exists, whatever its value
+	count   int  // its elements
+	// onlyText is whether the only element is a choice whose "content"
+	// string, at textAt:textEnd, is all it says (choiceInfo.onlyText).
+	onlyText        bool
+	textAt, textEnd int
+	content         bool   // some choice carries generated output
+	bytes           int    // the rough size of that output
+	firstFinish     string // the first choice's finish_reason, as written
+	lastFinish      string // the last non-empty finish_reason, as written
 }
 
 // read reads the value of "choices" at s[v] and returns the offset just past
@@ -41,6 +68,11 @@ func (cs *choices) read(s string, v int) int {
 		}
 		if cs.count == 1 {
 			cs.firstFinish = c.finish
+			if c.onlyText() {
+				cs.onlyText, cs.textAt, cs.textEnd = true, c.textAt, c.textEnd
+			}
+		} else {
+			cs.onlyText, cs.textAt, cs.textEnd = false, 0, 0
 		}
 		if c.finish != "" {
 			cs.lastFinish = c.finish
@@ -89,11 +121,16 @@ func (c *choiceInfo) readMessage(s string, v int) int {
 		raw := s[v:end]
 		switch key {
 		case "content":
+			c.contentKeys++
+			if len(raw) > 0 && raw[0] == '"' {
+				c.textAt, c.textEnd = v, end
+			}
 			// Some vendors (Mistral's reasoning models) send content as an
 			// array of parts rather than a string.
 			if jsonwalk.NonEmptyArray(raw) {
 				c.content = true
 				c.bytes += len(raw)
+				c.outputs++
 			} else {
 				c.addText(raw)
 			}
@@ -106,11 +143,13 @@ func (c *choiceInfo) readMessage(s string, v int) int {
 			if jsonwalk.NonEmptyArray(raw) {
 				c.content = true
 				c.bytes += toolCallsBytes(raw)
+				c.outputs++
 			}
 		case "function_call":
 			if jsonwalk.IsObject(raw) {
 				c.content = true
 				c.bytes += functionBytes(raw)
+				c.outputs++
 			}
 		}
 		return end
@@ -122,6 +161,7 @@ func (c *choiceInfo) addText(raw string) {
 	if jsonwalk.NonEmptyString(raw) {
 		c.content = true
 		c.bytes += len(raw) - 2
+		c.outputs++
 	}
 }
 

@@ -32,8 +32,29 @@ func TestInspectChoice(t *testing.T) {
 		"finish escaped": {`{"finish_reason":"a\"b"}`, choiceInfo{finish: `a\"b`}},
 		"not an object":  {`"text"`, choiceInfo{}},
 	}
+	// The choices that say nothing but their content string: the
+	// template a stream's next chunks may match (Stream.setTemplate).
+	onlyText := map[string]bool{"role only": true, "delta content": true}
 	for name, tt := range tests {
-		assert.Equal(t, tt.want, inspectChoice(tt.choice), name)
+		got := inspectChoice(tt.choice)
+		assert.Equal(t, tt.want, choiceInfo{content: got.content, bytes: got.bytes, finish: got.finish}, name)
+		assert.Equal(t, onlyText[name], got.onlyText(), name)
+	}
+	more := map[string]bool{
+		`{"delta":{"content":"a","content":"b"}}`:                        false, // two content members
+		`{"delta":{"content":"a","reasoning_content":"b"}}`:              false, // other output
+		`{"delta":{"content":"","tool_calls":[{"index":0}]}}`:            false,
+		`{"delta":{"content":"a"},"finish_reason":"stop"}`:               false,
+		`{"delta":{"content":"a"},"logprobs":null,"finish_reason":null}`: true,
+		`{"delta":{"content":"a","reasoning_content":""}}`:               true, // says nothing more
+		`{"text":"a"}`: false, // legacy: not a content member
+	}
+	for choice, want := range more {
+		c := inspectChoice(choice)
+		assert.Equal(t, want, c.onlyText(), choice)
+		if want {
+			assert.Equal(t, `"a"`, choice[c.textAt:c.textEnd], choice)
+		}
 	}
 }
 

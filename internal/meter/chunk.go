@@ -130,6 +130,17 @@ func (m *members) set(key, raw string) {
 // handleChunk reads one JSON chunk, js, a view of the vendor's bytes valid
 // only during the call, and reports whether it goes on to the client.
 func (s *Stream) handleChunk(js string) bool {
+	if text, ok := s.matchTemplate(js); ok {
+		// What the whole reading below would conclude, as the template's
+		// chunk said nothing else.
+		if s.onChunk != nil {
+			s.onChunk(js)
+		}
+		if jsonwalk.NonEmptyString(text) {
+			s.countContent(len(text) - 2)
+		}
+		return true
+	}
 	m, choicesAt := s.chunkMembers(js)
 	if m.err != "" && m.err != "null" {
 		s.setErr(parseVendorError(js, gjson.Parse(m.err)))
@@ -145,6 +156,9 @@ func (s *Stream) handleChunk(js string) bool {
 		s.known = append(s.known[:0], js[:choicesAt]...)
 	}
 	hasUsage := jsonwalk.IsObject(m.usage)
+	if m.choices.onlyText && m.choices.count == 1 && !hasUsage && s.metaSeen {
+		s.setTemplate(js, m.choices.textAt, m.choices.textEnd)
+	}
 	if hasUsage {
 		readUsage(m.usage, &s.usage)
 		s.usageSeen = true
@@ -164,6 +178,43 @@ func (s *Stream) handleChunk(js string) bool {
 		s.usageOnlyPassed = true
 	}
 	return true
+}
+
+// setTemplate keeps what js, a chunk that said nothing but its one choice's
+// content string at js[at:end], has around that string. It is called once
+// the stream's identity is captured, and for a chunk that is not an error
+// and has no usage: then the chunk told the meter nothing but that string,
+// and any chunk with the same bytes around another string tells it nothing
+// but that other string.
+//
+// Most chunks of a stream are such chunks, byte for byte the same but for
+// the text (OpenAI's: the identity, `"choices":[{"index":0,"delta":{"content":`
+// before, `},"logprobs":null,"finish_reason":null}]}` after). Matching the
+// bytes around the text costs a comparison and the text's own scan, where
+// reading the chunk's members cost ten times that.
+func (s *Stream) setTemplate(js string, at, end int) {
+	if s.readWhole || at == 0 {
+		return
+	}
+	s.template = append(append(s.template[:0], js[:at]...), js[end:]...)
+	s.templateAt = at
+}
+
+// matchTemplate reports whether js is the template's bytes around one
+// string, and returns that string, quotes included. The string must end
+// exactly where the template's tail begins, as the lenient reader would find
+// it (jsonwalk.SkipString): then the chunk reads as the template's did, but
+// for that string.
+func (s *Stream) matchTemplate(js string) (string, bool) {
+	at := s.templateAt
+	if at == 0 || len(js) < len(s.template)+2 || js[:at] != string(s.template[:at]) {
+		return "", false
+	}
+	end := len(js) - (len(s.template) - at)
+	if js[at] != '"' || js[end:] != string(s.template[at:]) || jsonwalk.SkipString(js, at) != end {
+		return "", false
+	}
+	return js[at:end], true
 }
 
 // setErr records e unless an earlier error was recorded.

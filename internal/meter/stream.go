@@ -81,8 +81,15 @@ type Stream struct {
 	// members said nothing but the stream's identity, already captured: a
 	// chunk that starts with the same bytes is read from "choices" on
 	// (chunkMembers).
-	known     []byte
-	readWhole bool // every chunk is read whole (for tests comparing both ways)
+	known []byte
+	// template is what the last chunk that said nothing but a piece of
+	// text had around that text (its content string): the bytes before the
+	// string's opening quote, then those after its closing quote, split at
+	// templateAt. A chunk made of the same bytes around another string says
+	// that string and nothing else (matchTemplate).
+	template   []byte
+	templateAt int  // 0: no template
+	readWhole  bool // every chunk is read whole (for tests comparing both ways)
 }
 
 // NewStream returns a Stream for one response.
@@ -107,6 +114,8 @@ func (s *Stream) Reset(o StreamOptions) {
 		created: keep(s.created),
 		mdl:     keep(s.mdl),
 		known:   keep(s.known),
+
+		template: keep(s.template),
 	}
 }
 

@@ -385,3 +385,63 @@ func TestChunksRepeatingTheirIdentity(t *testing.T) {
 	feedChunk(`{"id": "chatcmpl-1", "choices": []}`)
 	assert.Empty(t, s.known, "non-compact JSON is never skipped")
 }
+
+// A chunk with the same bytes around its content string as the last chunk
+// that said nothing but its text is read as that chunk was, but for the
+// text; any other difference, and it is read whole.
+func TestChunksFittingTheContentTemplate(t *testing.T) {
+	const id = `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"m","system_fingerprint":"fp",`
+	word := func(text string) string {
+		return id + `"choices":[{"index":0,"delta":{"content":` + text + `},"logprobs":null,"finish_reason":null}],"usage":null}`
+	}
+	chunks := []string{
+		id + `"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}],"usage":null}`,
+		word(`"Hello"`),
+		word(`" \"quoted\" \\ and\nescaped"`),
+		word(`""`), // an empty string: no content
+		word(`"a\"},\"logprobs\":null,\"finish_reason\":null}],\"usage\":null}"`), // the template's tail, escaped, inside the text
+		// A string that ends early: the bytes after it are not the tail.
+		id + `"choices":[{"index":0,"delta":{"content":"x","refusal":"y"},"logprobs":null,"finish_reason":null}],"usage":null}`,
+		word(`"x","tool_calls":[{"index":0,"function":{"arguments":"{}"}}]`),
+		word(`null`),
+		id + `"choices":[{"index":0,"delta":{"content":" there"},"logprobs":null,"finish_reason":"length"}],"usage":null}`,
+		word(`"!"`),
+		id + `"choices":[{"index":0,"delta":{"content":""},"logprobs":null,"finish_reason":null}],"usage":{"prompt_tokens":5,"completion_tokens":9,"total_tokens":14}}`,
+		`[DONE]`,
+	}
+	templated := NewStream(wantUsage)
+	_, out := feedStream(templated, sse(chunks...), 0)
+	full, outFull := feedStream(&Stream{opts: wantUsage, readWhole: true}, sse(chunks...), 0)
+	assert.Equal(t, outFull, out)
+	assert.True(t, sameState(full, templated))
+	assert.Equal(t, 7, templated.ContentEvents())
+	assert.Equal(t, "length", templated.FinishReason())
+	assert.Equal(t, full.contentBytes, templated.contentBytes)
+
+	// One at a time: which chunks matched.
+	s := NewStream(wantUsage)
+	matched := func(js string) bool {
+		_, ok := s.matchTemplate(js)
+		s.Feed([]byte("data: " + js + "\n\n"))
+		s.Output()
+		return ok
+	}
+	assert.False(t, matched(chunks[0]), "no template before the first chunk")
+	assert.False(t, matched(word(`"Hi"`)), "the role chunk has other bytes around its content")
+	assert.True(t, matched(word(`"\"},x"`)))
+	assert.False(t, matched(word(`"a" `)), "white space after the text is not the tail")
+	assert.False(t, matched(word(`"a","refusal":"b"`)), "a string that ends before the tail")
+	assert.False(t, matched(strings.Replace(word(`"a"`), `"m"`, `"m2"`, 1)), "another identity")
+	assert.True(t, matched(strings.Replace(word(`"b"`), `"m"`, `"m2"`, 1)), "the new identity's template")
+	assert.False(t, matched(id+`"choices":[{"index":0,"delta":{"content":"c"},"logprobs":null,"finish_reason":"stop"}],"usage":null}`))
+	assert.True(t, matched(strings.Replace(word(`"d"`), `"m"`, `"m2"`, 1)), "a finishing chunk leaves the template as it was")
+	assert.Equal(t, 8, s.ContentEvents())
+
+	// Before the stream's identity is known, and for a chunk with usage,
+	// there is no template.
+	s = NewStream(wantUsage)
+	matched(`{"choices":[{"index":0,"delta":{"content":"a"}}]}`)
+	assert.Zero(t, s.templateAt, "no identity yet")
+	matched(id + `"choices":[{"index":0,"delta":{"content":"a"}}],"usage":{"completion_tokens":1}}`)
+	assert.Zero(t, s.templateAt, "a chunk with usage")
+}
