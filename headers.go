@@ -9,20 +9,20 @@ import (
 	"github.com/caddy-llm/llmrouter/vendors"
 )
 
-// vendorOnlyHeaders are response headers about the operator's vendor account
-// that clients have no business seeing, in canonical form: net/http's
-// ReadResponse canonicalizes a response's keys, so a plain delete finds them
-// (Header.Del would canonicalize each name again on every response).
-var vendorOnlyHeaders = [...]string{"Set-Cookie", "Openai-Organization", "Openai-Project"}
-
 // vendorRateLimitPrefix starts the headers in which OpenAI and the vendors
 // that copy it describe the rate limits of the operator's account
 // (x-ratelimit-limit-requests, -remaining-tokens...).
 const vendorRateLimitPrefix = "X-Ratelimit-"
 
+// routerHeaderPrefix starts the headers in which the router tells the client
+// how its request was routed (headerVendor...), and what a translation left
+// out (vendors.HeaderDroppedTools...), in canonical form.
+const routerHeaderPrefix = "X-Llm-"
+
 // stripVendorHeaders removes from a vendor's response header what must not
-// reach the client: the vendor account's own headers, routing headers the
-// router sets itself, and any header that carries the vendor's key.
+// reach the client: the vendor account's own headers, the router's headers
+// (the router's to say: a vendor that is itself an llm_router would send its
+// own), and any header that carries the vendor's key.
 //
 // The account's rate limits (vendorRateLimitPrefix) go too. They are not the
 // client's: they count every client of the router on that key, they reveal
@@ -31,19 +31,12 @@ const vendorRateLimitPrefix = "X-Ratelimit-"
 // those names instead. Dropping them also keeps an answer's header small:
 // above 14 entries Go's header map grows to 32 slots, and cloning and
 // sorting it when the status is written cost every request microseconds.
+//
+// It reads each of the answer's headers once, rather than deleting a list
+// of names, most of them absent, each a hash and a lookup.
 func stripVendorHeaders(h http.Header, v *vendors.Vendor) {
-	for _, name := range vendorOnlyHeaders {
-		delete(h, name)
-	}
-	// The routing headers are the router's to say (a vendor that is itself
-	// an llm_router would send its own).
-	for _, name := range [...]string{headerVendor, headerModel, headerRouting, headerAttempts, headerExcluded, headerHedged} {
-		delete(h, name)
-	}
-	// A vendor that echoes the router's key in a header must not hand it to
-	// the client.
 	for name, values := range h {
-		if strings.HasPrefix(name, vendorRateLimitPrefix) {
+		if vendorOnlyHeader(name) {
 			delete(h, name)
 			continue
 		}
@@ -54,6 +47,18 @@ func stripVendorHeaders(h http.Header, v *vendors.Vendor) {
 			}
 		}
 	}
+}
+
+// vendorOnlyHeader reports whether a vendor's response header, named in
+// canonical form (net/http's ReadResponse canonicalizes a response's keys),
+// is one stripVendorHeaders drops whatever its value: about the operator's
+// account, or the router's own.
+func vendorOnlyHeader(name string) bool {
+	switch name {
+	case "Set-Cookie", "Openai-Organization", "Openai-Project":
+		return true
+	}
+	return strings.HasPrefix(name, vendorRateLimitPrefix) || strings.HasPrefix(name, routerHeaderPrefix)
 }
 
 // Response headers that tell the client how its request was routed, in Go's

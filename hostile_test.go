@@ -122,13 +122,15 @@ func TestVendorKeysNeverReachClients(t *testing.T) {
 // What a vendor's answer says about the operator's account stays with the
 // router: its organization and project, its cookies, and the account's rate
 // limits (x-ratelimit-*), which count every client of the router on that key.
-// What is about the answer itself (its request id, the processing time) goes
-// on, streamed or not.
+// The router's own headers (x-llm-*) are the router's to say. What is about
+// the answer itself (its request id, the processing time) goes on, streamed
+// or not.
 func TestVendorAccountHeadersStay(t *testing.T) {
 	v := fakevendor.Start(t, fakevendor.Options{Name: "account", Header: http.Header{
 		"Openai-Organization": {"org-operator"}, "Openai-Project": {"proj_operator"}, "Set-Cookie": {"__cf_bm=abc"},
 		"X-Ratelimit-Limit-Tokens": {"30000000"}, "X-Ratelimit-Remaining-Tokens": {"29999000"},
-		"X-Ratelimit-Reset-Requests": {"6ms"}, "X-Request-Id": {"req_vendor1"}, "Openai-Processing-Ms": {"412"}}})
+		"X-Ratelimit-Reset-Requests": {"6ms"}, "X-Request-Id": {"req_vendor1"}, "Openai-Processing-Ms": {"412"},
+		"X-Llm-Vendor": {"spoofed"}, "X-Llm-Attempts": {"9"}, "X-Llm-Dropped-Tools": {"web_search"}}})
 	startRouter(t, routerBlock(nil, vendorBlock("account", "openai", v.URL(), "sk-account", "model account-headers")))
 	for _, extra := range []string{"", `"stream":true`} {
 		resp, body := chat(t, "account-headers", extra)
@@ -139,5 +141,8 @@ func TestVendorAccountHeadersStay(t *testing.T) {
 		}
 		assert.Equal(t, "req_vendor1", resp.Header.Get("X-Request-Id"), extra)
 		assert.Equal(t, "412", resp.Header.Get("Openai-Processing-Ms"), extra)
+		assert.Equal(t, []string{"account"}, resp.Header.Values("X-LLM-Vendor"), extra)
+		assert.Equal(t, []string{"1"}, resp.Header.Values("X-LLM-Attempts"), extra)
+		assert.Empty(t, resp.Header.Values("X-LLM-Dropped-Tools"), extra)
 	}
 }

@@ -176,17 +176,36 @@ func (cr *caseResult) failures(mode string) (errs, streams, complete int, first 
 	return
 }
 
-// casesMarkdown is issue 17's table: per case, router against rp, each
-// figure the median over rounds of the difference (or ratio) within a round.
+// casesMarkdown is issue 17's table: per case, each router mode against rp,
+// each figure the median over rounds of the difference (or ratio) within a
+// round.
 func (r *results) casesMarkdown(b *strings.Builder) {
 	if len(r.cases) == 0 {
 		return
 	}
-	base, sub := "rp", "router"
-	if r.mode(base) == nil || r.mode(sub) == nil {
-		fmt.Fprintf(b, "\n### Cases\n\nThe cases need modes rp and router.\n")
+	const base = "rp"
+	var subs []string
+	for _, m := range r.modes {
+		if m.name != base && strings.HasPrefix(m.name, "router") {
+			subs = append(subs, m.name)
+		}
+	}
+	if r.mode(base) == nil || len(subs) == 0 {
+		fmt.Fprintf(b, "\n### Cases\n\nThe cases need mode rp and a router mode.\n")
 		return
 	}
+	for _, sub := range subs {
+		r.casesTables(b, base, sub)
+	}
+	for _, m := range r.modes {
+		for _, p := range m.caseProfiles {
+			fmt.Fprintf(b, "\n#### CPU profile of %s, case %s (last round)\n\n```\n%s```\n", m.label, p.c, p.top)
+		}
+	}
+}
+
+// casesTables writes the cases' tables of mode sub against mode base.
+func (r *results) casesTables(b *strings.Builder, base, sub string) {
 	fmt.Fprintf(b, "\n### Cases: %s minus %s, paired by round\n\n", sub, base)
 	fmt.Fprintf(b, "Each case is a closed loop of one request kind at a fixed concurrency, %s per mode and round, %d rounds, "+
 		"the modes taking turns in alternating order. Each difference or ratio is taken within a round and the table gives "+
@@ -207,7 +226,7 @@ func (r *results) casesMarkdown(b *strings.Builder) {
 	}
 	sysR := func(x caseRound) float64 { return x.sys[0] }
 	sysW := func(x caseRound) float64 { return x.sys[1] }
-	b.WriteString("| case | CPU/req rp, router µs | CPU/req router - rp µs | p50 rp, router µs | p50 router - rp µs | first event router - rp µs | throughput rp, router /s | throughput ratio | Caddy's reads, writes per request: rp; router |\n")
+	b.WriteString(strings.ReplaceAll("| case | CPU/req rp, router µs | CPU/req router - rp µs | p50 rp, router µs | p50 router - rp µs | first event router - rp µs | throughput rp, router /s | throughput ratio | Caddy's reads, writes per request: rp; router |\n", "router", sub))
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, cr := range r.cases {
 		dc, dcs, _ := cr.paired(base, sub, cpu, false)
@@ -230,7 +249,7 @@ func (r *results) casesMarkdown(b *strings.Builder) {
 	switches := func(x caseRound) float64 { return x.switches }
 	b.WriteString("\nThe same rounds, Caddy's system CPU time (/proc/PID/stat stime) and its threads' context switches " +
 		"(voluntary and involuntary), per request:\n\n")
-	b.WriteString("| case | system CPU/req rp, router µs | system CPU router - rp µs | context switches/req rp, router | router - rp |\n")
+	b.WriteString(strings.ReplaceAll("| case | system CPU/req rp, router µs | system CPU router - rp µs | context switches/req rp, router | router - rp |\n", "router", sub))
 	b.WriteString("|---|---:|---:|---:|---:|\n")
 	for _, cr := range r.cases {
 		ds, dss, _ := cr.paired(base, sub, sysCPU, false)
@@ -246,11 +265,6 @@ func (r *results) casesMarkdown(b *strings.Builder) {
 				fmt.Fprintf(b, "\n%s, %s: %d failed requests, %d of %d streams complete; first error: %s\n",
 					cr.c, mode, errs, complete, streams, first)
 			}
-		}
-	}
-	for _, m := range r.modes {
-		for _, p := range m.caseProfiles {
-			fmt.Fprintf(b, "\n#### CPU profile of %s, case %s (last round)\n\n```\n%s```\n", m.label, p.c, p.top)
 		}
 	}
 }

@@ -20,7 +20,8 @@
 //	             fake, perf routing, default exploration,
 //
 // and optionally rp32 (reverse_proxy with Caddy's default pool of 32 idle
-// connections per host), router-warn (llm_router with Caddy's log level at
+// connections per host), router1 (llm_router with one vendor: issue 17's
+// measurements had both), router-warn (llm_router with Caddy's log level at
 // WARN, which turned off the per-request "routed" line when it was at INFO)
 // router-noledger (llm_router with `ledger off`: what the default SQLite
 // ledger costs is router minus router-noledger), router-limits (every
@@ -116,7 +117,7 @@ func main() {
 	flag.StringVar(&phases, "phases", "serial,open,closed", "phases to run: serial, open (the fixed rates), closed (max throughput, CPU per request), cases (issue 17's table: -cases, router minus rp paired by round), instructions (valgrind's count of Caddy's instructions per request for each kind of -cases: repeatable on a noisy machine)")
 	flag.StringVar(&cases, "cases", defaultCases, "cases of the cases phase: kind@connections, kind one of small, stream (the fake's stream: one chunk per word of its answer), large (-large-kb prompt); each a closed loop of that kind alone")
 	flag.StringVar(&kinds, "kinds", "small,small+stream,large,large+stream", "request kinds of the mix, sent in turn")
-	flag.StringVar(&modes, "modes", "direct,rp,router", "modes to run, in order: direct, rp, rp32, rp-headers, router, router-warn, router-noledger, router-limits")
+	flag.StringVar(&modes, "modes", "direct,rp,router", "modes to run, in order: direct, rp, rp32, rp-headers, router, router1, router-warn, router-noledger, router-limits")
 	flag.IntVar(&cfg.rpIdle, "rp-idle-conns", 256, "keepalive_idle_conns_per_host of mode rp (the router's DefaultMaxIdleConnsPerHost is 256; 0 = Caddy's default, 32)")
 	flag.IntVar(&cfg.largeKB, "large-kb", 32, "size of the large prompts in KiB")
 	flag.BoolVar(&cfg.bareVendor, "bare-vendor", false, "the fake vendor answers without the headers OpenAI adds (x-request-id, openai-*, the account's x-ratelimit-*), as it did before 2026-12-05")
@@ -145,7 +146,7 @@ func main() {
 	for _, m := range strings.Split(modes, ",") {
 		m = strings.TrimSpace(m)
 		if _, ok := modeLabels[m]; !ok {
-			fatalf("-modes: unknown mode %q (want direct, rp, rp32, rp-headers, router, router-warn, router-noledger, router-limits)", m)
+			fatalf("-modes: unknown mode %q (want direct, rp, rp32, rp-headers, router, router1, router-warn, router-noledger, router-limits)", m)
 		}
 		cfg.modes = append(cfg.modes, m)
 	}

@@ -22,6 +22,7 @@ var modeLabels = map[string]string{
 	"rp32":            "(b32) reverse_proxy, Caddy's default pool (32)",
 	"rp-headers":      "(b-headers) reverse_proxy adding the 8 limit headers",
 	"router":          "(c) llm_router",
+	"router1":         "(c1) llm_router, one vendor",
 	"router-warn":     "(c-warn) llm_router, log level WARN",
 	"router-noledger": "(c-noledger) llm_router, ledger off",
 	"router-limits":   "(c-limits) llm_router, limits on (in memory)",
@@ -49,8 +50,8 @@ func globalOptions(admin, extra string) string {
 // adds (values of the same length): what those headers cost Caddy and
 // net/http whoever sets them, the floor under router-limits minus router.
 // The router has three
-// openai_compatible vendors on the same fake, serving the same model, perf
-// routing, the default exploration share and the default ledger (SQLite
+// openai_compatible vendors on the same fake (router1 one), serving the same
+// model, perf routing, the default exploration share and the default ledger (SQLite
 // under the instance's data directory; router-noledger turns it off), and
 // Caddy's default logging
 // (INFO to stderr, written to a file; the per-request "routed" line is at
@@ -72,7 +73,7 @@ func caddyfileFor(mode string, port, fakePort, rpIdle int, admin string) string 
 		return globalOptions(admin, "") + site(headers+fmt.Sprintf(
 			"\treverse_proxy 127.0.0.1:%d {\n\t\ttransport http {\n\t\t\ttls\n\t\t\ttls_except_ports %d\n%s\t\t}\n\t}\n",
 			fakePort, fakePort, pool))
-	case "router", "router-warn", "router-noledger", "router-limits":
+	case "router", "router1", "router-warn", "router-noledger", "router-limits":
 		extra := ""
 		if mode == "router-warn" {
 			extra = "\tlog {\n\t\tlevel WARN\n\t}\n"
@@ -87,7 +88,11 @@ func caddyfileFor(mode string, port, fakePort, rpIdle int, admin string) string 
 			b.WriteString("\t\tlimits {\n\t\t\ttier default {\n\t\t\t\trequests 100m per 1m\n" +
 				"\t\t\t\ttokens 1000m per 1m\n\t\t\t\tconcurrent 100000\n\t\t\t\tusd 1000000 per month\n\t\t\t}\n\t\t}\n")
 		}
-		for i := 1; i <= 3; i++ {
+		vendors := 3
+		if mode == "router1" {
+			vendors = 1
+		}
+		for i := 1; i <= vendors; i++ {
 			fmt.Fprintf(&b, "\t\tvendor v%d openai_compatible {\n\t\t\tbase_url http://127.0.0.1:%d/v1\n"+
 				"\t\t\tapi_key bench-key-%d\n\t\t\tmodel gpt-4o input 2.5 output 10\n\t\t}\n", i, fakePort, i)
 		}

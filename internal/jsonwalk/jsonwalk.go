@@ -18,6 +18,11 @@
 // fuzz test compares them). Like encoding/json, it does not check that
 // strings are valid UTF-8.
 //
+// ObjectIndexed also records where each member's long strings end
+// (StringIndex), so that a lenient Iter reading the member just validated
+// (IndexedIter) steps over them instead of scanning them again: a prompt's
+// text is then read once, for validation and estimate alike.
+//
 // # The lenient scanners
 //
 // WalkObject, WalkArray, Iter, SkipValue, SkipString and the predicates on
@@ -457,6 +462,15 @@ func (w *walker) literal(i int, lit string) (int, error) {
 // strict walker reads bytes and the lenient scanners strings, hence the type
 // parameter.
 func SkipSpace[T ~string | ~[]byte](b T, i int) int {
+	// Most calls land on a token: compact JSON has no white space at all.
+	// That case is one comparison, inlined into the caller.
+	if i < len(b) && b[i] > ' ' {
+		return i
+	}
+	return skipSpaceLoop(b, i)
+}
+
+func skipSpaceLoop[T ~string | ~[]byte](b T, i int) int {
 	for i < len(b) {
 		switch b[i] {
 		case ' ', '\t', '\n', '\r':
