@@ -265,7 +265,17 @@ func (w *walker) str(i int) (int, error) {
 	backslashes := 0 // for the index
 	i++              // past the opening quote
 	for {
-		i = skipPlain(b, i)
+		// Most strings are keys and short values, which end within their
+		// first eight bytes: one look at those, inlined, before the loop.
+		if i+8 <= len(b) {
+			if m := special(binary.LittleEndian.Uint64(b[i : i+8])); m != 0 {
+				i += bits.TrailingZeros64(m) >> 3
+			} else {
+				i = skipPlain(b, i+8)
+			}
+		} else {
+			i = skipPlain(b, i)
+		}
 		if i >= len(b) {
 			return i, w.fail(i, "")
 		}
