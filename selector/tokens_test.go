@@ -169,9 +169,14 @@ func TestEstimateDoesNotAllocate(t *testing.T) {
 		[]byte(`{"prompt":["abc\n","def"],"input":[[1,2],[3]]}`),
 		[]byte(`{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}]}`),
 	}
+	bodies = append(bodies, conversation(40, strings.Repeat("A long run of prompt text, ", 5)))
 	for _, body := range bodies {
 		allocs := testing.AllocsPerRun(100, func() { EstimatePromptTokens(body) })
 		assert.Zero(t, allocs, "%s", body)
+		// As the router estimates: validated, through the index of long
+		// strings (pooled, so the first run may allocate it).
+		allocs = testing.AllocsPerRun(100, func() { _, _ = estimateIndexed(body) })
+		assert.Zero(t, allocs, "indexed: %s", body)
 	}
 }
 
