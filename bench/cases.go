@@ -197,6 +197,15 @@ func (r *results) casesMarkdown(b *strings.Builder) {
 	for _, sub := range subs {
 		r.casesTables(b, base, sub)
 	}
+	for _, cr := range r.cases {
+		for _, mode := range append([]string{base}, subs...) {
+			errs, streams, complete, first := cr.failures(mode)
+			if errs > 0 || complete != streams {
+				fmt.Fprintf(b, "\n%s, %s: %d failed requests, %d of %d streams complete; first error: %s\n",
+					cr.c, mode, errs, complete, streams, first)
+			}
+		}
+	}
 	for _, m := range r.modes {
 		for _, p := range m.caseProfiles {
 			fmt.Fprintf(b, "\n#### CPU profile of %s, case %s (last round)\n\n```\n%s```\n", m.label, p.c, p.top)
@@ -257,14 +266,5 @@ func (r *results) casesTables(b *strings.Builder, base, sub string) {
 		fmt.Fprintf(b, "| %s | %.1f, %.1f | **%+.1f** [%s] | %.2f, %.2f | **%+.2f** [%s] |\n",
 			cr.c, cr.median(base, sysCPU), cr.median(sub, sysCPU), ds, each(dss, "%+.1f"),
 			cr.median(base, switches), cr.median(sub, switches), dw, each(dws, "%+.2f"))
-	}
-	for _, cr := range r.cases {
-		for _, mode := range []string{base, sub} {
-			errs, streams, complete, first := cr.failures(mode)
-			if errs > 0 || complete != streams {
-				fmt.Fprintf(b, "\n%s, %s: %d failed requests, %d of %d streams complete; first error: %s\n",
-					cr.c, mode, errs, complete, streams, first)
-			}
-		}
 	}
 }

@@ -156,7 +156,7 @@ func (s *Stream) handleChunk(js string) bool {
 		s.known = append(s.known[:0], js[:choicesAt]...)
 	}
 	hasUsage := jsonwalk.IsObject(m.usage)
-	if m.choices.onlyText && m.choices.count == 1 && !hasUsage && s.metaSeen {
+	if m.choices.onlyText && !hasUsage && s.metaSeen { // onlyText: the one choice said only its text
 		s.setTemplate(js, m.choices.textAt, m.choices.textEnd)
 	}
 	if hasUsage {
