@@ -21,6 +21,18 @@ func (s *Stream) process(buf []byte) int {
 			break
 		}
 		nl := s.searchFrom + i
+		// The usual event, "data: {...}\n\n": one data line, at the start
+		// of the event, and the blank line right after it. Handled here, it
+		// costs neither a search for the blank line nor handleEvent's check
+		// that the data line is the only one (it holds no '\n': nl is the
+		// first since the line started).
+		if end := nl + 2; s.lineStart == start && end <= len(buf) && buf[nl+1] == '\n' &&
+			nl-start >= 5 && string(buf[start:start+5]) == "data:" && end-start <= maxEvent {
+			s.lineStart, s.searchFrom = end, end
+			s.handleDataEvent(buf[start:end])
+			start = end
+			continue
+		}
 		line := buf[s.lineStart:nl]
 		s.lineStart, s.searchFrom = nl+1, nl+1
 		if len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
@@ -48,18 +60,10 @@ func (s *Stream) handleEvent(ev []byte) {
 	}
 	// The usual event, "data: {...}\n\n": one data line and the blank line,
 	// read without splitting it into lines and fields.
-	if n := len(ev); n >= 7 && ev[n-1] == '\n' && ev[n-2] == '\n' && string(ev[:5]) == "data:" {
-		if value := ev[5 : n-2]; bytes.IndexByte(value, '\n') < 0 {
-			s.crlf = false
-			value = bytes.TrimSuffix(value, []byte("\r"))
-			if len(value) > 0 && value[0] == ' ' {
-				value = value[1:]
-			}
-			if s.handlePayload(bytes.TrimSpace(value), true, false) {
-				s.out = append(s.out, ev...)
-			}
-			return
-		}
+	if n := len(ev); n >= 7 && ev[n-1] == '\n' && ev[n-2] == '\n' && string(ev[:5]) == "data:" &&
+		bytes.IndexByte(ev[5:n-2], '\n') < 0 {
+		s.handleDataEvent(ev)
+		return
 	}
 	if bytes.HasSuffix(ev, []byte("\r\n\r\n")) {
 		s.crlf = true
@@ -109,6 +113,25 @@ func (s *Stream) handleEvent(ev []byte) {
 	}
 
 	if s.handlePayload(bytes.TrimSpace(data), dataLines > 0, errorEvent) {
+		s.out = append(s.out, ev...)
+	}
+}
+
+// handleDataEvent handles ev, an event of one "data:" line ended by "\n" and
+// the blank line "\n" (ev ends with "\n\n" and holds no other '\n'), at
+// most maxEvent bytes.
+func (s *Stream) handleDataEvent(ev []byte) {
+	s.crlf = false
+	value := ev[5 : len(ev)-2]
+	value = bytes.TrimSuffix(value, []byte("\r"))
+	if len(value) > 0 && value[0] == ' ' {
+		value = value[1:]
+	}
+	// A chunk is an object, with nothing around it to trim.
+	if len(value) == 0 || value[0] != '{' || value[len(value)-1] != '}' {
+		value = bytes.TrimSpace(value)
+	}
+	if s.handlePayload(value, true, false) {
 		s.out = append(s.out, ev...)
 	}
 }

@@ -104,3 +104,39 @@ func TestSingleDataLineFastPath(t *testing.T) {
 		}
 	}
 }
+
+// Events of one data line are read as they are found, without looking for
+// their blank line again (process); split so that the blank line arrives in
+// a later Feed, the same events go through handleEvent. Both must see and
+// pass on the same: white space around the payload, "\r" before the line's
+// end, blank lines that are "\r\n", payloads that are not chunks.
+func TestOneLineEventsAsTheyArrive(t *testing.T) {
+	const chunk = `{"id":"c1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}]}`
+	inputs := map[string]string{
+		"plain":               "data: " + chunk + "\n\n" + "data: " + chunk + "\n\ndata: [DONE]\n\n",
+		"no space":            "data:" + chunk + "\n\n",
+		"carriage return":     "data: " + chunk + "\r\n\n",
+		"crlf blank line":     "\r\n\ndata: " + chunk + "\n\n",
+		"white space around":  "data:  \t" + chunk + " \t\n\ndata: " + chunk + "\u00a0\n\n",
+		"empty":               "data:\n\ndata: \n\n",
+		"not a chunk":         "data: hello\n\ndata: [\"x\"]\n\n",
+		"after a comment":     ": keep-alive\n\ndata: " + chunk + "\n\n",
+		"two data lines":      "data: {\"choices\":[{\"index\":0,\"delta\":\ndata: {\"content\":\"hi\"}}]}\n\ndata: " + chunk + "\n\n",
+		"usage at the end":    "data: " + chunk + "\n\ndata: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":1,\"total_tokens\":4}}\n\n",
+		"unterminated last":   "data: " + chunk + "\n\ndata: " + chunk + "\n",
+		"error payload first": "data: {\"error\":{\"message\":\"overloaded\",\"type\":\"server_error\"}}\n\n",
+	}
+	for name, input := range inputs {
+		for _, o := range []StreamOptions{{}, wantUsage} {
+			whole, outWhole := feed(t, o, input, 0)
+			for _, split := range []int{1, 2, 7} {
+				parts, outParts := feed(t, o, input, split)
+				assert.Equal(t, outParts, outWhole, "%s, split %d", name, split)
+				assert.True(t, sameState(parts, whole), "%s, split %d", name, split)
+			}
+			if o.ClientWantsUsage && whole.synthesized == 0 { // else usage-only chunks are dropped
+				assert.True(t, strings.HasPrefix(outWhole, input), "%s: the output is the input", name)
+			}
+		}
+	}
+}
