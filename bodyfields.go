@@ -1,8 +1,6 @@
 package llmrouter
 
 import (
-	"unsafe"
-
 	"github.com/tidwall/gjson"
 
 	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
@@ -59,7 +57,7 @@ func (f *topLevel) observe(m jsonwalk.Member, idx *jsonwalk.StringIndex) {
 	f.estimate.IndexedMember(key, m, idx)
 	first := func(dst *gjson.Result) {
 		if !dst.Exists() {
-			*dst = gjson.Parse(unsafe.String(unsafe.SliceData(m.Value), len(m.Value)))
+			*dst = gjson.Parse(jsonwalk.View(m.Value))
 		}
 	}
 	isRouting := false
@@ -78,7 +76,7 @@ func (f *topLevel) observe(m jsonwalk.Member, idx *jsonwalk.StringIndex) {
 		first(&f.maxTokens)
 	case "stream_options":
 		if !f.includeUsage.Exists() {
-			f.includeUsage = gjson.Get(unsafe.String(unsafe.SliceData(m.Value), len(m.Value)), "include_usage")
+			f.includeUsage = gjson.Get(jsonwalk.View(m.Value), "include_usage")
 		}
 	}
 	span := memberSpan{keyStart: m.KeyStart, valueEnd: m.ValueEnd, routing: isRouting}

@@ -6,11 +6,11 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"github.com/caddyserver/caddy/v2"
 	"github.com/tidwall/gjson"
 
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 	"github.com/caddy-llm/llmrouter/selector"
 	"github.com/caddy-llm/llmrouter/vendors"
 )
@@ -59,7 +59,7 @@ const codeInvalidPreviousResponse = "invalid_previous_response_id"
 // responsesPin returns the vendor a Responses request must go to: the one
 // that produced its previous_response_id; nil when it names none.
 func (h *LLMRouter) responsesPin(body []byte) (*vendors.Vendor, error) {
-	prev := gjson.Get(unsafe.String(unsafe.SliceData(body), len(body)), "previous_response_id")
+	prev := gjson.Get(jsonwalk.View(body), "previous_response_id")
 	switch {
 	case !prev.Exists() || prev.Type == gjson.Null:
 		return nil, nil
@@ -125,7 +125,7 @@ func preferNative(p *plan) {
 // neither a function nor a namespace of functions.
 func hasBuiltinTools(body []byte) bool {
 	builtin := false
-	gjson.Get(unsafe.String(unsafe.SliceData(body), len(body)), "tools").ForEach(func(_, t gjson.Result) bool {
+	gjson.Get(jsonwalk.View(body), "tools").ForEach(func(_, t gjson.Result) bool {
 		switch t.Get("type").Str {
 		case "function", "namespace":
 			return true

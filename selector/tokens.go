@@ -1,10 +1,6 @@
 package selector
 
-import (
-	"unsafe"
-
-	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
-)
+import "github.com/caddy-llm/llmrouter/internal/jsonwalk"
 
 const (
 	// bytesPerToken is the rule of thumb for English text and code with
@@ -54,8 +50,8 @@ type PromptEstimator struct{ c tokenCount }
 // raw value. Members that say nothing about the prompt cost nothing.
 func (e *PromptEstimator) Member(key, value []byte) {
 	if countsPrompt(key) {
-		it := jsonwalk.ValueIter(stringView(value))
-		countMember(&e.c, stringView(key), &it)
+		it := jsonwalk.ValueIter(jsonwalk.View(value))
+		countMember(&e.c, jsonwalk.View(key), &it)
 	}
 }
 
@@ -65,7 +61,7 @@ func (e *PromptEstimator) Member(key, value []byte) {
 func (e *PromptEstimator) IndexedMember(key []byte, m jsonwalk.Member, idx *jsonwalk.StringIndex) {
 	if countsPrompt(key) {
 		it := jsonwalk.IndexedIter(m, idx)
-		countMember(&e.c, stringView(key), &it)
+		countMember(&e.c, jsonwalk.View(key), &it)
 	}
 }
 
@@ -234,11 +230,4 @@ func countItem(c *tokenCount, it *jsonwalk.Iter) {
 // isNumberStart reports whether a JSON value starting with b is a number.
 func isNumberStart(b byte) bool {
 	return b == '-' || b >= '0' && b <= '9'
-}
-
-// stringView returns b as a string without copying it, for jsonwalk's lenient
-// scanners, which read strings. The router's body buffer is pooled: neither
-// the view nor anything read through it may be kept past the call.
-func stringView(b []byte) string {
-	return unsafe.String(unsafe.SliceData(b), len(b))
 }

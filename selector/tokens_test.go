@@ -18,7 +18,7 @@ import (
 // exported for the package's examples.
 func EstimatePromptTokens(body []byte) int {
 	var c tokenCount
-	top := jsonwalk.NewIter(stringView(body))
+	top := jsonwalk.NewIter(jsonwalk.View(body))
 	for top.Next() {
 		countMember(&c, top.Key(), &top)
 	}

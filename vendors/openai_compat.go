@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
-	"unsafe"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 
 	"github.com/caddy-llm/llmrouter/internal/billing"
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 	"github.com/caddy-llm/llmrouter/internal/meter"
 )
 
@@ -222,7 +222,7 @@ func (b *compatBackend) shapeBody(a Attempt) ([]byte, error) {
 				ins = append(ins, `"stream_options":{"include_usage":true},`...)
 			case l.StreamOptionsCount > 1 || !gjson.ParseBytes(opts).IsObject():
 				return b.slowBody(a)
-			case gjson.Get(unsafe.String(unsafe.SliceData(opts), len(opts)), "include_usage").Type != gjson.True:
+			case gjson.Get(jsonwalk.View(opts), "include_usage").Type != gjson.True:
 				updated, err := sjson.SetBytes(opts, "include_usage", true)
 				if err != nil {
 					return nil, fmt.Errorf("setting stream_options.include_usage: %w", err)
@@ -277,7 +277,7 @@ func (b *compatBackend) slowBody(a Attempt) ([]byte, error) {
 // body must be a valid JSON object.
 func withModel(body []byte, model string) ([]byte, error) {
 	// A read-only view: gjson.ParseBytes would copy the whole body.
-	root := gjson.Parse(unsafe.String(unsafe.SliceData(body), len(body)))
+	root := gjson.Parse(jsonwalk.View(body))
 	if !root.IsObject() {
 		return nil, errors.New("request body is not a JSON object")
 	}

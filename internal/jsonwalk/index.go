@@ -96,7 +96,7 @@ func ObjectIndexed(b []byte, visit func(m Member, idx *StringIndex)) (open int, 
 // than scanning them (Next, Value, StringBytes). Call it from ObjectIndexed's
 // visit, while idx holds m's strings.
 func IndexedIter(m Member, idx *StringIndex) Iter {
-	it := ValueIter(view(m.Value))
+	it := ValueIter(View(m.Value))
 	it.idx, it.base = idx, m.ValueEnd-len(m.Value)
 	return it
 }

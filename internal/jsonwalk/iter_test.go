@@ -143,7 +143,7 @@ func TestIndexedIterReadsAsScanned(t *testing.T) {
 	_, err := ObjectIndexed(body, func(m Member, idx *StringIndex) {
 		it := IndexedIter(m, idx)
 		read(&it, &indexed)
-		plain := ValueIter(view(m.Value))
+		plain := ValueIter(View(m.Value))
 		read(&plain, &scanned)
 		for _, e := range idx.entries {
 			assert.Equal(t, `"`, string(body[e.start]))

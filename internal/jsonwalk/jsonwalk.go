@@ -105,9 +105,12 @@ func ValidString(s string) bool {
 	return Valid(unsafe.Slice(unsafe.StringData(s), len(s)))
 }
 
-// view returns b as a string without copying it, for the lenient scanners;
-// it must not outlive b.
-func view(b []byte) string {
+// View returns b as a string without copying it, for the lenient scanners
+// and gjson (gjson.GetBytes copies its input to be safe). The string aliases
+// b: neither it nor any substring of it (a Member's key, a gjson.Result's Raw
+// or Str) may be kept after b is next written to, and the router's buffers
+// are pooled. Use strings.Clone for anything stored.
+func View(b []byte) string {
 	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 

@@ -290,3 +290,12 @@ func TestSkipPlainLongRuns(t *testing.T) {
 		})
 	}
 }
+
+func TestView(t *testing.T) {
+	assert.Equal(t, "", View(nil))
+	b := []byte("abc")
+	v := View(b)
+	assert.Equal(t, "abc", v)
+	b[0] = 'x'
+	assert.Equal(t, "xbc", v, "a view, not a copy")
+}

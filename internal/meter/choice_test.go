@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
 // inspectChoice reads one raw element of "choices".
@@ -63,7 +65,7 @@ func TestInternFinish(t *testing.T) {
 		assert.Equal(t, r, internFinish(r))
 	}
 	buf := []byte("custom")
-	got := internFinish(view(buf))
+	got := internFinish(jsonwalk.View(buf))
 	buf[0] = 'X'
 	assert.Equal(t, "custom", got, "the result does not alias the vendor's bytes")
 }

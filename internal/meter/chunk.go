@@ -19,8 +19,8 @@ func (s *Stream) handlePayload(payload []byte, hasData, errorEvent bool) bool {
 		}
 		return true
 	case errorEvent:
-		e, _ := errorValue(view(payload))
-		s.setErr(parseVendorError(view(payload), e))
+		e, _ := errorValue(jsonwalk.View(payload))
+		s.setErr(parseVendorError(jsonwalk.View(payload), e))
 		return true
 	case string(payload) == "[DONE]":
 		if !s.done {
@@ -31,7 +31,7 @@ func (s *Stream) handlePayload(payload []byte, hasData, errorEvent bool) bool {
 	case len(payload) == 0 || payload[0] != '{':
 		return true // not a chunk: pass it on untouched
 	}
-	return s.handleChunk(view(payload))
+	return s.handleChunk(jsonwalk.View(payload))
 }
 
 // members are the top-level members of a chunk (or of a complete response)

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
 func TestHandlePayload(t *testing.T) {
@@ -56,7 +58,7 @@ func TestCaptureMetaSkipsAzurePrelude(t *testing.T) {
 func TestCaptureMetaCopies(t *testing.T) {
 	buf := []byte(`{"id":"abc","object":"text_completion","created":5,"model":"m"}`)
 	s := NewStream(StreamOptions{})
-	m := topLevel(view(buf))
+	m := topLevel(jsonwalk.View(buf))
 	s.captureMeta(&m)
 	clear(buf)
 	assert.Equal(t, `"abc"`, string(s.id))

@@ -35,7 +35,7 @@ func InspectJSON(body []byte, promptEstimate int) Result {
 	// in place, from the validated text.
 	var m members
 	if _, err := jsonwalk.Object(body, func(mb jsonwalk.Member) {
-		key, value := view(mb.Key), view(mb.Value)
+		key, value := jsonwalk.View(mb.Key), jsonwalk.View(mb.Value)
 		key = key[1 : len(key)-1]
 		if key == "choices" {
 			m.choices.read(value, 0)
@@ -52,7 +52,7 @@ func InspectJSON(body []byte, promptEstimate int) Result {
 		}
 		// Valid JSON but not an object: nothing in it to read.
 	}
-	js := view(body) // valid only during this call
+	js := jsonwalk.View(body) // valid only during this call
 
 	var r Result
 	if m.err != "" && m.err != "null" {

@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
 // VendorError is an error the vendor reported inside a 200 response: an SSE
@@ -51,7 +53,7 @@ const maxErrorMessage = 1024
 // message. The message is trimmed and may be long: callers bound it. The
 // strings are copies, so body may be reused.
 func ReadError(body []byte) (e VendorError, ok bool) {
-	root := gjson.Parse(view(body))
+	root := gjson.Parse(jsonwalk.View(body))
 	if root.IsArray() {
 		root = root.Get("0")
 	}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
 )
 
 func TestParseVendorError(t *testing.T) {
@@ -34,9 +36,9 @@ func TestParseVendorError(t *testing.T) {
 
 func TestParseVendorErrorCopiesAndBounds(t *testing.T) {
 	buf := []byte(`{"error":{"message":"original","type":"t","code":"c"}}`)
-	e, ok := errorValue(view(buf))
+	e, ok := errorValue(jsonwalk.View(buf))
 	require.True(t, ok)
-	got := parseVendorError(view(buf), e)
+	got := parseVendorError(jsonwalk.View(buf), e)
 	copy(buf, strings.Repeat("x", len(buf)))
 	assert.Equal(t, VendorError{Message: "original", Type: "t", Code: "c"}, *got, "no aliasing of vendor bytes")
 
