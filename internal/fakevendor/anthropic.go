@@ -1,15 +1,11 @@
 package fakevendor
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -26,16 +22,7 @@ import (
 // POST …/v1/messages/count_tokens answers {"input_tokens": len(body)/4+1000}
 // (a count tests can tell from the router's own estimate).
 type AnthropicVendor struct {
-	srv *httptest.Server
-
-	mu   sync.RWMutex
-	opts AnthropicOptions
-	reqs []Recorded
-
-	closing   chan struct{}
-	closeOnce sync.Once
-
-	lookups lookups // lookups.go: the API's model metadata calls
+	server[AnthropicOptions, Recorded]
 }
 
 // AnthropicOptions shape the fake's answers. Zero values mean "answer
@@ -101,7 +88,7 @@ func StartAnthropic(t testing.TB, o AnthropicOptions) *AnthropicVendor {
 		t.Helper()
 	}
 	v := newAnthropic(o)
-	v.srv.Start()
+	v.serve(v.serveHTTP)
 	if t != nil {
 		t.Cleanup(v.Close)
 	}
@@ -111,73 +98,23 @@ func StartAnthropic(t testing.TB, o AnthropicOptions) *AnthropicVendor {
 // StartAnthropicOn starts a fake Anthropic API listening on addr (e.g.
 // "127.0.0.1:9105"), for programs such as the demo; the caller closes it.
 func StartAnthropicOn(addr string, o AnthropicOptions) (*AnthropicVendor, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
+	v := newAnthropic(o)
+	if err := v.serveOn(addr, v.serveHTTP); err != nil {
 		return nil, err
 	}
-	v := newAnthropic(o)
-	v.srv.Listener.Close()
-	v.srv.Listener = ln
-	v.srv.Start()
 	return v, nil
 }
 
 func newAnthropic(o AnthropicOptions) *AnthropicVendor {
-	v := &AnthropicVendor{opts: anthropicCloneOptions(o), closing: make(chan struct{})}
+	v := &AnthropicVendor{}
+	v.init(o, anthropicCloneOptions, Recorded.clone)
 	v.lookups = lookups{api: lookupAnthropic, keyOK: func(r *http.Request) bool {
 		v.mu.RLock()
 		key := v.opts.RequireKey
 		v.mu.RUnlock()
 		return key == "" || r.Header.Get("X-Api-Key") == key
 	}}
-	v.srv = httptest.NewUnstartedServer(v.lookups.wrap(v.serveHTTP))
 	return v
-}
-
-// URL returns the base URL, e.g. http://127.0.0.1:41234 (the fake serves
-// any path ending in /v1/messages).
-func (v *AnthropicVendor) URL() string { return v.srv.URL }
-
-// Close aborts in-flight requests and shuts the server down. It is safe to
-// call more than once.
-func (v *AnthropicVendor) Close() {
-	v.closeOnce.Do(func() {
-		close(v.closing)
-		v.srv.Close()
-	})
-}
-
-// SetOptions changes the behaviour at runtime (concurrency-safe).
-func (v *AnthropicVendor) SetOptions(o AnthropicOptions) {
-	o = anthropicCloneOptions(o)
-	v.mu.Lock()
-	v.opts = o
-	v.mu.Unlock()
-}
-
-// Requests returns copies of every request received, in order.
-func (v *AnthropicVendor) Requests() []Recorded {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	out := make([]Recorded, len(v.reqs))
-	for i, r := range v.reqs {
-		out[i] = r.clone()
-	}
-	return out
-}
-
-// Count returns the number of requests received.
-func (v *AnthropicVendor) Count() int {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return len(v.reqs)
-}
-
-// Reset forgets the recorded requests.
-func (v *AnthropicVendor) Reset() {
-	v.mu.Lock()
-	v.reqs = nil
-	v.mu.Unlock()
 }
 
 func anthropicCloneOptions(o AnthropicOptions) AnthropicOptions {
@@ -191,23 +128,10 @@ func anthropicCloneOptions(o AnthropicOptions) AnthropicOptions {
 
 func (v *AnthropicVendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	v.mu.Lock()
-	v.reqs = append(v.reqs, Recorded{
-		Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host,
-		Header: r.Header.Clone(), Body: bytes.Clone(body),
-	})
-	o := v.opts
-	v.mu.Unlock()
+	o := v.record(recorded(r, body))
 
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := v.requestContext(r.Context())
 	defer cancel()
-	go func() {
-		select {
-		case <-v.closing:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 
 	for k, vals := range o.Header {
 		for _, val := range vals {

@@ -11,12 +11,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -43,16 +41,7 @@ import (
 // independent implementation of the algorithm, and it records every request
 // it receives. It never reaches the internet.
 type BedrockVendor struct {
-	srv *httptest.Server
-
-	mu   sync.RWMutex
-	opts BedrockOptions
-	reqs []BedrockRecorded
-
-	closing   chan struct{}
-	closeOnce sync.Once
-
-	lookups lookups // lookups.go: the API's model metadata calls
+	server[BedrockOptions, BedrockRecorded]
 }
 
 // BedrockOptions shape the fake's answers. Zero values mean "answer
@@ -140,7 +129,11 @@ func StartBedrock(t testing.TB, o BedrockOptions) *BedrockVendor {
 	if t != nil {
 		t.Helper()
 	}
-	v := &BedrockVendor{opts: bedrockCloneOptions(o), closing: make(chan struct{})}
+	v := &BedrockVendor{}
+	v.init(o, bedrockCloneOptions, func(r BedrockRecorded) BedrockRecorded {
+		r.Recorded = r.Recorded.clone()
+		return r
+	})
 	v.lookups = lookups{api: lookupBedrock, keyOK: func(r *http.Request) bool {
 		v.mu.RLock()
 		bearer, sig := v.opts.RequireBearer, v.opts.RequireSigV4
@@ -156,57 +149,11 @@ func StartBedrock(t testing.TB, o BedrockOptions) *BedrockVendor {
 		// needs only the right access key.
 		return sig != nil && strings.Contains(auth, "Credential="+sig.AccessKeyID+"/")
 	}}
-	v.srv = httptest.NewServer(v.lookups.wrap(v.serveHTTP))
+	v.serve(v.serveHTTP)
 	if t != nil {
 		t.Cleanup(v.Close)
 	}
 	return v
-}
-
-// URL returns the base URL, e.g. http://127.0.0.1:41234: a vendor's base_url.
-func (v *BedrockVendor) URL() string { return v.srv.URL }
-
-// Close aborts in-flight requests and shuts the server down. It is safe to
-// call more than once.
-func (v *BedrockVendor) Close() {
-	v.closeOnce.Do(func() {
-		close(v.closing)
-		v.srv.Close()
-	})
-}
-
-// SetOptions changes the behaviour at runtime (concurrency-safe).
-func (v *BedrockVendor) SetOptions(o BedrockOptions) {
-	o = bedrockCloneOptions(o)
-	v.mu.Lock()
-	v.opts = o
-	v.mu.Unlock()
-}
-
-// Requests returns copies of every request received, in order.
-func (v *BedrockVendor) Requests() []BedrockRecorded {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	out := make([]BedrockRecorded, len(v.reqs))
-	for i, r := range v.reqs {
-		r.Recorded = r.Recorded.clone()
-		out[i] = r
-	}
-	return out
-}
-
-// Count returns the number of requests received.
-func (v *BedrockVendor) Count() int {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return len(v.reqs)
-}
-
-// Reset forgets the recorded requests.
-func (v *BedrockVendor) Reset() {
-	v.mu.Lock()
-	v.reqs = nil
-	v.mu.Unlock()
 }
 
 func bedrockCloneOptions(o BedrockOptions) BedrockOptions {
@@ -251,24 +198,13 @@ func (v *BedrockVendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	stream := op == "converse-stream" || op == "invoke-with-response-stream"
 
 	body, _ := io.ReadAll(r.Body)
-	v.mu.Lock()
-	v.reqs = append(v.reqs, BedrockRecorded{
-		Recorded: Recorded{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host,
-			Header: r.Header.Clone(), Body: bytes.Clone(body)},
-		RawPath: rawPath, ModelID: modelID, Operation: op, Stream: stream,
+	o := v.record(BedrockRecorded{
+		Recorded: recorded(r, body),
+		RawPath:  rawPath, ModelID: modelID, Operation: op, Stream: stream,
 	})
-	o := v.opts
-	v.mu.Unlock()
 
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := v.requestContext(r.Context())
 	defer cancel()
-	go func() {
-		select {
-		case <-v.closing:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 
 	for k, vals := range o.Header {
 		for _, val := range vals {

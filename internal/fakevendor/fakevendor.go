@@ -23,30 +23,21 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 	"unicode"
 )
 
-// Vendor is a fake OpenAI-compatible chat completions server on 127.0.0.1.
+// Vendor is a fake OpenAI-compatible server on 127.0.0.1: it serves any path
+// ending in /chat/completions, /completions or /embeddings, and the model
+// lookups GET …/models/{id} and GET …/models (lookups.go).
 type Vendor struct {
-	srv *httptest.Server
-
-	mu   sync.RWMutex
-	opts Options
-	reqs []Recorded
-
-	closing   chan struct{} // closed by Close: aborts in-flight sleeps/streams
-	closeOnce sync.Once
+	server[Options, Recorded]
 
 	inflight  atomic.Int64 // handlers currently running
 	cancelled atomic.Int64 // requests the client abandoned before the response was complete
-
-	lookups lookups // lookups.go: GET …/models/{id}, GET …/models
 }
 
 // newLookups is the OpenAI fake's model lookups, behind its current key.
@@ -226,12 +217,8 @@ func Start(t testing.TB, o Options) *Vendor {
 	if t != nil {
 		t.Helper()
 	}
-	v := &Vendor{
-		opts:    cloneOptions(o),
-		closing: make(chan struct{}),
-	}
-	v.newLookups()
-	v.srv = httptest.NewServer(v.lookups.wrap(v.serveHTTP))
+	v := newVendor(o)
+	v.serve(v.serveHTTP)
 	if t != nil {
 		t.Cleanup(v.Close)
 	}
@@ -241,68 +228,24 @@ func Start(t testing.TB, o Options) *Vendor {
 // StartOn starts a fake vendor listening on addr (such as 127.0.0.1:9101),
 // for the demo, whose Caddyfile names fixed ports. The caller closes it.
 func StartOn(addr string, o Options) (*Vendor, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
+	v := newVendor(o)
+	if err := v.serveOn(addr, v.serveHTTP); err != nil {
 		return nil, err
 	}
-	v := &Vendor{
-		opts:    cloneOptions(o),
-		closing: make(chan struct{}),
-	}
-	v.newLookups()
-	v.srv = httptest.NewUnstartedServer(v.lookups.wrap(v.serveHTTP))
-	v.srv.Listener.Close()
-	v.srv.Listener = ln
-	v.srv.Start()
 	return v, nil
 }
 
-// URL returns the base URL, e.g. http://127.0.0.1:41234. The fake serves any
-// path ending in /chat/completions, /completions or /embeddings.
-func (v *Vendor) URL() string { return v.srv.URL }
-
-// Close aborts in-flight requests (sleeps and streams stop at once and their
-// connections are dropped, so clients see a transport error or a truncated
-// stream) and shuts the server down. It is safe to call more than once.
-func (v *Vendor) Close() {
-	v.closeOnce.Do(func() {
-		close(v.closing)
-		v.srv.Close()
-	})
-}
-
-// SetOptions changes the behaviour at runtime (concurrency-safe). Requests
-// already being served keep the options they started with.
-func (v *Vendor) SetOptions(o Options) {
-	o = cloneOptions(o)
-	v.mu.Lock()
-	v.opts = o
-	v.mu.Unlock()
-}
-
-// Requests returns copies of every request received, in order.
-func (v *Vendor) Requests() []Recorded {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	out := make([]Recorded, len(v.reqs))
-	for i, r := range v.reqs {
-		out[i] = r.clone()
-	}
-	return out
-}
-
-// Count returns the number of requests received.
-func (v *Vendor) Count() int {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return len(v.reqs)
+// newVendor is a Vendor not yet serving.
+func newVendor(o Options) *Vendor {
+	v := &Vendor{}
+	v.init(o, cloneOptions, Recorded.clone)
+	v.newLookups()
+	return v
 }
 
 // Reset forgets the recorded requests and zeroes Cancelled.
 func (v *Vendor) Reset() {
-	v.mu.Lock()
-	v.reqs = nil
-	v.mu.Unlock()
+	v.server.Reset()
 	v.cancelled.Store(0)
 }
 
@@ -389,17 +332,7 @@ func (v *Vendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	// 1. Record, before anything else.
 	body, _ := io.ReadAll(r.Body)
-	v.mu.Lock()
-	v.reqs = append(v.reqs, Recorded{
-		Method:   r.Method,
-		Path:     r.URL.Path,
-		RawQuery: r.URL.RawQuery,
-		Host:     r.Host,
-		Header:   r.Header.Clone(),
-		Body:     bytes.Clone(body),
-	})
-	o := v.opts // Header is cloned by SetOptions and never mutated: sharing is safe
-	v.mu.Unlock()
+	o := v.record(recorded(r, body))
 
 	ctx, cancel := v.requestContext(r.Context())
 	defer cancel()
@@ -548,20 +481,6 @@ func hasTopLevelKey(body []byte, key string) bool {
 	}
 	_, ok := m[key]
 	return ok
-}
-
-// requestContext returns a context cancelled when the client goes away or the
-// vendor is closed.
-func (v *Vendor) requestContext(parent context.Context) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(parent)
-	go func() {
-		select {
-		case <-v.closing:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	return ctx, cancel
 }
 
 func hasKey(r *http.Request, key string) bool {

@@ -1,7 +1,6 @@
 package fakevendor
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -44,18 +43,10 @@ import (
 // object body with contents and only GenerateContentRequest's fields) and
 // answers errors in Google's shape,
 // {"error":{"code":429,"message":"…","status":"RESOURCE_EXHAUSTED"}}. It
-// records every request it receives. It never reaches the internet.
+// records every request it receives. It never reaches the internet. Its URL is
+// a base_url for both the google and the vertex kind.
 type GeminiVendor struct {
-	srv *httptest.Server
-
-	mu   sync.RWMutex
-	opts GeminiOptions
-	reqs []Recorded
-
-	closing   chan struct{}
-	closeOnce sync.Once
-
-	lookups lookups // lookups.go: the API's model metadata calls
+	server[GeminiOptions, Recorded]
 }
 
 // GeminiOptions shape the fake's answers. Zero values mean "answer
@@ -105,7 +96,8 @@ type GeminiFunctionCall struct {
 // t.Cleanup closes it.
 func StartGemini(t testing.TB, o GeminiOptions) *GeminiVendor {
 	t.Helper()
-	v := &GeminiVendor{opts: o, closing: make(chan struct{})}
+	v := &GeminiVendor{}
+	v.init(o, nil, Recorded.clone)
 	v.lookups = lookups{api: lookupGemini, keyOK: func(r *http.Request) bool {
 		v.mu.RLock()
 		key := v.opts.RequireKey
@@ -116,72 +108,17 @@ func StartGemini(t testing.TB, o GeminiOptions) *GeminiVendor {
 		_, _, ok := geminiAuth(r, key)
 		return ok
 	}}
-	v.srv = httptest.NewServer(v.lookups.wrap(v.serveHTTP))
+	v.serve(v.serveHTTP)
 	t.Cleanup(v.Close)
 	return v
 }
 
-// URL is the base URL (http://127.0.0.1:port), usable as base_url for both
-// the google and the vertex kind.
-func (v *GeminiVendor) URL() string { return v.srv.URL }
-
-// Close stops the server, aborting streams in flight. It is idempotent.
-func (v *GeminiVendor) Close() {
-	v.closeOnce.Do(func() {
-		close(v.closing)
-		v.srv.Close()
-	})
-}
-
-// SetOptions changes the answers of later requests.
-func (v *GeminiVendor) SetOptions(o GeminiOptions) {
-	v.mu.Lock()
-	v.opts = o
-	v.mu.Unlock()
-}
-
-// Requests returns copies of the requests received so far, in order.
-func (v *GeminiVendor) Requests() []Recorded {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	out := make([]Recorded, len(v.reqs))
-	for i, r := range v.reqs {
-		out[i] = r.clone()
-	}
-	return out
-}
-
-// Count returns the number of requests received.
-func (v *GeminiVendor) Count() int {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return len(v.reqs)
-}
-
-// Reset forgets the recorded requests.
-func (v *GeminiVendor) Reset() {
-	v.mu.Lock()
-	v.reqs = nil
-	v.mu.Unlock()
-}
-
 func (v *GeminiVendor) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
-	v.mu.Lock()
-	v.reqs = append(v.reqs, Recorded{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Host: r.Host,
-		Header: r.Header.Clone(), Body: bytes.Clone(body)})
-	o := v.opts
-	v.mu.Unlock()
+	o := v.record(recorded(r, body))
 
-	ctx, cancel := context.WithCancel(r.Context())
+	ctx, cancel := v.requestContext(r.Context())
 	defer cancel()
-	go func() {
-		select {
-		case <-v.closing:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 
 	model, method, ok := geminiRoute(r.URL.EscapedPath())
 	claude := ok && strings.Contains(r.URL.Path, "/publishers/anthropic/models/")
