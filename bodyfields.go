@@ -57,7 +57,7 @@ func (f *topLevel) observe(m jsonwalk.Member, idx *jsonwalk.StringIndex) {
 	f.estimate.IndexedMember(key, m, idx)
 	first := func(dst *gjson.Result) {
 		if !dst.Exists() {
-			*dst = gjson.Parse(jsonwalk.View(m.Value))
+			*dst = parseValue(jsonwalk.View(m.Value))
 		}
 	}
 	isRouting := false
@@ -86,6 +86,16 @@ func (f *topLevel) observe(m jsonwalk.Member, idx *jsonwalk.StringIndex) {
 		f.moreSpans = append(f.moreSpans, span)
 	}
 	f.members++
+}
+
+// parseValue is gjson.Parse(raw) for a valid JSON value, without the float
+// parse gjson does for a non-negative integer (max_tokens: the same Result,
+// built; a negative one is left to gjson, for the sign of -0).
+func parseValue(raw string) gjson.Result {
+	if n, ok := jsonwalk.Int(raw); ok && raw[0] != '-' {
+		return gjson.Result{Type: gjson.Number, Raw: raw, Num: float64(n)}
+	}
+	return gjson.Parse(raw)
 }
 
 // span returns where member i is.

@@ -3,11 +3,13 @@ package llmrouter
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tidwall/gjson"
 )
 
 // Removing "routing" keeps every other member, in order, also past the
@@ -37,5 +39,19 @@ func TestWithoutRoutingManyMembers(t *testing.T) {
 			assert.Equal(t, `"gpt-4o"`, string(out[layout.Model.Start:layout.Model.End]))
 			assert.Contains(t, string(body), `"routing"`, "the client's body is not modified")
 		})
+	}
+}
+
+// parseValue builds for an integer the Result gjson.Parse would, and leaves
+// every other value to gjson.
+func TestParseValueIsGJSONParse(t *testing.T) {
+	for _, raw := range []string{"0", "-0", "1", "64", "4096", "-7", "1700000000", "999999999999999999",
+		"1000000000000000000", "123456789012345678901234", "0.5", "1e3", "-1.5E-2", `"gpt-4o"`, `""`,
+		"true", "false", "null", `{"include_usage":true}`, "[1,2]"} {
+		want := gjson.Parse(raw)
+		got := parseValue(raw)
+		assert.Equal(t, want, got, raw)
+		assert.Equal(t, math.Signbit(want.Num), math.Signbit(got.Num), raw)
+		assert.Equal(t, want.Int(), got.Int(), raw)
 	}
 }

@@ -296,6 +296,34 @@ func IsObject(raw string) bool {
 	return len(raw) > 0 && raw[0] == '{'
 }
 
+// Int returns raw, a value found by the scanners, as an integer when it is
+// one written plainly: an optional minus sign and 1 to 18 digits, nothing
+// else. Token counts, max_tokens and timestamps always are; reading them
+// here skips the float parsing that gjson.Parse does for every number.
+// Anything else (a fraction, an exponent, a longer number, not a number)
+// reports false, for the caller to read as before.
+func Int(raw string) (int64, bool) {
+	digits := raw
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	if len(digits) == 0 || len(digits) > 18 {
+		return 0, false
+	}
+	var n int64
+	for i := 0; i < len(digits); i++ {
+		d := digits[i] - '0'
+		if d > 9 {
+			return 0, false
+		}
+		n = n*10 + int64(d)
+	}
+	if len(digits) < len(raw) {
+		n = -n
+	}
+	return n, true
+}
+
 // StringBody returns the characters of raw, a string value found by the
 // lenient scanners, between its quotes and still escaped, or "" if raw is not
 // a string. It is for callers that compare or measure a string without

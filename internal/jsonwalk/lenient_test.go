@@ -230,3 +230,20 @@ func TestMembers(t *testing.T) {
 	assert.Equal(t, []string{`a=1`}, got, "it stops at the member it cannot read")
 	Members(`[1]`, func(string, string) { t.Fatal("not an object") })
 }
+
+func TestInt(t *testing.T) {
+	for raw, want := range map[string]int64{
+		"0": 0, "-0": 0, "7": 7, "64": 64, "-45": -45, "1700000000": 1700000000,
+		"999999999999999999": 999999999999999999, "-999999999999999999": -999999999999999999,
+		"007": 7, // not valid JSON, but the digits are plain; what a lenient reader would make of them
+	} {
+		got, ok := Int(raw)
+		assert.True(t, ok, raw)
+		assert.Equal(t, want, got, raw)
+	}
+	for _, raw := range []string{"", "-", "--1", "+1", "1.5", "1e3", "1E3", "-1.0", " 1", "1 ", "1,", `"1"`,
+		"null", "true", "[1]", "1000000000000000000", "-1000000000000000000", "0x10", "1_000"} {
+		_, ok := Int(raw)
+		assert.False(t, ok, raw)
+	}
+}

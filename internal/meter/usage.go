@@ -62,6 +62,10 @@ func (c *count) set(raw string) {
 		return
 	}
 	c.seen = true
+	if n, ok := jsonwalk.Int(raw); ok { // the usual count, without a float parse
+		c.n, c.ok = int(n), true
+		return
+	}
 	if r := gjson.Parse(raw); r.Type == gjson.Number {
 		c.n, c.ok = int(r.Int()), true
 	}

@@ -86,6 +86,8 @@ func TestEstimateCompletion(t *testing.T) {
 func FuzzReadUsage(f *testing.F) {
 	f.Add(`{"prompt_tokens":12,"completion_tokens":3,"prompt_tokens_details":{"cached_tokens":4}}`)
 	f.Add(`{"prompt_tokens":null,"prompt_tokens":5,"prompt_cache_hit_tokens":1}`)
+	f.Add(`{"prompt_tokens":-0,"completion_tokens":1.5e2,"prompt_tokens_details":{"cached_tokens":999999999999999999}}`)
+	f.Add(`{"prompt_tokens":1000000000000000000,"completion_tokens":-12,"total_tokens":"3"}`)
 	f.Fuzz(func(t *testing.T, raw string) {
 		// gjson unescapes keys, the meter compares them as written; no
 		// vendor escapes these keys, so such inputs are left out.
