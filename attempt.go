@@ -247,7 +247,7 @@ func (h *LLMRouter) attemptRequest(ctx context.Context, req *http.Request) *http
 	backing := make([]string, n)
 	header := make(http.Header, len(req.Header))
 	for name, values := range req.Header {
-		canonical := textproto.CanonicalMIMEHeaderKey(name) // no allocation when it already is
+		canonical := canonicalHeaderKey(name) // no allocation when it already is
 		if isClientOnlyHeader[canonical] || canonical == vendorKey || strings.HasPrefix(canonical, "X-Amz-") {
 			continue
 		}

@@ -26,7 +26,7 @@ const (
 // would allocate a map of parameters for every response.)
 func isEventStream(h http.Header) bool {
 	const sse = "text/event-stream"
-	ct := strings.TrimLeft(h.Get("Content-Type"), " \t")
+	ct := strings.TrimLeft(headerValue(h, "Content-Type"), " \t")
 	if len(ct) < len(sse) || !strings.EqualFold(ct[:len(sse)], sse) {
 		return false
 	}

@@ -2,6 +2,7 @@ package llmrouter
 
 import (
 	"net/http"
+	"net/textproto"
 	"strconv"
 	"strings"
 
@@ -59,6 +60,33 @@ func vendorOnlyHeader(name string) bool {
 		return true
 	}
 	return strings.HasPrefix(name, vendorRateLimitPrefix) || strings.HasPrefix(name, routerHeaderPrefix)
+}
+
+// headerValue is h.Get(name) for a name already in canonical form. h.Get
+// canonicalizes its argument on every call: for a constant name, work for
+// nothing, about as much as the lookup itself.
+func headerValue(h http.Header, name string) string {
+	if v := h[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// canonicalHeaderKey is textproto.CanonicalMIMEHeaderKey(name) at half the
+// cost for a name already canonical, as Go's servers store every request
+// header: it looks only at the case of each byte, where the standard one
+// also checks each byte against the table of valid ones (a name whose case
+// is canonical is returned as it is either way).
+func canonicalHeaderKey(name string) string {
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			return textproto.CanonicalMIMEHeaderKey(name)
+		}
+		upper = c == '-'
+	}
+	return name
 }
 
 // Response headers that tell the client how its request was routed, in Go's

@@ -19,10 +19,10 @@ const DefaultLedgerKey = "{http.auth.user.id}"
 func (h *LLMRouter) clientIdentity(r *http.Request) string {
 	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
 		var id string
-		if name, single := singlePlaceholder(h.ledgerKey); single {
+		if h.ledgerPlaceholder != "" {
 			// The usual case ({http.auth.user.id}): a lookup, without
 			// parsing the template on every request.
-			id, _ = repl.GetString(name)
+			id, _ = repl.GetString(h.ledgerPlaceholder)
 		} else {
 			id = repl.ReplaceAll(h.ledgerKey, "")
 		}
@@ -30,13 +30,13 @@ func (h *LLMRouter) clientIdentity(r *http.Request) string {
 			return id
 		}
 	}
-	token := r.Header.Get("Authorization")
+	token := headerValue(r.Header, "Authorization")
 	if t, ok := strings.CutPrefix(token, "Bearer "); ok {
 		token = t
 	}
 	for _, name := range []string{"Api-Key", "X-Api-Key"} {
 		if token == "" {
-			token = r.Header.Get(name)
+			token = headerValue(r.Header, name)
 		}
 	}
 	token = strings.TrimSpace(token)

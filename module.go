@@ -179,6 +179,9 @@ type LLMRouter struct {
 	// hedge is Hedge provisioned; nil when off.
 	hedge     *hedger
 	ledgerKey string
+	// ledgerPlaceholder is ledgerKey's name when ledgerKey is exactly one
+	// placeholder ({http.auth.user.id}: "http.auth.user.id"), else "".
+	ledgerPlaceholder string
 	// ledger records every settled request; ledgerKeyInPool is its key in
 	// the ledgers pool, "" once released.
 	ledger          ledger.Ledger
@@ -266,6 +269,7 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	if h.ledgerKey == "" {
 		h.ledgerKey = DefaultLedgerKey
 	}
+	h.ledgerPlaceholder, _ = singlePlaceholder(h.ledgerKey)
 	if err := initMetrics(ctx.GetMetricsRegistry()); err != nil {
 		return fmt.Errorf("registering metrics: %v", err)
 	}

@@ -47,7 +47,7 @@ func surfaceOf(e vendors.Endpoint) *surface {
 // path the router does not serve, the model list): Anthropic's when it
 // carries anthropic-version, which every Anthropic client sends.
 func surfaceOfRequest(r *http.Request) *surface {
-	if r.Header.Get("Anthropic-Version") != "" {
+	if headerValue(r.Header, "Anthropic-Version") != "" {
 		return &anthropicSurface
 	}
 	return &openaiSurface

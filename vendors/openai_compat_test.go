@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"sync"
@@ -370,4 +371,29 @@ func TestCompatTranslator_Release(t *testing.T) {
 		assert.True(t, tr.Done())
 		tr.Release()
 	}
+}
+
+// send writes its header names into the map as they are (no Set, no Del):
+// every kind's must be in canonical form, or Header.Get would not find them.
+func TestPreparedHeaderNamesAreCanonical(t *testing.T) {
+	body := []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}]}`)
+	prepared := 0
+	for _, k := range Kinds() {
+		v, err := New(Config{Kind: k, APIKey: "k", BaseURL: "https://example.com"})
+		if err != nil {
+			continue // aws and vertex take other credentials
+		}
+		out := httptest.NewRequest(http.MethodPost, "/", nil)
+		out.Header.Set("Authorization", "Bearer client")
+		out.Header.Set("Content-Length", "99")
+		out.Header.Set("Accept-Encoding", "gzip")
+		require.NoError(t, v.Prepare(out, Attempt{Model: "m", Body: body}), k)
+		prepared++
+		for name := range out.Header {
+			assert.Equal(t, textproto.CanonicalMIMEHeaderKey(name), name, "%s: %q", k, name)
+		}
+		assert.NotEqual(t, "Bearer client", out.Header.Get("Authorization"), k)
+		assert.Empty(t, out.Header.Get("Content-Length"), k)
+	}
+	assert.GreaterOrEqual(t, prepared, 8)
 }

@@ -39,6 +39,7 @@ type outgoing struct {
 	host string
 	body []byte
 	// authName and authValue are the credential header; "" sends none.
+	// Both names are in canonical form (send sets them as they are).
 	authName, authValue string
 	// protocol is a header the vendor's API requires with this exact value
 	// (anthropic-version); it wins over an operator header of the same name.
@@ -81,9 +82,12 @@ func (v *Vendor) send(out *http.Request, o *outgoing) error {
 	if out.Header == nil {
 		out.Header = make(http.Header)
 	}
+	// Every name below is in canonical form, the form Go's server stores
+	// the client's headers in: the map is written directly, without Del's
+	// and Set's canonicalizing of each name (seven calls a request).
 	h := out.Header
 	for _, name := range credentialHeaders {
-		h.Del(name)
+		delete(h, name)
 	}
 	for name, values := range v.headers {
 		// Cloned so that a caller appending to out.Header cannot reach the
@@ -91,15 +95,15 @@ func (v *Vendor) send(out *http.Request, o *outgoing) error {
 		h[name] = slices.Clone(values)
 	}
 	if o.protocolName != "" {
-		h.Set(o.protocolName, o.protocolValue)
+		h[o.protocolName] = []string{o.protocolValue}
 	}
 	if o.authName != "" {
-		h.Set(o.authName, o.authValue)
+		h[o.authName] = []string{o.authValue}
 	}
-	h.Set("Content-Type", "application/json")
-	h.Del("Content-Length")
+	h["Content-Type"] = []string{"application/json"}
+	delete(h, "Content-Length")
 	if o.plain {
-		h.Del("Accept-Encoding")
+		delete(h, "Accept-Encoding")
 	}
 
 	setBody(out, o.body)
