@@ -298,8 +298,8 @@ func IsObject(raw string) bool {
 
 // Int returns raw, a value found by the scanners, as an integer when it is
 // one written plainly: an optional minus sign and 1 to 18 digits, nothing
-// else. Token counts, max_tokens and timestamps always are; reading them
-// here skips the float parsing that gjson.Parse does for every number.
+// else. Token counts, max_tokens and timestamps nearly always are; reading
+// them here skips the float parsing that gjson.Parse does for every number.
 // Anything else (a fraction, an exponent, a longer number, not a number)
 // reports false, for the caller to read as before.
 func Int(raw string) (int64, bool) {
