@@ -15,9 +15,10 @@ const DefaultLedgerKey = "{http.auth.user.id}"
 
 // clientIdentity names the client in the ledger: the configured placeholder
 // (by default the authenticated user), else a hash of the client's bearer
-// token or API key, never the token itself, else "anonymous".
-func (h *LLMRouter) clientIdentity(r *http.Request) string {
-	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+// token or API key, never the token itself, else "anonymous". repl is the
+// request's replacer (nil: none), which the caller has looked up already.
+func (h *LLMRouter) clientIdentity(r *http.Request, repl *caddy.Replacer) string {
+	if repl != nil {
 		var id string
 		if h.ledgerPlaceholder != "" {
 			// The usual case ({http.auth.user.id}): a lookup, without

@@ -134,7 +134,7 @@ func (h *LLMRouter) admit(w http.ResponseWriter, r *http.Request, st *requestSta
 		client = strings.TrimSpace(repl.ReplaceAll(h.Limits.Key, ""))
 	}
 	if client == "" && h.Limits.Key == "" {
-		client = h.clientIdentity(r)
+		client = h.clientIdentity(r, repl)
 	}
 	tier := ""
 	if h.Limits.TierFrom != "" && repl != nil {

@@ -97,11 +97,12 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 	} else if st.attempts.current != nil && st.result.outcome == outcomeClientError {
 		vendorID, vendorModel = st.attempts.current.vendor.ID(), st.attempts.current.vendorModel
 	}
+	repl, _ := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer)
 	var identity string
 	if st.limit != nil && st.limit.isLedgerName {
 		identity = st.limit.client
 	} else {
-		identity = h.clientIdentity(r)
+		identity = h.clientIdentity(r, repl)
 	}
 	duration := time.Since(start)
 	requestID := newRequestID()
@@ -117,7 +118,7 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 		routerMetrics.requests.WithLabelValues(vendorID, st.plan.model, st.plan.strategy.String(), st.result.outcome).Inc()
 	}
 
-	if repl, ok := r.Context().Value(caddy.ReplacerCtxKey).(*caddy.Replacer); ok {
+	if repl != nil {
 		p := placeholders{requestID: requestID, vendor: vendorID, model: vendorModel, st: st, cost: cost, billable: isBillable}
 		// One provider instead of a Set per value: nothing is formatted or
 		// boxed unless a log or header asks for it.
