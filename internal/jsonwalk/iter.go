@@ -184,18 +184,9 @@ func (it *Iter) StringBytes() int {
 	return StringBytes(it.Value())
 }
 
-// skipValue is SkipValue on s, taking the ends of the strings the index
-// knows, in the value or nested in it, rather than scanning them.
+// skipValue is SkipValue on s, with the iterator's index, if any.
 func (it *Iter) skipValue(i int) int {
-	if it.idx != nil && i < len(it.s) {
-		switch it.s[i] {
-		case '"':
-			return skipStringAt(it.s, i, it.idx, it.base)
-		case '{', '[':
-			return skipNested(it.s, i, it.idx, it.base)
-		}
-	}
-	return SkipValue(it.s, i)
+	return skipValueAt(it.s, i, it.idx, it.base)
 }
 
 // skipStringAt is SkipString, or the end idx (when not nil) knows for the

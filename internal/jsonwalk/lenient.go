@@ -141,14 +141,21 @@ func SkipOr(s string, i, end int) int {
 // anything else (a number, a literal, or garbage) runs to the next ',', '}',
 // ']' or white space, and there is no value at one of those.
 func SkipValue(s string, i int) int {
+	return skipValueAt(s, i, nil, 0)
+}
+
+// skipValueAt is SkipValue, taking from idx, when not nil, the ends of the
+// long strings it knows, in the value or nested in it, rather than scanning
+// them; s is at offset base of the text idx indexes.
+func skipValueAt(s string, i int, idx *StringIndex, base int) int {
 	if i >= len(s) {
 		return -1
 	}
 	switch s[i] {
 	case '"':
-		return SkipString(s, i)
+		return skipStringAt(s, i, idx, base)
 	case '{', '[':
-		return skipNested(s, i, nil, 0)
+		return skipNested(s, i, idx, base)
 	}
 	j := i
 	for j < len(s) {

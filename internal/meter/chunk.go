@@ -236,7 +236,7 @@ func (s *Stream) captureMeta(m *members) {
 	if jsonwalk.NonEmptyString(m.object) {
 		s.object = append(s.object[:0], m.object...)
 	}
-	if c := m.created; c != "" && c[0] >= '0' && c[0] <= '9' || gjson.Parse(c).Type == gjson.Number {
+	if _, ok := jsonwalk.Int(m.created); ok || gjson.Parse(m.created).Type == gjson.Number {
 		s.created = append(s.created[:0], m.created...)
 	}
 	if len(m.model) > 0 && m.model[0] == '"' {
