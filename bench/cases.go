@@ -88,8 +88,16 @@ func runCases(ctx context.Context, cfg *config, runs []*modeRun, fake *fakeVendo
 		cr := &caseResult{c: c, rounds: map[string][]caseRound{}}
 		out = append(out, cr)
 		m := newMix(cfg.largeKB, []kind{c.kind})
+		m.bodyApart = cfg.casesGen == "go-apart"
 		ccfg := *cfg
-		ccfg.conns, ccfg.useWrk = c.conns, false // the wrk script sends the whole mix
+		ccfg.conns, ccfg.useWrk = c.conns, cfg.casesGen == "wrk"
+		if ccfg.useWrk {
+			script, err := writeWrkScript(cfg.workDir, "case-"+c.kind.String(), m)
+			if err != nil {
+				return nil, err
+			}
+			ccfg.wrkScript = script
+		}
 		// A profile per case and mode, taken in the last round only: it
 		// costs Caddy CPU, so the other rounds stay clean.
 		for round := 0; round < cfg.rounds; round++ {
@@ -103,6 +111,9 @@ func runCases(ctx context.Context, cfg *config, runs []*modeRun, fake *fakeVendo
 					cfg.logf("case %s: %s, round %d of %d, %d connections for %s", c, mr.name, round+1, cfg.rounds, c.conns, cfg.duration)
 					res, s, err := closedPhaseSummary(ctx, &ccfg, m, caseRun, fake, pids(runs))
 					kept = caseRound{closedResult: res, p50: s.lat.pct(0.5), ttft50: s.ttft.pct(0.5)}
+					if res.gen == "wrk" {
+						kept.p50 = res.p50
+					}
 					return res.noise, err
 				})
 				if err != nil {
@@ -213,14 +224,23 @@ func (r *results) casesMarkdown(b *strings.Builder) {
 	}
 }
 
+// casesGenNote says, under the cases' table, how the requests were sent.
+var casesGenNote = map[string]string{
+	"go": "The requests came from Go's HTTP client (-cases-loadgen go), which sends a large body in pieces: " +
+		"a first write of 4 KiB, the headers and the body's start, then the rest.",
+	"go-apart": "The requests came from Go's HTTP client (-cases-loadgen go-apart) with the body hidden from it as a stream: " +
+		"it sends the headers in a write of their own, then the body.",
+	"wrk": "The requests came from wrk (-cases-loadgen wrk), each in one write; wrk measures no first event.",
+}
+
 // casesTables writes the cases' tables of mode sub against mode base.
 func (r *results) casesTables(b *strings.Builder, base, sub string) {
 	fmt.Fprintf(b, "\n### Cases: %s minus %s, paired by round\n\n", sub, base)
 	fmt.Fprintf(b, "Each case is a closed loop of one request kind at a fixed concurrency, %s per mode and round, %d rounds, "+
 		"the modes taking turns in alternating order. Each difference or ratio is taken within a round and the table gives "+
 		"the median over rounds (the upper one of an even number); the per-round values follow in brackets. "+
-		"CPU is Caddy's (/proc/PID/stat) per request; p50 is to the last byte, first event is streams' first content chunk.\n\n",
-		r.cfg.duration, r.cfg.rounds)
+		"CPU is Caddy's (/proc/PID/stat) per request; p50 is to the last byte, first event is streams' first content chunk. %s\n\n",
+		r.cfg.duration, r.cfg.rounds, casesGenNote[r.cfg.casesGen])
 	us := func(d time.Duration) float64 { return float64(d) / 1e3 }
 	cpu := func(x caseRound) float64 { return x.cpuPerReqUS }
 	p50 := func(x caseRound) float64 { return us(x.p50) }
@@ -242,7 +262,7 @@ func (r *results) casesTables(b *strings.Builder, base, sub string) {
 		dp, dps, _ := cr.paired(base, sub, p50, false)
 		rr, rrs, _ := cr.paired(base, sub, rps, true)
 		first := "–"
-		if cr.c.kind.stream() {
+		if cr.c.kind.stream() && r.cfg.casesGen != "wrk" {
 			dt, dts, _ := cr.paired(base, sub, ttft, false)
 			first = fmt.Sprintf("%+.0f [%s]", dt, each(dts, "%+.0f"))
 		}

@@ -49,15 +49,26 @@ var (
 	finishedStop = []byte(`"finish_reason":"stop"`)
 )
 
+// streamedBody hides a bytes.Reader from Go's transport, which then sends
+// the headers on their own, flushed, and the body after them (it does so
+// for a body it does not know to be in memory), as a client does whose
+// body is a stream or which writes each part of a request separately.
+type streamedBody struct{ io.Reader }
+
 // do sends one request of kind k and reads the whole answer. Latencies are
 // measured from start, which for the open loop is the scheduled time.
 func do(ctx context.Context, c *http.Client, url string, m *mix, k kind, start time.Time) sample {
 	s := sample{kind: k}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(m.bodies[k]))
+	var body io.Reader = bytes.NewReader(m.bodies[k])
+	if m.bodyApart {
+		body = streamedBody{body}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, body)
 	if err != nil {
 		s.err = err.Error()
 		return s
 	}
+	req.ContentLength = int64(len(m.bodies[k]))
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.Do(req)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"os/exec"
 	"runtime"
 	"strings"
 	"testing"
@@ -103,13 +104,40 @@ func TestSmoke(t *testing.T) {
 // and router in two rounds, every request answered, every stream complete,
 // and the table pairing router with rp has a row per case.
 func TestSmokeCases(t *testing.T) {
+	smokeCases(t, "go", defaultCases, 300*time.Millisecond, 2)
+}
+
+// TestSmokeCasesBodyApart is the cases phase with the Go generator sending
+// each body after its headers, in a write of its own (-cases-loadgen
+// go-apart).
+func TestSmokeCasesBodyApart(t *testing.T) {
+	smokeCases(t, "go-apart", "small@1,large@2", 300*time.Millisecond, 1)
+}
+
+// TestSmokeCasesWrk is the cases phase with wrk sending the requests
+// (-cases-loadgen wrk), in one short round: wrk's median latency must reach
+// the table. It needs wrk (.ci/run installs it).
+func TestSmokeCasesWrk(t *testing.T) {
+	if _, err := exec.LookPath("wrk"); err != nil {
+		if testservices.InCI() {
+			t.Fatal("wrk is not installed: .ci/run installs it")
+		}
+		t.Skip("wrk is not installed (apt-get install -y wrk)")
+	}
+	smokeCases(t, "wrk", "small@1,stream@1,large@2", time.Second, 1)
+}
+
+// smokeCases runs the cases phase with generator gen, and checks that every
+// case measured what the table shows.
+func smokeCases(t *testing.T, gen, list string, d time.Duration, rounds int) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("smoke run of the load benchmark: skipped with -short")
 	}
 	if runtime.GOOS != "linux" {
 		t.Skip("the benchmark reads /proc")
 	}
-	cases, err := parseCases(defaultCases)
+	cases, err := parseCases(list)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,6 +146,7 @@ func TestSmokeCases(t *testing.T) {
 		rpIdle:   256,
 		largeKB:  32,
 		loadgen:  "go",
+		casesGen: gen,
 		caddyCmd: []string{os.Args[0]},
 		caddyEnv: []string{childEnv + "=1"},
 		out:      "-",
@@ -130,7 +159,7 @@ func TestSmokeCases(t *testing.T) {
 		cases:    cases,
 	}
 	applySmoke(cfg)
-	cfg.duration, cfg.rounds = 300*time.Millisecond, 2
+	cfg.duration, cfg.rounds = d, rounds
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	res, err := run(ctx, cfg)
@@ -139,8 +168,8 @@ func TestSmokeCases(t *testing.T) {
 	}
 	md := res.markdown()
 	t.Log("\n" + md)
-	if len(res.cases) != 6 {
-		t.Fatalf("%d cases measured, want 6", len(res.cases))
+	if len(res.cases) != len(cases) {
+		t.Fatalf("%d cases measured, want %d", len(res.cases), len(cases))
 	}
 	for _, cr := range res.cases {
 		for _, mode := range cfg.modes {
@@ -153,10 +182,13 @@ func TestSmokeCases(t *testing.T) {
 				t.Errorf("case %s, %s: %d failed (first: %s), %d of %d streams complete", cr.c, mode, errs, first, complete, streams)
 			}
 			for i, r := range rounds {
+				if want := strings.TrimSuffix(gen, "-apart"); r.gen != want {
+					t.Errorf("case %s, %s, round %d: sent by %s, want %s", cr.c, mode, i+1, r.gen, want)
+				}
 				if r.requests == 0 || r.cpuPerReqUS <= 0 || r.p50 <= 0 {
 					t.Errorf("case %s, %s, round %d: %d requests, CPU %.1f µs/request, p50 %s", cr.c, mode, i+1, r.requests, r.cpuPerReqUS, r.p50)
 				}
-				if cr.c.kind.stream() && r.ttft50 <= 0 {
+				if gen != "wrk" && cr.c.kind.stream() && r.ttft50 <= 0 {
 					t.Errorf("case %s, %s, round %d: no first-event latency", cr.c, mode, i+1)
 				}
 			}
@@ -167,6 +199,9 @@ func TestSmokeCases(t *testing.T) {
 		if !strings.Contains(md, "| "+cr.c.String()+" |") {
 			t.Errorf("the report has no row for case %s", cr.c)
 		}
+	}
+	if !strings.Contains(md, "-cases-loadgen "+gen) {
+		t.Errorf("the report does not say which generator sent the requests (-cases-loadgen %s)", gen)
 	}
 }
 

@@ -31,6 +31,9 @@ func (m *mix) kindOf(i int) kind { return m.kinds[i%len(m.kinds)] }
 type mix struct {
 	bodies [numKinds][]byte
 	kinds  []kind // the kinds sent, in turn
+	// bodyApart makes the Go generator send each body in a write of its
+	// own, after the headers (see streamedBody).
+	bodyApart bool
 }
 
 // parseKinds reads -kinds: names from kindNames, comma-separated.

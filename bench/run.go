@@ -151,15 +151,16 @@ type closedResult struct {
 	errors            int
 	streams, complete int
 	firstErr          string
-	cpuPerReqUS       float64    // Caddy's CPU per request, µs
-	caddyBusy         float64    // Caddy's CPU time / wall time
-	cores             [2]float64 // busy share of cores 0 and 1 (everything on them)
-	benchCPUPerReqUS  float64    // this process (fake vendor, Go generator) per request, µs
-	upConns, upReqs   int64      // connections and requests the fake vendor accepted
-	noise             float64    // other processes' CPU during the phase, in cores
-	sys               [2]float64 // Caddy's read-like and write-like syscalls per request
-	sysCPUPerReqUS    float64    // the system part of cpuPerReqUS
-	switches          float64    // Caddy's context switches per request
+	cpuPerReqUS       float64       // Caddy's CPU per request, µs
+	caddyBusy         float64       // Caddy's CPU time / wall time
+	cores             [2]float64    // busy share of cores 0 and 1 (everything on them)
+	benchCPUPerReqUS  float64       // this process (fake vendor, Go generator) per request, µs
+	upConns, upReqs   int64         // connections and requests the fake vendor accepted
+	noise             float64       // other processes' CPU during the phase, in cores
+	sys               [2]float64    // Caddy's read-like and write-like syscalls per request
+	sysCPUPerReqUS    float64       // the system part of cpuPerReqUS
+	switches          float64       // Caddy's context switches per request
+	p50               time.Duration // wrk's median latency (the Go generator's is in its summary)
 }
 
 // results is a whole run.
@@ -207,10 +208,21 @@ func run(ctx context.Context, cfg *config) (*results, error) {
 	default:
 		return nil, fmt.Errorf("-loadgen: want wrk, go or auto, got %q", cfg.loadgen)
 	}
+	switch cfg.casesGen {
+	case "", "go":
+		cfg.casesGen = "go"
+	case "go-apart":
+	case "wrk":
+		if _, err := exec.LookPath("wrk"); err != nil {
+			return nil, errors.New("-cases-loadgen wrk: wrk not found: install it with `apt-get install -y wrk`")
+		}
+	default:
+		return nil, fmt.Errorf("-cases-loadgen: want go, go-apart or wrk, got %q", cfg.casesGen)
+	}
 	res.gen = "go"
 	if cfg.useWrk {
 		res.gen = "wrk"
-		script, err := writeWrkScript(cfg.workDir, m)
+		script, err := writeWrkScript(cfg.workDir, "mix", m)
 		if err != nil {
 			return nil, err
 		}
@@ -544,7 +556,7 @@ func closedPhaseSummary(ctx context.Context, cfg *config, m *mix, mr *modeRun, f
 		if err != nil {
 			return cr, s, err
 		}
-		cr.requests, cr.wall, cr.rps = w.requests, w.wall, w.rps
+		cr.requests, cr.wall, cr.rps, cr.p50 = w.requests, w.wall, w.rps, w.p50
 		wrkTicks = int64(w.cpu.Seconds() * float64(cfg.clkTck))
 		cr.errors = w.non2xx + w.sockErrs + w.bad
 		cr.streams, cr.complete = w.streams, w.complete

@@ -68,11 +68,12 @@ type wrkResult struct {
 	streams, complete int
 	bad               int
 	cpu               time.Duration // wrk's own user+system time
+	p50               time.Duration // wrk's median latency (--latency)
 	output            string
 }
 
-// writeWrkScript writes the bodies and the Lua script into dir.
-func writeWrkScript(dir string, m *mix) (string, error) {
+// writeWrkScript writes the bodies and the Lua script, name.lua, into dir.
+func writeWrkScript(dir, name string, m *mix) (string, error) {
 	var files [numKinds]string
 	for k := range numKinds {
 		files[k] = filepath.Join(dir, fmt.Sprintf("body-%d.json", k))
@@ -84,7 +85,7 @@ func writeWrkScript(dir string, m *mix) (string, error) {
 	for i, k := range m.kinds {
 		quoted[i] = fmt.Sprintf("%q", files[k])
 	}
-	path := filepath.Join(dir, "mix.lua")
+	path := filepath.Join(dir, name+".lua")
 	script := fmt.Sprintf(wrkScript, strings.Join(quoted, ", "), chatPath)
 	return path, os.WriteFile(path, []byte(script), 0o644)
 }
@@ -95,13 +96,17 @@ var (
 	reNon2xx   = regexp.MustCompile(`Non-2xx or 3xx responses: (\d+)`)
 	reSock     = regexp.MustCompile(`Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)`)
 	reBench    = regexp.MustCompile(`BENCH streams=(\d+) complete=(\d+) json=(\d+) bad=(\d+)`)
+	reP50      = regexp.MustCompile(`(?m)^\s+50%\s+([\d.]+)(us|ms|s|m)\s*$`)
 )
+
+// wrkUnits are the units of wrk's durations.
+var wrkUnits = map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second, "m": time.Minute}
 
 // runWrk runs wrk with one thread and conns connections for d against url,
 // pinned to core 1 when pin is set.
 func runWrk(ctx context.Context, script, url string, conns int, d time.Duration, pin bool) (wrkResult, error) {
 	args := []string{"wrk", "-t1", fmt.Sprintf("-c%d", conns), fmt.Sprintf("-d%ds", max(int(d.Seconds()), 1)),
-		"--timeout", "10s", "-s", script, url}
+		"--timeout", "10s", "--latency", "-s", script, url}
 	if pin {
 		args = append([]string{"taskset", "-c", "1"}, args...)
 	}
@@ -114,17 +119,25 @@ func runWrk(ctx context.Context, script, url string, conns int, d time.Duration,
 	if err != nil {
 		return r, fmt.Errorf("%s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	s := string(out)
+	return r, parseWrk(&r)
+}
+
+// parseWrk reads r.output, wrk's report, into r.
+func parseWrk(r *wrkResult) error {
+	s := r.output
 	m := reRequests.FindStringSubmatch(s)
 	if m == nil {
-		return r, fmt.Errorf("cannot parse wrk output:\n%s", s)
+		return fmt.Errorf("cannot parse wrk output:\n%s", s)
 	}
 	r.requests, _ = strconv.Atoi(m[1])
 	v, _ := strconv.ParseFloat(m[2], 64)
-	unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second, "m": time.Minute}[m[3]]
-	r.wall = time.Duration(v * float64(unit))
+	r.wall = time.Duration(v * float64(wrkUnits[m[3]]))
 	if m := reRPS.FindStringSubmatch(s); m != nil {
 		r.rps, _ = strconv.ParseFloat(m[1], 64)
+	}
+	if m := reP50.FindStringSubmatch(s); m != nil {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		r.p50 = time.Duration(v * float64(wrkUnits[m[2]]))
 	}
 	if m := reNon2xx.FindStringSubmatch(s); m != nil {
 		r.non2xx, _ = strconv.Atoi(m[1])
@@ -140,5 +153,5 @@ func runWrk(ctx context.Context, script, url string, conns int, d time.Duration,
 		r.complete, _ = strconv.Atoi(m[2])
 		r.bad, _ = strconv.Atoi(m[4])
 	}
-	return r, nil
+	return nil
 }
