@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
@@ -236,10 +235,7 @@ var isClientOnlyHeader = func() map[string]bool {
 // the header values it deletes next) in one pass over the header.
 func (h *LLMRouter) attemptRequest(ctx context.Context, req *http.Request) *http.Request {
 	out := req.WithContext(ctx)
-	vendorKey := h.vendorHeaderKey
-	if vendorKey == "" { // a router built without Provision (tests)
-		vendorKey = textproto.CanonicalMIMEHeaderKey(h.VendorHeader)
-	}
+	vendorKey := h.vendorKey()
 	n := 0
 	for _, values := range req.Header {
 		n += len(values)

@@ -128,3 +128,12 @@ func setRouteHeaders(h http.Header, st *requestState, rt *route) {
 		h[headerHedged] = []string{st.attempts.hedge.headerValue()}
 	}
 }
+
+// vendorKey is the vendor header's name in canonical form, as requests
+// carry it.
+func (h *LLMRouter) vendorKey() string {
+	if h.vendorHeaderKey == "" { // a router built without Provision (tests)
+		return textproto.CanonicalMIMEHeaderKey(h.VendorHeader)
+	}
+	return h.vendorHeaderKey
+}

@@ -136,7 +136,7 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 // responseOf, when not nil, is the vendor a Responses previous_response_id
 // names: the request is pinned to it as by the header.
 func (h *LLMRouter) candidates(r *http.Request, p *plan, responseOf *vendors.Vendor, prefs *preferences.Set, now time.Time) (routes []*route, pinned bool, err error) {
-	pin := strings.TrimSpace(r.Header.Get(h.VendorHeader))
+	pin := strings.TrimSpace(headerValue(r.Header, h.vendorKey()))
 	var pinnedVendor *vendors.Vendor
 	if pin != "" && !strings.EqualFold(pin, autoVendor) {
 		v, ok := h.table.vendor(pin)
