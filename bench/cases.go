@@ -98,6 +98,12 @@ func runCases(ctx context.Context, cfg *config, runs []*modeRun, fake *fakeVendo
 			}
 			ccfg.wrkScript = script
 		}
+		if cfg.caseBlock > 0 && !ccfg.useWrk {
+			if err := interleavedCase(ctx, cfg, m, c, cr, runs, measure); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		// A profile per case and mode, taken in the last round only: it
 		// costs Caddy CPU, so the other rounds stay clean.
 		for round := 0; round < cfg.rounds; round++ {
@@ -237,10 +243,10 @@ var casesGenNote = map[string]string{
 func (r *results) casesTables(b *strings.Builder, base, sub string) {
 	fmt.Fprintf(b, "\n### Cases: %s minus %s, paired by round\n\n", sub, base)
 	fmt.Fprintf(b, "Each case is a closed loop of one request kind at a fixed concurrency, %s per mode and round, %d rounds, "+
-		"the modes taking turns in alternating order. Each difference or ratio is taken within a round and the table gives "+
+		"%s. Each difference or ratio is taken within a round and the table gives "+
 		"the median over rounds (the upper one of an even number); the per-round values follow in brackets. "+
 		"CPU is Caddy's (/proc/PID/stat) per request; p50 is to the last byte, first event is streams' first content chunk. %s\n\n",
-		r.cfg.duration, r.cfg.rounds, casesGenNote[r.cfg.casesGen])
+		r.cfg.duration, r.cfg.rounds, casesBlockNote(r.cfg), casesGenNote[r.cfg.casesGen])
 	us := func(d time.Duration) float64 { return float64(d) / 1e3 }
 	cpu := func(x caseRound) float64 { return x.cpuPerReqUS }
 	p50 := func(x caseRound) float64 { return us(x.p50) }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"runtime"
@@ -104,14 +105,20 @@ func TestSmoke(t *testing.T) {
 // and router in two rounds, every request answered, every stream complete,
 // and the table pairing router with rp has a row per case.
 func TestSmokeCases(t *testing.T) {
-	smokeCases(t, "go", defaultCases, 300*time.Millisecond, 2)
+	smokeCases(t, "go", defaultCases, 300*time.Millisecond, 2, 0)
+}
+
+// TestSmokeCasesInterleaved is the cases phase with the modes taking turns
+// every 100 ms within each round (-case-block).
+func TestSmokeCasesInterleaved(t *testing.T) {
+	smokeCases(t, "go", "small@1,stream@2", 300*time.Millisecond, 2, 100*time.Millisecond)
 }
 
 // TestSmokeCasesBodyApart is the cases phase with the Go generator sending
 // each body after its headers, in a write of its own (-cases-loadgen
 // go-apart).
 func TestSmokeCasesBodyApart(t *testing.T) {
-	smokeCases(t, "go-apart", "small@1,large@2", 300*time.Millisecond, 1)
+	smokeCases(t, "go-apart", "small@1,large@2", 300*time.Millisecond, 1, 0)
 }
 
 // TestSmokeCasesWrk is the cases phase with wrk sending the requests
@@ -124,12 +131,13 @@ func TestSmokeCasesWrk(t *testing.T) {
 		}
 		t.Skip("wrk is not installed (apt-get install -y wrk)")
 	}
-	smokeCases(t, "wrk", "small@1,stream@1,large@2", time.Second, 1)
+	smokeCases(t, "wrk", "small@1,stream@1,large@2", time.Second, 1, 0)
 }
 
-// smokeCases runs the cases phase with generator gen, and checks that every
-// case measured what the table shows.
-func smokeCases(t *testing.T, gen, list string, d time.Duration, rounds int) {
+// smokeCases runs the cases phase with generator gen (and turns of block
+// within each round, if not 0), and checks that every case measured what
+// the table shows.
+func smokeCases(t *testing.T, gen, list string, d time.Duration, rounds int, block time.Duration) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("smoke run of the load benchmark: skipped with -short")
@@ -159,7 +167,7 @@ func smokeCases(t *testing.T, gen, list string, d time.Duration, rounds int) {
 		cases:    cases,
 	}
 	applySmoke(cfg)
-	cfg.duration, cfg.rounds = d, rounds
+	cfg.duration, cfg.rounds, cfg.caseBlock = d, rounds, block
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	res, err := run(ctx, cfg)
@@ -202,6 +210,9 @@ func smokeCases(t *testing.T, gen, list string, d time.Duration, rounds int) {
 	}
 	if !strings.Contains(md, "-cases-loadgen "+gen) {
 		t.Errorf("the report does not say which generator sent the requests (-cases-loadgen %s)", gen)
+	}
+	if block > 0 && !strings.Contains(md, fmt.Sprintf("taking turns every %s within each round", block)) {
+		t.Errorf("the report does not say that the modes took turns every %s", block)
 	}
 }
 
