@@ -5,18 +5,17 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/stretchr/testify/require"
+
+	"github.com/caddy-llm/llmrouter/internal/testservices"
 
 	_ "github.com/caddy-llm/llmrouter"
 )
@@ -65,58 +64,16 @@ func startRouterWith(t *testing.T, globalOptions, routerBlock string) {
 	// client may not have noticed yet: a POST sent on such a connection
 	// fails (net/http retries only idempotent requests), so start afresh.
 	client.CloseIdleConnections()
-	lastLoad.Store(time.Now().UnixNano())
+	reloads.Loaded()
 }
 
 // client is the HTTP client of the tests; no timeout beyond the test's own.
-var client = &http.Client{Timeout: 30 * time.Second, Transport: &reloadRetry{next: http.DefaultTransport}}
+// Its transport retries a request whose connection a config load cut
+// (testservices.ReloadRetry).
+var client = &http.Client{Timeout: 30 * time.Second, Transport: reloads}
 
-// lastLoad is when startRouterWith last loaded a config (Unix nanoseconds).
-var lastLoad atomic.Int64
-
-// afterLoad is how long after a config load reloadRetry retries.
-const afterLoad = 2 * time.Second
-
-// reloadRetry sends a request once more when its connection was reset or
-// closed unanswered shortly after a config load. The old config's server
-// shares the listener with the new one, and its accept loop can take one
-// last connection as it stops; with grace_period 1ns it then closes that
-// connection at once, and the request on it fails although the new config
-// is up (seen once in CI, a reset 0.02 s into a test). Any other failure, and
-// any failure later than afterLoad, reaches the test as it is.
-type reloadRetry struct{ next http.RoundTripper }
-
-func (rt *reloadRetry) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := rt.next.RoundTrip(req)
-	if err == nil || !connectionLost(err) || time.Since(time.Unix(0, lastLoad.Load())) > afterLoad {
-		return resp, err
-	}
-	retry := req.Clone(req.Context())
-	if req.Body != nil && req.Body != http.NoBody {
-		if req.GetBody == nil {
-			return resp, err // the body is gone: nothing to send again
-		}
-		body, gerr := req.GetBody()
-		if gerr != nil {
-			return resp, err
-		}
-		retry.Body = body
-	}
-	return rt.next.RoundTrip(retry)
-}
-
-// CloseIdleConnections lets client.CloseIdleConnections reach the transport.
-func (rt *reloadRetry) CloseIdleConnections() {
-	if c, ok := rt.next.(interface{ CloseIdleConnections() }); ok {
-		c.CloseIdleConnections()
-	}
-}
-
-// connectionLost reports whether err says the server reset or closed the
-// connection before it answered.
-func connectionLost(err error) bool {
-	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
-}
+// reloads is client's transport; startRouterWith tells it of each load.
+var reloads = &testservices.ReloadRetry{}
 
 // post sends a JSON body to a router path with optional header pairs.
 func post(t *testing.T, path, body string, headers ...string) (*http.Response, string) {

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	_ "github.com/caddy-llm/llmrouter"
+	"github.com/caddy-llm/llmrouter/internal/testservices"
 )
 
 // routerPort is where the in-process Caddy of these tests listens. It differs
@@ -54,6 +55,7 @@ func startRouter(t *testing.T, routerBlock string) {
 	// are off), so start afresh. The SDK uses http.DefaultClient.
 	httpClient.CloseIdleConnections()
 	http.DefaultClient.CloseIdleConnections()
+	reloads.Loaded()
 }
 
 // vendor renders one `vendor <id> openai_compatible { … }` block.
@@ -85,7 +87,13 @@ func router(settings []string, vendors ...string) string {
 }
 
 // httpClient is the plain HTTP client of the tests.
-var httpClient = &http.Client{Timeout: 30 * time.Second}
+var httpClient = &http.Client{Timeout: 30 * time.Second, Transport: reloads}
+
+// reloads is the Go clients' transport, httpClient's and, from TestMain on,
+// http.DefaultClient's (the SDKs'): it retries a request whose connection a
+// config load cut (testservices.ReloadRetry). Clients in other processes
+// (Node, Python) have no such retry.
+var reloads = &testservices.ReloadRetry{}
 
 // do sends a request to the router and returns the response with its body.
 func do(t *testing.T, method, path, body string, headers ...string) (*http.Response, []byte) {

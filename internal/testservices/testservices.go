@@ -7,9 +7,10 @@
 // missing server never turns a red run green.
 //
 // It also has what tests around those servers share: Proxy, which tests cut
-// to simulate an outage without stopping a shared server, and
-// RunWithDataDir, which gives a test binary a Caddy data directory of its
-// own. It imports nothing of Caddy.
+// to simulate an outage without stopping a shared server, RunWithDataDir,
+// which gives a test binary a Caddy data directory of its own, and
+// ReloadRetry, the integration harnesses' transport. It imports nothing of
+// Caddy.
 package testservices
 
 import (

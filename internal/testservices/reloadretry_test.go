@@ -1,4 +1,4 @@
-package llmrouter_test
+package testservices_test
 
 import (
 	"io"
@@ -12,10 +12,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/caddy-llm/llmrouter/internal/testservices"
 )
 
-// TestReloadRetry checks the harness's answer to the reload race (see
-// reloadRetry): a request whose connection is reset just after a config
+// TestReloadRetry checks the harnesses' answer to the reload race (see
+// ReloadRetry): a request whose connection is reset just after a config
 // load is sent again, whole; one reset later is the test's to see.
 func TestReloadRetry(t *testing.T) {
 	var requests atomic.Int32
@@ -33,11 +35,10 @@ func TestReloadRetry(t *testing.T) {
 	defer srv.Close()
 	transport := &http.Transport{}
 	defer transport.CloseIdleConnections()
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &reloadRetry{next: transport}}
-	saved := lastLoad.Load()
-	defer lastLoad.Store(saved)
+	rt := &testservices.ReloadRetry{Next: transport}
+	c := &http.Client{Timeout: 10 * time.Second, Transport: rt}
 
-	lastLoad.Store(time.Now().UnixNano())
+	rt.Loaded()
 	resp, err := c.Post(srv.URL, "application/json", strings.NewReader(`{"model":"m"}`))
 	require.NoError(t, err, "reset just after a load: sent again")
 	got, _ := io.ReadAll(resp.Body)
@@ -45,9 +46,9 @@ func TestReloadRetry(t *testing.T) {
 	assert.Equal(t, `{"model":"m"}`, string(got), "the body went out whole the second time")
 	assert.Equal(t, int32(2), requests.Load())
 
-	lastLoad.Store(time.Now().Add(-time.Minute).UnixNano())
+	rt.LoadedAt(time.Now().Add(-time.Minute))
 	_, err = c.Post(srv.URL, "application/json", strings.NewReader(`{"model":"m"}`))
 	require.Error(t, err, "a reset long after a load is not retried")
-	assert.True(t, connectionLost(err), "%v", err)
+	assert.True(t, testservices.ConnectionLost(err), "%v", err)
 	assert.Equal(t, int32(3), requests.Load())
 }
