@@ -124,7 +124,7 @@ func main() {
 	flag.IntVar(&cfg.largeKB, "large-kb", 32, "size of the large prompts in KiB")
 	flag.BoolVar(&cfg.bareVendor, "bare-vendor", false, "the fake vendor answers without the headers OpenAI adds (x-request-id, openai-*, the account's x-ratelimit-*), as it did before 2026-12-05")
 	flag.StringVar(&cfg.loadgen, "loadgen", "auto", "closed-loop generator: wrk, go, or auto (wrk when installed)")
-	flag.DurationVar(&cfg.caseBlock, "case-block", 0, "cases phase: within each round, the modes take turns every this long (e.g. 250ms) until each has had -duration, which spreads them over the same stretch of a machine's drift; 0: one turn each (Go generators only)")
+	flag.DurationVar(&cfg.caseBlock, "case-block", 0, "cases phase: within each round, the modes take turns every this long (e.g. 250ms) until each has had -duration, which spreads them over the same stretch of a machine's drift; 0: one turn each (Go generators only; no -profile then)")
 	flag.StringVar(&cfg.casesGen, "cases-loadgen", "go", "generator of the cases phase: go (Go's client, which measures streams' first event; it writes a large body in pieces, the first 4 KiB of the request with the headers), go-apart (Go's client sending the headers in a write of their own, then the body, as a client with a streamed body does) or wrk (each request in one write, as the issue's own measurement; no first event)")
 	flag.StringVar(&caddyBin, "caddy", "", "caddy binary to test (default: build ./cmd/caddy into a temporary directory)")
 	flag.BoolVar(&cfg.pin, "pin", true, "pin Caddy to core 0 and the benchmark and wrk to core 1 with taskset")
