@@ -11,18 +11,22 @@ import (
 
 // ReloadRetry is the transport of the integration tests' HTTP clients. It
 // sends a request once more when its connection was reset or closed
-// unanswered within Window of the last config load (Loaded). After a load,
+// unanswered within reloadWindow of the last config load (Loaded). After a load,
 // the old config's server shares the listener with the new one (Caddy's
 // fakeCloseListener), and its accept loop can take one last connection as
 // it stops; with grace_period 1ns it then closes that connection at once,
 // and the request on it fails although the new config is up (seen once in
 // CI: a reset 0.02 s into a test). Any other failure, and any failure later
-// than Window, reaches the test as it is.
+// than reloadWindow, reaches the test as it is.
 type ReloadRetry struct {
 	Next     http.RoundTripper // nil: http.DefaultTransport
-	Window   time.Duration     // 0: 2 s
 	lastLoad atomic.Int64      // Unix nanoseconds
 }
+
+// reloadWindow is how long after a load ReloadRetry retries: a load's old
+// server is gone within milliseconds, and a test's first request follows at
+// once.
+const reloadWindow = 2 * time.Second
 
 // Loaded notes that a config was just loaded.
 func (rt *ReloadRetry) Loaded() { rt.lastLoad.Store(time.Now().UnixNano()) }
@@ -39,11 +43,7 @@ func (rt *ReloadRetry) next() http.RoundTripper {
 
 func (rt *ReloadRetry) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := rt.next().RoundTrip(req)
-	window := rt.Window
-	if window == 0 {
-		window = 2 * time.Second
-	}
-	if err == nil || !ConnectionLost(err) || time.Since(time.Unix(0, rt.lastLoad.Load())) > window {
+	if err == nil || !ConnectionLost(err) || time.Since(time.Unix(0, rt.lastLoad.Load())) > reloadWindow {
 		return resp, err
 	}
 	retry := req.Clone(req.Context())
