@@ -44,6 +44,7 @@ func readTopLevel(f *topLevel, body []byte) error {
 	}
 	f.open = open
 	f.layout.Known, f.layout.Open = true, open
+	f.layout.NoToolCalls = !f.estimate.ToolCalls()
 	return nil
 }
 

@@ -261,17 +261,17 @@ func withMaxTokens(body []byte, layout vendors.Layout, e vendors.Endpoint, n int
 	if layout.Members > 0 {
 		out = append(out, ',')
 	}
+	name := "max_tokens"
 	switch e {
 	case vendors.ChatCompletions:
-		out = append(out, `"max_completion_tokens":`...)
+		name = "max_completion_tokens"
 	case vendors.Responses:
-		out = append(out, `"max_output_tokens":`...)
-	default:
-		out = append(out, `"max_tokens":`...)
+		name = "max_output_tokens"
 	}
+	out = append(append(append(out, '"'), name...), `":`...)
 	out = strconv.AppendInt(out, int64(n), 10)
 	out = append(out, body[end:]...)
-	layout.Members++
+	layout.Appended(name)
 	return out, layout
 }
 

@@ -1,6 +1,10 @@
 package selector
 
-import "github.com/caddy-llm/llmrouter/internal/jsonwalk"
+import (
+	"strings"
+
+	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
+)
 
 const (
 	// bytesPerToken is the rule of thumb for English text and code with
@@ -16,6 +20,7 @@ const (
 // sent already tokenized in tokens.
 type tokenCount struct {
 	bytes, tokens int
+	toolCalls     bool // a message has tool_calls or tool_call_id (ToolCalls)
 }
 
 func (c *tokenCount) total() int {
@@ -78,6 +83,12 @@ func countsPrompt(key []byte) bool {
 // Tokens is the estimate of the members counted so far.
 func (e *PromptEstimator) Tokens() int { return e.c.total() }
 
+// ToolCalls reports whether a chat message counted so far has a
+// "tool_calls" or "tool_call_id" member, or a key spelled with escapes,
+// which might be either. The router passes it on to the vendors'
+// translations, which otherwise search the whole body for tool call ids.
+func (e *PromptEstimator) ToolCalls() bool { return e.c.toolCalls }
+
 // countMember counts the top-level member named key whose value is pending
 // in it.
 func countMember(c *tokenCount, key string, it *jsonwalk.Iter) {
@@ -110,7 +121,10 @@ func countMessages(c *tokenCount, it *jsonwalk.Iter) {
 				countContent(c, &m)
 			case "name":
 				c.bytes += m.StringBytes()
+			case "tool_call_id":
+				c.toolCalls = true
 			case "tool_calls":
+				c.toolCalls = true
 				calls := m.Enter()
 				for calls.Next() {
 					call := calls.Enter()
@@ -122,6 +136,10 @@ func countMessages(c *tokenCount, it *jsonwalk.Iter) {
 				}
 			case "function_call":
 				countFunctionCall(c, &m)
+			default:
+				if strings.IndexByte(m.Key(), '\\') >= 0 {
+					c.toolCalls = true // an escaped key: perhaps one of the two
+				}
 			}
 		}
 	}

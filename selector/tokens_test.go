@@ -309,3 +309,39 @@ func conversation(n int, content string) []byte {
 	body.WriteString(`]}`)
 	return []byte(body.String())
 }
+
+// The estimate notes whether a message carries tool calls or a tool call
+// id (the vendors' translations then need not search the body for ids),
+// and counts an escaped key as perhaps one of them. Text that merely
+// mentions them, or tool calls outside the messages, does not count.
+func TestEstimateNotesToolCalls(t *testing.T) {
+	for body, want := range map[string]bool{
+		`{"messages":[{"role":"user","content":"hi"}]}`:                                                 false,
+		`{"messages":[{"role":"user","content":"\"tool_calls\": and \"tool_call_id\":"}]}`:              false,
+		`{"tools":[{"type":"function","function":{"name":"tool_calls"}}],"messages":[]}`:                false,
+		`{"messages":[{"role":"assistant","tool_calls":[{"id":"c","function":{"name":"f"}}]}]}`:         true,
+		`{"messages":[{"role":"tool","tool_call_id":"c","content":"x"}]}`:                               true,
+		`{"messages":[{"role":"tool","tool_call\u005fid":"c","content":"x"}]}`:                          true,
+		`{"messages":[{"role":"user","content":"hi"}],"messages":[{"role":"tool","tool_call_id":"c"}]}`: true,
+	} {
+		for name, estimate := range map[string]func([]byte) (*PromptEstimator, error){"members": estimatorOf, "indexed": indexedEstimatorOf} {
+			e, err := estimate([]byte(body))
+			require.NoError(t, err)
+			assert.Equal(t, want, e.ToolCalls(), "%s: %s", name, body)
+		}
+	}
+}
+
+func estimatorOf(body []byte) (*PromptEstimator, error) {
+	var e PromptEstimator
+	_, err := jsonwalk.Object(body, func(m jsonwalk.Member) { e.Member(m.Key[1:len(m.Key)-1], m.Value) })
+	return &e, err
+}
+
+func indexedEstimatorOf(body []byte) (*PromptEstimator, error) {
+	var e PromptEstimator
+	_, err := jsonwalk.ObjectIndexed(body, func(m jsonwalk.Member, idx *jsonwalk.StringIndex) {
+		e.IndexedMember(m.Key[1:len(m.Key)-1], m, idx)
+	})
+	return &e, err
+}

@@ -26,6 +26,16 @@ type Layout struct {
 	// that name (duplicates are valid JSON).
 	Model, StreamOptions           Span
 	ModelCount, StreamOptionsCount int
+	// fields are the names of fieldSet (fields.go) among the members, and
+	// otherFields says whether a member has another name: what the
+	// sanitizers look for, known without a search of the body.
+	fields      fieldSet
+	otherFields bool
+	// NoToolCalls is set by a caller that read every message and found no
+	// "tool_calls" or "tool_call_id" member (the router's prompt estimate
+	// reads them all). The tool call ids some kinds rewrite (sanitize.go)
+	// are then not searched for; when it is not set, they are.
+	NoToolCalls bool
 }
 
 // Observe records one top-level member, as jsonwalk.Object hands them out.
@@ -36,6 +46,7 @@ func (l *Layout) Observe(m jsonwalk.Member) { l.ObserveNamed(m.Name(), m) }
 // hand already.
 func (l *Layout) ObserveNamed(name []byte, m jsonwalk.Member) {
 	l.Members++
+	l.note(name)
 	span := Span{m.ValueEnd - len(m.Value), m.ValueEnd}
 	switch string(name) {
 	case "model":
@@ -49,6 +60,14 @@ func (l *Layout) ObserveNamed(name []byte, m jsonwalk.Member) {
 		}
 		l.StreamOptionsCount++
 	}
+}
+
+// Appended records a member the caller added at the end of the body, whose
+// value the layout need not locate: any name but "model" and
+// "stream_options".
+func (l *Layout) Appended(name string) {
+	l.Members++
+	l.note([]byte(name))
 }
 
 // LayoutOf validates body as a JSON object and returns its layout.

@@ -147,6 +147,12 @@ func (t *compatTranslator) Request(out *http.Request) error {
 	}
 	body, err := b.shapeBody(a)
 	if err == nil && b.opts.sanitize != nil && a.Endpoint == ChatCompletions {
+		// The sanitizer reads the names in a.Layout, which is the client
+		// body's: add those shapeBody may have inserted.
+		a.Layout.fields |= fieldModel
+		if a.Stream && b.opts.streamUsage == usageRequested {
+			a.Layout.fields |= fieldStreamOptions
+		}
 		body, err = b.opts.sanitize(body, a)
 	}
 	if err != nil {

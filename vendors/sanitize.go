@@ -21,15 +21,16 @@ import (
 var openAIOnlyFields = []string{"store", "metadata", "service_tier", "user"}
 
 // dropOpenAIOnly removes openAIOnlyFields.
-func dropOpenAIOnly(body []byte) ([]byte, error) {
-	return deleteFields(body, openAIOnlyFields...)
+func dropOpenAIOnly(body []byte, a Attempt) ([]byte, error) {
+	return deleteFields(body, a, openAIOnlyFields...)
 }
 
-// deleteFields removes each present top-level field.
-func deleteFields(body []byte, fields ...string) ([]byte, error) {
+// deleteFields removes each present top-level field. a.Layout tells which
+// cannot be there.
+func deleteFields(body []byte, a Attempt, fields ...string) ([]byte, error) {
 	var err error
 	for _, f := range fields {
-		if !gjson.GetBytes(body, f).Exists() {
+		if !mayHave(a, f) || !gjson.GetBytes(body, f).Exists() {
 			continue
 		}
 		if body, err = sjson.DeleteBytes(body, f); err != nil {
@@ -40,8 +41,12 @@ func deleteFields(body []byte, fields ...string) ([]byte, error) {
 }
 
 // renameField moves a top-level field to a new name, unless the new name is
-// already set (then the old one is dropped).
-func renameField(body []byte, from, to string) ([]byte, error) {
+// already set (then the old one is dropped). a.Layout tells whether from
+// cannot be there.
+func renameField(body []byte, a Attempt, from, to string) ([]byte, error) {
+	if !mayHave(a, from) {
+		return body, nil
+	}
 	v := gjson.GetBytes(body, from)
 	if !v.Exists() {
 		return body, nil
@@ -64,19 +69,31 @@ var mistralFields = map[string]bool{
 	"parallel_tool_calls": true, "prompt_mode": true, "safe_prompt": true,
 }
 
+// mistralFieldSet is mistralFields as a fieldSet.
+var mistralFieldSet = func() fieldSet {
+	var s fieldSet
+	for name := range mistralFields {
+		s |= fieldsNamed(name)
+	}
+	return s
+}()
+
 // sanitizeMistral maps OpenAI names to Mistral's (seed, max_completion_tokens),
 // rewrites tool call ids to Mistral's format, and drops every field Mistral
 // does not accept.
-func sanitizeMistral(body []byte, _ Attempt) ([]byte, error) {
-	body, err := renameField(body, "seed", "random_seed")
+func sanitizeMistral(body []byte, a Attempt) ([]byte, error) {
+	body, err := renameField(body, a, "seed", "random_seed")
 	if err == nil {
-		body, err = renameField(body, "max_completion_tokens", "max_tokens")
+		body, err = renameField(body, a, "max_completion_tokens", "max_tokens")
 	}
 	if err == nil {
-		body, err = rewriteToolCallIDs(body, isMistralToolID, mistralToolID)
+		body, err = rewriteToolCallIDs(body, a, isMistralToolID, mistralToolID)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if hasOnly(a, mistralFieldSet) {
+		return body, nil // nothing to drop (and nothing was renamed)
 	}
 	return keepFields(body, mistralFields), nil
 }
@@ -133,12 +150,13 @@ func mistralToolID(id string) string {
 
 // rewriteToolCallIDs rewrites, in every message, tool_calls[].id and
 // tool_call_id whose format the vendor rejects.
-func rewriteToolCallIDs(body []byte, ok func(string) bool, rewrite func(string) string) ([]byte, error) {
+func rewriteToolCallIDs(body []byte, a Attempt, ok func(string) bool, rewrite func(string) string) ([]byte, error) {
 	// Ids live in "tool_call_id" and "tool_calls"; most requests have
-	// neither, and a substring search is far cheaper than parsing every
+	// neither. The router's pass over the messages says so (NoToolCalls);
+	// otherwise a substring search is far cheaper than parsing every
 	// message. (A key spelled with escapes is not looked at: a vendor that
 	// refuses its id answers 400, as it would without the router.)
-	if !bytes.Contains(body, []byte(`"tool_call`)) {
+	if a.Layout.NoToolCalls || !bytes.Contains(body, []byte(`"tool_call`)) {
 		return body, nil
 	}
 	var err error
@@ -164,11 +182,11 @@ func rewriteToolCallIDs(body []byte, ok func(string) bool, rewrite func(string) 
 // sanitizeX removes what xAI's reasoning models reject: presence_penalty,
 // frequency_penalty and stop.
 func sanitizeX(body []byte, a Attempt) ([]byte, error) {
-	body, err := dropOpenAIOnly(body)
+	body, err := dropOpenAIOnly(body, a)
 	if err != nil || !xReasoningModel(a.Model) {
 		return body, err
 	}
-	return deleteFields(body, "presence_penalty", "frequency_penalty", "stop")
+	return deleteFields(body, a, "presence_penalty", "frequency_penalty", "stop")
 }
 
 // xReasoningModel tells xAI's reasoning models by name: grok-4 and its
@@ -187,12 +205,12 @@ func xReasoningModel(model string) bool {
 // completion cap: its API documents max_tokens only, and a
 // max_completion_tokens it ignores would leave the answer unbounded (and a
 // hard budget's worst case with it).
-func sanitizeDeepSeek(body []byte, _ Attempt) ([]byte, error) {
-	body, err := dropOpenAIOnly(body)
+func sanitizeDeepSeek(body []byte, a Attempt) ([]byte, error) {
+	body, err := dropOpenAIOnly(body, a)
 	if err != nil {
 		return nil, err
 	}
-	return renameField(body, "max_completion_tokens", "max_tokens")
+	return renameField(body, a, "max_completion_tokens", "max_tokens")
 }
 
 // sanitizeCompatible sends the completion cap the router added itself
@@ -203,13 +221,13 @@ func sanitizeCompatible(body []byte, a Attempt) ([]byte, error) {
 	if !a.TokenCapAdded {
 		return body, nil
 	}
-	return renameField(body, "max_completion_tokens", "max_tokens")
+	return renameField(body, a, "max_completion_tokens", "max_tokens")
 }
 
 // sanitizeNonOpenAI is the default for OpenAI-compatible vendors that are not
 // OpenAI: they misread or reject OpenAI's account-side fields.
-func sanitizeNonOpenAI(body []byte, _ Attempt) ([]byte, error) {
-	return dropOpenAIOnly(body)
+func sanitizeNonOpenAI(body []byte, a Attempt) ([]byte, error) {
+	return dropOpenAIOnly(body, a)
 }
 
 // maxOpenAIToolID is the longest tool call id OpenAI accepts.
@@ -218,8 +236,8 @@ const maxOpenAIToolID = 40
 // sanitizeOpenAI keeps tool call ids within OpenAI's length limit. Ids minted
 // by other vendors can be longer (Gemini's, which carry a thought signature
 // through the client's history), and OpenAI answers 400 to them.
-func sanitizeOpenAI(body []byte, _ Attempt) ([]byte, error) {
-	return rewriteToolCallIDs(body, func(id string) bool { return len(id) <= maxOpenAIToolID }, openAIToolID)
+func sanitizeOpenAI(body []byte, a Attempt) ([]byte, error) {
+	return rewriteToolCallIDs(body, a, func(id string) bool { return len(id) <= maxOpenAIToolID }, openAIToolID)
 }
 
 // openAIToolID maps a too-long tool call id to a short one, by hash, so that
