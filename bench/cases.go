@@ -89,6 +89,7 @@ func runCases(ctx context.Context, cfg *config, runs []*modeRun, fake *fakeVendo
 		out = append(out, cr)
 		m := newMix(cfg.largeKB, []kind{c.kind})
 		m.bodyApart = cfg.casesGen == "go-apart"
+		m.oneWrite = cfg.casesGen == "go-onewrite"
 		ccfg := *cfg
 		ccfg.conns, ccfg.useWrk = c.conns, cfg.casesGen == "wrk"
 		if ccfg.useWrk {
@@ -236,6 +237,8 @@ var casesGenNote = map[string]string{
 		"a first write of 4 KiB, the headers and the body's start, then the rest.",
 	"go-apart": "The requests came from Go's HTTP client (-cases-loadgen go-apart) with the body hidden from it as a stream: " +
 		"it sends the headers in a write of their own, then the body.",
+	"go-onewrite": "The requests came from Go's HTTP client (-cases-loadgen go-onewrite) with a write buffer that holds " +
+		"the largest request: each request in one write, as wrk sends it.",
 	"wrk": "The requests came from wrk (-cases-loadgen wrk), each in one write; wrk measures no first event.",
 }
 

@@ -25,7 +25,7 @@ func interleavedCase(ctx context.Context, cfg *config, m *mix, c benchCase, cr *
 	measure func(string, func() (float64, error)) error) error {
 	clients := make(map[string]*http.Client, len(runs))
 	for _, mr := range runs {
-		clients[mr.name] = newClient(c.conns)
+		clients[mr.name] = clientFor(m, c.conns)
 		defer clients[mr.name].CloseIdleConnections()
 		blockLoop(ctx, clients[mr.name], mr.url, m, c.conns, cfg.caseBlock)
 	}

@@ -121,6 +121,13 @@ func TestSmokeCasesBodyApart(t *testing.T) {
 	smokeCases(t, "go-apart", "small@1,large@2", 300*time.Millisecond, 1, 0)
 }
 
+// TestSmokeCasesOneWrite is the cases phase with the Go generator sending
+// each request in one write (-cases-loadgen go-onewrite), the modes taking
+// turns within the rounds.
+func TestSmokeCasesOneWrite(t *testing.T) {
+	smokeCases(t, "go-onewrite", "small@1,large@2", 300*time.Millisecond, 1, 100*time.Millisecond)
+}
+
 // TestSmokeCasesWrk is the cases phase with wrk sending the requests
 // (-cases-loadgen wrk), in one short round: wrk's median latency must reach
 // the table. It needs wrk (.ci/run installs it).
@@ -190,7 +197,7 @@ func smokeCases(t *testing.T, gen, list string, d time.Duration, rounds int, blo
 				t.Errorf("case %s, %s: %d failed (first: %s), %d of %d streams complete", cr.c, mode, errs, first, complete, streams)
 			}
 			for i, r := range rounds {
-				if want := strings.TrimSuffix(gen, "-apart"); r.gen != want {
+				if want := map[bool]string{true: "wrk", false: "go"}[gen == "wrk"]; r.gen != want {
 					t.Errorf("case %s, %s, round %d: sent by %s, want %s", cr.c, mode, i+1, r.gen, want)
 				}
 				if r.requests == 0 || r.cpuPerReqUS <= 0 || r.p50 <= 0 {

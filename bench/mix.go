@@ -34,6 +34,9 @@ type mix struct {
 	// bodyApart makes the Go generator send each body in a write of its
 	// own, after the headers (see streamedBody).
 	bodyApart bool
+	// oneWrite makes the Go generator send each request, headers and body,
+	// in one write, as wrk does (see clientFor).
+	oneWrite bool
 }
 
 // parseKinds reads -kinds: names from kindNames, comma-separated.

@@ -23,6 +23,7 @@ var modeLabels = map[string]string{
 	"rp-headers":      "(b-headers) reverse_proxy adding the 8 limit headers",
 	"router":          "(c) llm_router",
 	"router1":         "(c1) llm_router, one vendor",
+	"router-openai":   "(c-openai) llm_router, vendors of kind openai",
 	"router-warn":     "(c-warn) llm_router, log level WARN",
 	"router-noledger": "(c-noledger) llm_router, ledger off",
 	"router-limits":   "(c-limits) llm_router, limits on (in memory)",
@@ -50,7 +51,9 @@ func globalOptions(admin, extra string) string {
 // adds (values of the same length): what those headers cost Caddy and
 // net/http whoever sets them, the floor under router-limits minus router.
 // The router has three
-// openai_compatible vendors on the same fake (router1 one), serving the same
+// openai_compatible vendors on the same fake (router1 one; router-openai
+// three of kind openai, whose translation rewrites long tool call ids and
+// so looks for them), serving the same
 // model, perf routing, the default exploration share and the default ledger (SQLite
 // under the instance's data directory; router-noledger turns it off), and
 // Caddy's default logging
@@ -73,7 +76,7 @@ func caddyfileFor(mode string, port, fakePort, rpIdle int, admin string) string 
 		return globalOptions(admin, "") + site(headers+fmt.Sprintf(
 			"\treverse_proxy 127.0.0.1:%d {\n\t\ttransport http {\n\t\t\ttls\n\t\t\ttls_except_ports %d\n%s\t\t}\n\t}\n",
 			fakePort, fakePort, pool))
-	case "router", "router1", "router-warn", "router-noledger", "router-limits":
+	case "router", "router1", "router-warn", "router-noledger", "router-limits", "router-openai":
 		extra := ""
 		if mode == "router-warn" {
 			extra = "\tlog {\n\t\tlevel WARN\n\t}\n"
@@ -92,9 +95,13 @@ func caddyfileFor(mode string, port, fakePort, rpIdle int, admin string) string 
 		if mode == "router1" {
 			vendors = 1
 		}
+		kind := "openai_compatible"
+		if mode == "router-openai" {
+			kind = "openai"
+		}
 		for i := 1; i <= vendors; i++ {
-			fmt.Fprintf(&b, "\t\tvendor v%d openai_compatible {\n\t\t\tbase_url http://127.0.0.1:%d/v1\n"+
-				"\t\t\tapi_key bench-key-%d\n\t\t\tmodel gpt-4o input 2.5 output 10\n\t\t}\n", i, fakePort, i)
+			fmt.Fprintf(&b, "\t\tvendor v%d %s {\n\t\t\tbase_url http://127.0.0.1:%d/v1\n"+
+				"\t\t\tapi_key bench-key-%d\n\t\t\tmodel gpt-4o input 2.5 output 10\n\t\t}\n", i, kind, fakePort, i)
 		}
 		b.WriteString("\t}\n")
 		return globalOptions(admin, extra) + site(b.String())
@@ -211,13 +218,13 @@ func run(ctx context.Context, cfg *config) (*results, error) {
 	switch cfg.casesGen {
 	case "", "go":
 		cfg.casesGen = "go"
-	case "go-apart":
+	case "go-apart", "go-onewrite":
 	case "wrk":
 		if _, err := exec.LookPath("wrk"); err != nil {
 			return nil, errors.New("-cases-loadgen wrk: wrk not found: install it with `apt-get install -y wrk`")
 		}
 	default:
-		return nil, fmt.Errorf("-cases-loadgen: want go, go-apart or wrk, got %q", cfg.casesGen)
+		return nil, fmt.Errorf("-cases-loadgen: want go, go-apart, go-onewrite or wrk, got %q", cfg.casesGen)
 	}
 	res.gen = "go"
 	if cfg.useWrk {
