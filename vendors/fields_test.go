@@ -16,7 +16,7 @@ import (
 // routerLayout is the layout the router hands the translations: the
 // validator's, with NoToolCalls from the prompt estimate's walk of the
 // messages (bodyfields.go).
-func routerLayout(t *testing.T, body []byte) Layout {
+func routerLayout(t testing.TB, body []byte) Layout {
 	t.Helper()
 	var l Layout
 	var est selector.PromptEstimator
@@ -133,13 +133,7 @@ func BenchmarkSanitize32KiB(b *testing.B) {
 	}
 	sb.WriteString(`]}`)
 	body := []byte(sb.String())
-	var l Layout
-	var est selector.PromptEstimator
-	open, err := jsonwalk.Object(body, func(m jsonwalk.Member) { l.Observe(m); est.Member(m.Name(), m.Value) })
-	if err != nil {
-		b.Fatal(err)
-	}
-	l.Known, l.Open, l.NoToolCalls = true, open, !est.ToolCalls()
+	l := routerLayout(b, body)
 	for _, s := range []struct {
 		name     string
 		sanitize func([]byte, Attempt) ([]byte, error)
