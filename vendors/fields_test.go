@@ -50,6 +50,7 @@ func TestSanitizersWithLayoutMatchSearches(t *testing.T) {
 		`{"model":"m","messages":[` + call + `,{"role":"tool","tool_call\u005fid":"` + long + `","content":"x"}]}`,
 		`{"model":"m","messages":[{"role":"assistant","tool_call\u0073":[{"id":"` + long + `","type":"function","function":{"name":"f","arguments":"{}"}}]}]}`,
 		`{"model":"m","user":"a","user":"b","messages":[],"messages":[` + call + `,{"role":"tool","tool_call_id":"` + long + `","content":"x"}]}`,
+		`{"model":"m","st\u006fre":true,"us\u0065r":"u","m\u0065ssages":[` + call + `,{"role":"tool","tool_call_id":"` + long + `","content":"x"}]}`,
 		`{"model":"m","random_seed":1,"prediction":{},"parallel_tool_calls":true,"prompt_mode":"reasoning","response_format":{"type":"text"},"top_p":1,"messages":[]}`,
 	}
 	kinds := []string{"openai", "azure", "openai_compatible", "mistral", "deepseek", "x", "volcengine", "google"}
