@@ -149,10 +149,7 @@ func (t *compatTranslator) Request(out *http.Request) error {
 	if err == nil && b.opts.sanitize != nil && a.Endpoint == ChatCompletions {
 		// The sanitizer reads the names in a.Layout, which is the client
 		// body's: add those shapeBody may have inserted.
-		a.Layout.fields |= fieldModel
-		if a.Stream && b.opts.streamUsage == usageRequested {
-			a.Layout.fields |= fieldStreamOptions
-		}
+		a.Layout.fields |= b.shapeInserts(a)
 		body, err = b.opts.sanitize(body, a)
 	}
 	if err != nil {
@@ -258,6 +255,16 @@ func (b *compatBackend) shapeBody(a Attempt) ([]byte, error) {
 		return a.Body, nil
 	}
 	return splice(a.Body, edits[:n]...), nil
+}
+
+// shapeInserts is the top-level names shapeBody (or slowBody) may add to
+// a's body: "model" always, "stream_options" to a stream where the kind asks
+// for the usage chunk (withStreamUsage).
+func (b *compatBackend) shapeInserts(a Attempt) fieldSet {
+	if a.Stream && b.opts.streamUsage == usageRequested {
+		return fieldModel | fieldStreamOptions
+	}
+	return fieldModel
 }
 
 // slowBody is shapeBody for the bodies its splicing does not
