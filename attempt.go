@@ -125,10 +125,9 @@ func (t *attemptTransport) try(req *http.Request, st *requestState, rt *route, o
 		if out.ContentLength > 0 && out.ContentLength <= maxCopiedAttemptBody {
 			copyAttemptBody(out)
 		} else {
-			// The prepared body may be the client's own bytes: it keeps
-			// them from going back to the pool until the transport closes
-			// it.
-			out.Body = b.track(out.Body)
+			// The prepared body may be the client's own bytes: they stay
+			// out of the pool until the transport has written them.
+			out = b.holdUntilWritten(out)
 			if out.GetBody != nil {
 				out.GetBody = b.trackedGetBody(out.GetBody)
 			}

@@ -1,12 +1,14 @@
 package llmrouter
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
 	"sync"
 	"testing"
@@ -329,4 +331,57 @@ func TestAttemptTransport_HugeAnswerPassesUninspected(t *testing.T) {
 	assert.Equal(t, body, string(got))
 	assert.True(t, st.result.usage.Estimated)
 	assert.True(t, st.result.completed)
+}
+
+// An attempt whose body may be the client's pooled bytes hands the transport
+// the translator's in-memory reader (which net/http writes with the headers,
+// through the connection's write buffer) and holds the buffer until the
+// transport reports the body written; a small body is a copy and holds
+// nothing.
+func TestAttemptHoldsTheBodyUntilWritten(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		size  int
+		holds bool
+	}{{"large", 8 << 10, true}, {"small", 100, false}} {
+		t.Run(c.name, func(t *testing.T) {
+			var sent *http.Request
+			inner := &fakeInner{answers: map[string]func(*http.Request) (*http.Response, error){
+				"a.test": func(r *http.Request) (*http.Response, error) { sent = r; return okJSON(r) },
+			}}
+			h, tr := unitRouter(t, inner, nil)
+			body := `{"model":"m","messages":[{"role":"user","content":"` + strings.Repeat("x", c.size) + `"}]}`
+			b := getBodyBuffer()
+			require.NoError(t, b.readLimited(strings.NewReader(body), int64(len(body)), 1<<20))
+			req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body))
+			st, err := h.inspect(req, opChat, b.buf, time.Now())
+			require.NoError(t, err)
+			st.bodyBuffer, st.clientHeader = b, http.Header{}
+			req = req.WithContext(context.WithValue(req.Context(), stateCtxKey{}, st))
+			require.NotNil(t, rankedPolicy{router: h}.Select(nil, req, nil))
+			resp, err := tr.RoundTrip(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+
+			require.NotNil(t, sent)
+			assert.IsType(t, io.NopCloser(bytes.NewReader(nil)), sent.Body,
+				"net/http sends only its own in-memory readers with the headers (isKnownInMemoryReader)")
+			got, err := io.ReadAll(sent.Body)
+			require.NoError(t, err)
+			assert.Equal(t, body, string(got))
+			trace := httptrace.ContextClientTrace(sent.Context())
+			if !c.holds {
+				assert.EqualValues(t, 1, b.refs.Load(), "a copied body holds nothing")
+				assert.Nil(t, trace)
+				b.release()
+				return
+			}
+			assert.EqualValues(t, 2, b.refs.Load(), "held until written")
+			require.NotNil(t, trace)
+			trace.WroteRequest(httptrace.WroteRequestInfo{})
+			assert.EqualValues(t, 1, b.refs.Load())
+			b.release()
+			assert.EqualValues(t, 0, b.refs.Load())
+		})
+	}
 }

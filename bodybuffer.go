@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -18,11 +19,11 @@ import (
 // long prompts that was a measurable share of the router's CPU time.
 //
 // A buffer is shared: the request state holds one reference, and so does
-// every outgoing attempt body that may read it (see track). Go's transport
-// can still be writing an attempt's body after RoundTrip returned (a vendor
-// that answers before it has read the request), and it closes the body when
-// it is done, so the buffer returns to the pool only once the last holder has
-// let go. Nothing may keep a slice or an unsafe string view of it beyond that:
+// every outgoing attempt that may read it (holdUntilWritten, and track for
+// the bodies of the transport's rewinds). Go's transport can still be writing
+// an attempt's body after RoundTrip returned (a vendor that answers before it
+// has read the request), so the buffer returns to the pool only once the last
+// holder has let go. Nothing may keep a slice or an unsafe string view of it beyond that:
 // values read from the body that outlive the request (the model name) are
 // copied.
 type bodyBuffer struct {
@@ -75,6 +76,47 @@ func copyAttemptBody(out *http.Request) {
 	buf = buf[:n]
 	out.Body = io.NopCloser(bytes.NewReader(buf))
 	out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(buf)), nil }
+}
+
+// holdUntilWritten returns out (an attempt whose body may read b) holding a
+// reference to b until Go's transport reports the request written (httptrace's
+// WroteRequest, called once the body has been read to its end or the write
+// failed, for HTTP/1 and HTTP/2 alike). The body itself stays the in-memory
+// reader the vendor's translation gave it: a body the transport does not
+// recognise as in memory (a tracking wrapper, say) makes it write the headers
+// on their own and then copy the body through a 32 KiB buffer it allocates for
+// every request, where an in-memory one goes out with the headers through the
+// connection's write buffer: for a 32 KiB prompt one write instead of three,
+// and no allocation (the vendor transport's WriteBufferSize).
+//
+// Only a write that succeeded lets go. After a failed one the transport may
+// send the same body again on a fresh connection (it does when the failure
+// came before any of the body was read; a body it had read is replaced by
+// one from GetBody, which holds its own reference: trackedGetBody). A
+// transport that gives up, before writing or after a failed write, never
+// reports success, and b is left to the garbage collector instead of the
+// pool: safe, since nothing returns it early.
+func (b *bodyBuffer) holdUntilWritten(out *http.Request) *http.Request {
+	b.refs.Add(1)
+	h := &writtenHold{owner: b}
+	h.trace.WroteRequest = h.wrote
+	return out.WithContext(httptrace.WithClientTrace(out.Context(), &h.trace))
+}
+
+// writtenHold is an attempt's reference to the client's body buffer, let go
+// when the transport reports the request written without error. A transport
+// that writes a request more than once reports each write; the first success
+// lets go.
+type writtenHold struct {
+	trace httptrace.ClientTrace
+	owner *bodyBuffer
+	done  atomic.Bool
+}
+
+func (h *writtenHold) wrote(info httptrace.WroteRequestInfo) {
+	if info.Err == nil && h.done.CompareAndSwap(false, true) {
+		h.owner.release()
+	}
 }
 
 // track returns rc (an attempt body that may read b) holding a reference to b

@@ -2,10 +2,17 @@ package llmrouter
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httptrace"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -110,4 +117,153 @@ func httptestRequestWithBody(body []byte) *http.Request {
 	out.Body = io.NopCloser(bytes.NewReader(body))
 	out.ContentLength = int64(len(body))
 	return out
+}
+
+// writeCountingConn counts the writes a client makes on its connection.
+type writeCountingConn struct {
+	net.Conn
+	writes *atomic.Int32
+}
+
+func (c writeCountingConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// vendorTransport is the vendor transport's HTTP/1.1 setup (write buffer as
+// the router's default), counting its writes.
+func vendorTransport(writes *atomic.Int32) *http.Transport {
+	var d net.Dialer
+	return &http.Transport{
+		WriteBufferSize: DefaultWriteBufferSize,
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := d.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return writeCountingConn{Conn: c, writes: writes}, nil
+		},
+	}
+}
+
+// An attempt body held until written stays the transport's in-memory
+// reader: a 33 KiB request leaves in one write (a body the transport cannot
+// see into took three: the headers, 32 KiB, the rest), and the reference is
+// let go once it has been written.
+func TestHoldUntilWrittenOneWrite(t *testing.T) {
+	prompt := strings.Repeat("0123456789abcdef", 33<<10/16)
+	var got atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got.Store(string(body))
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	var writes atomic.Int32
+	tr := vendorTransport(&writes)
+	defer tr.CloseIdleConnections()
+
+	b := getBodyBuffer()
+	require.NoError(t, b.readLimited(strings.NewReader(prompt), int64(len(prompt)), 1<<20))
+	out, err := http.NewRequest(http.MethodPost, srv.URL, nil)
+	require.NoError(t, err)
+	out.Body = io.NopCloser(bytes.NewReader(b.buf))
+	out.ContentLength = int64(len(b.buf))
+	out = b.holdUntilWritten(out)
+	assert.EqualValues(t, 2, b.refs.Load())
+
+	resp, err := tr.RoundTrip(out)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, prompt, got.Load())
+	assert.EqualValues(t, 1, writes.Load(), "headers and body in one write")
+	require.Eventually(t, func() bool { return b.refs.Load() == 1 }, 5*time.Second, time.Millisecond,
+		"the written body lets go of the buffer")
+
+	// A transport that reports a request written twice lets go once.
+	trace := httptrace.ContextClientTrace(out.Context())
+	trace.WroteRequest(httptrace.WroteRequestInfo{})
+	assert.EqualValues(t, 1, b.refs.Load())
+	b.release()
+	assert.EqualValues(t, 0, b.refs.Load())
+}
+
+// A failed write keeps the hold: the transport may send the same body again
+// on a fresh connection, and only a successful write lets go.
+func TestHoldUntilWrittenFailedWriteKeepsHold(t *testing.T) {
+	b := getBodyBuffer()
+	require.NoError(t, b.readLimited(strings.NewReader(`{"model":"m"}`), 13, 1<<10))
+	out := b.holdUntilWritten(httptestRequestWithBody(b.buf))
+	trace := httptrace.ContextClientTrace(out.Context())
+	trace.WroteRequest(httptrace.WroteRequestInfo{Err: errors.New("broken pipe")})
+	assert.EqualValues(t, 2, b.refs.Load())
+	trace.WroteRequest(httptrace.WroteRequestInfo{})
+	assert.EqualValues(t, 1, b.refs.Load())
+	b.release()
+}
+
+// Go's transport may still be writing a body after RoundTrip returned (a
+// vendor that answers before it has read the request): the buffer is held
+// until the last byte is out, and the vendor reads the client's bytes, not
+// the next request's.
+func TestHoldUntilWrittenOutlivesRoundTrip(t *testing.T) {
+	// Larger than loopback's socket buffers, so that the write blocks until
+	// the server reads.
+	prompt := bytes.Repeat([]byte("0123456789abcdef"), 16<<20/16)
+	proceed := make(chan struct{})
+	readBack := make(chan []byte, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		assert.NoError(t, http.NewResponseController(w).EnableFullDuplex())
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		<-proceed
+		body, _ := io.ReadAll(r.Body)
+		readBack <- body
+	}))
+	defer srv.Close()
+	var writes atomic.Int32
+	tr := vendorTransport(&writes)
+	defer tr.CloseIdleConnections()
+
+	b := getBodyBuffer()
+	require.NoError(t, b.readLimited(bytes.NewReader(prompt), int64(len(prompt)), 32<<20))
+	out, err := http.NewRequest(http.MethodPost, srv.URL, nil)
+	require.NoError(t, err)
+	out.Body = io.NopCloser(bytes.NewReader(b.buf))
+	out.ContentLength = int64(len(b.buf))
+	out = b.holdUntilWritten(out)
+
+	resp, err := tr.RoundTrip(out)
+	require.NoError(t, err)
+	b.release() // the request is done with its body
+	assert.EqualValues(t, 1, b.refs.Load(), "the transport is still writing: the buffer is held")
+	close(proceed)
+	assert.True(t, bytes.Equal(prompt, <-readBack), "the vendor read the client's bytes")
+	resp.Body.Close()
+	require.Eventually(t, func() bool { return b.refs.Load() == 0 }, 5*time.Second, time.Millisecond,
+		"written: the buffer goes back to the pool")
+}
+
+// A transport that fails before writing never reports the request
+// written: the reference stays, and the buffer goes to the garbage
+// collector rather than back to the pool while something might read it.
+func TestHoldUntilWrittenDialFailure(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	l.Close()
+	var writes atomic.Int32
+	tr := vendorTransport(&writes)
+
+	b := getBodyBuffer()
+	require.NoError(t, b.readLimited(strings.NewReader(`{"model":"m"}`), 13, 1<<10))
+	out, err := http.NewRequest(http.MethodPost, "http://"+addr, nil)
+	require.NoError(t, err)
+	out.Body = io.NopCloser(bytes.NewReader(b.buf))
+	out.ContentLength = int64(len(b.buf))
+	out = b.holdUntilWritten(out)
+	_, err = tr.RoundTrip(out)
+	require.Error(t, err)
+	assert.EqualValues(t, 2, b.refs.Load())
+	assert.Zero(t, writes.Load())
 }

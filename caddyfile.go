@@ -44,6 +44,7 @@ func parseCaddyfile(h httpcaddyfile.Helper) (caddyhttp.MiddlewareHandler, error)
 //	    vendor_header    <name>
 //	    response_id_key  <key>
 //	    max_request_body <size>
+//	    write_buffer     <size>
 //	    ttft_timeout     <duration>
 //	    stream_idle_timeout <duration>
 //	    request_body_timeout <duration>
@@ -120,6 +121,16 @@ func (h *LLMRouter) UnmarshalCaddyfile(d *caddyfile.Dispenser) error {
 				return d.Errf("max_request_body: invalid size %q", s)
 			}
 			h.MaxRequestBody = int64(size)
+		case "write_buffer":
+			var s string
+			if !d.AllArgs(&s) {
+				return d.ArgErr()
+			}
+			size, err := humanize.ParseBytes(s)
+			if err != nil || size == 0 || size > maxWriteBufferSize {
+				return d.Errf("write_buffer: invalid size %q (want 1 byte to 16MiB)", s)
+			}
+			h.WriteBufferSize = int(size)
 		case "retries":
 			var s string
 			if !d.AllArgs(&s) {

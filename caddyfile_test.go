@@ -26,6 +26,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 				routing price
 				vendor_header X-Vendor
 				max_request_body 4MiB
+				write_buffer 128KiB
 				ttft_timeout 15s
 				stream_idle_timeout 20s
 				retries 2
@@ -72,6 +73,7 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 				Routing:           "price",
 				VendorHeader:      "X-Vendor",
 				MaxRequestBody:    4 << 20,
+				WriteBufferSize:   128 << 10,
 				TTFTTimeout:       caddy.Duration(15 * time.Second),
 				StreamIdleTimeout: caddy.Duration(20 * time.Second),
 				Retries:           ptr(2),
@@ -174,6 +176,9 @@ func TestUnmarshalCaddyfile(t *testing.T) {
 		{name: "routing two values", input: "llm_router {\nrouting perf price\n}", wantErr: "wrong argument count"},
 		{name: "bad size", input: "llm_router {\nmax_request_body lots\n}", wantErr: `max_request_body: invalid size "lots"`},
 		{name: "zero size", input: "llm_router {\nmax_request_body 0\n}", wantErr: `max_request_body: invalid size "0"`},
+		{name: "bad write buffer", input: "llm_router {\nwrite_buffer big\n}", wantErr: `write_buffer: invalid size "big"`},
+		{name: "zero write buffer", input: "llm_router {\nwrite_buffer 0\n}", wantErr: `write_buffer: invalid size "0"`},
+		{name: "huge write buffer", input: "llm_router {\nwrite_buffer 1GiB\n}", wantErr: `write_buffer: invalid size "1GiB"`},
 		{name: "bad duration", input: "llm_router {\nttft_timeout soon\n}", wantErr: `ttft_timeout: invalid duration "soon"`},
 		{name: "negative duration", input: "llm_router {\nttft_timeout -1s\n}", wantErr: `ttft_timeout: invalid duration "-1s"`},
 		{name: "bad retries", input: "llm_router {\nretries -1\n}", wantErr: `retries: want a whole number of 0 or more, got "-1"`},
@@ -245,6 +250,8 @@ func TestProvisionErrors(t *testing.T) {
 			`vendor "openai": model "m": declared twice`},
 		{"unknown routing", LLMRouter{Routing: "fastest"}, `routing: unknown strategy "fastest"`},
 		{"negative retries", LLMRouter{Retries: ptr(-2)}, `retries: must be 0 or more`},
+		{"negative write buffer", LLMRouter{WriteBufferSize: -1}, `write_buffer_size: must be between 1 and 16777216 bytes, got -1`},
+		{"huge write buffer", LLMRouter{WriteBufferSize: 1 << 30}, `write_buffer_size: must be between 1 and 16777216 bytes`},
 		{"cooldown max below base", LLMRouter{CooldownBase: caddy.Duration(time.Minute), CooldownMax: caddy.Duration(time.Second)},
 			`cooldown_max`},
 		{"exploration above 1", LLMRouter{Exploration: ptr(1.5)}, `exploration`},

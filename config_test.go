@@ -64,6 +64,7 @@ func TestJSONConfig(t *testing.T) {
 					"handler": "llm_router",
 					"routing": "price",
 					"max_request_body": 65536,
+					"write_buffer_size": 131072,
 					"ttft_timeout": "5s",
 					"retries": 1,
 					"vendors": [

@@ -40,6 +40,7 @@ const (
 	DefaultTTFTTimeout       = 60 * time.Second
 	DefaultStreamIdleTimeout = 60 * time.Second
 	DefaultPathPrefix        = "/v1"
+	DefaultWriteBufferSize   = 64 << 10 // 64 KiB
 )
 
 // DefaultRequestBodyTimeout is the default of request_body_timeout.
@@ -72,6 +73,17 @@ type LLMRouter struct {
 	// The largest request body accepted, in bytes. Larger bodies get a 413.
 	// Default: 16 MiB.
 	MaxRequestBody int64 `json:"max_request_body,omitempty"`
+
+	// The size of the buffer through which each connection to a vendor over
+	// HTTP/1.1 writes its requests. A request whose headers and body fit goes
+	// out in one write; a larger one costs a write of its first buffer-full,
+	// then a 32 KiB buffer that Go's transport allocates to copy the rest. Each
+	// pooled connection keeps its buffer (at most 256 idle connections per
+	// vendor host), so the default suits prompts of up to about 60 KiB; raise
+	// it for longer ones if memory allows. Connections over HTTP/2 frame their
+	// writes themselves and do not use it.
+	// Default: 64KiB.
+	WriteBufferSize int `json:"write_buffer_size,omitempty"`
 
 	// How long a client may take to send its whole request body, from the
 	// moment the router starts reading it. A client that trickles or
@@ -230,6 +242,9 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	if h.RequestBodyTimeout == 0 {
 		h.RequestBodyTimeout = caddy.Duration(DefaultRequestBodyTimeout)
 	}
+	if h.WriteBufferSize == 0 {
+		h.WriteBufferSize = DefaultWriteBufferSize
+	}
 	if h.TTFTTimeout == 0 {
 		h.TTFTTimeout = caddy.Duration(DefaultTTFTTimeout)
 	}
@@ -251,6 +266,9 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	}
 	if h.MaxRequestBody < 0 {
 		return fmt.Errorf("max_request_body: must be positive, got %d", h.MaxRequestBody)
+	}
+	if h.WriteBufferSize < 0 || h.WriteBufferSize > maxWriteBufferSize {
+		return fmt.Errorf("write_buffer_size: must be between 1 and %d bytes, got %d", maxWriteBufferSize, h.WriteBufferSize)
 	}
 	if h.RequestBodyTimeout < 0 {
 		return fmt.Errorf("request_body_timeout: must be positive, got %s", time.Duration(h.RequestBodyTimeout))

@@ -18,6 +18,10 @@ import (
 // every redial to a vendor is a TLS handshake on the request's critical path.
 const DefaultMaxIdleConnsPerHost = 256
 
+// maxWriteBufferSize bounds write_buffer_size: every pooled connection keeps
+// a buffer of that size.
+const maxWriteBufferSize = 16 << 20
+
 // provisionProxy builds the embedded reverse_proxy: one upstream per route,
 // our selection policy and transport, and a retry on every transport error.
 // The transport turns a vendor answer that must fail over into an error
@@ -30,6 +34,9 @@ func (h *LLMRouter) provisionProxy(ctx caddy.Context) error {
 		// scheme itself, so plain http vendors (local servers) work too.
 		TLS:       &reverseproxy.TLSConfig{},
 		KeepAlive: &reverseproxy.KeepAlive{MaxIdleConnsPerHost: DefaultMaxIdleConnsPerHost},
+		// Attempt bodies are in memory (holdUntilWritten), so a request
+		// that fits goes out with its headers in one write.
+		WriteBufferSize: h.WriteBufferSize,
 	}
 	if err := h.inner.Provision(ctx); err != nil {
 		return fmt.Errorf("provisioning vendor transport: %v", err)
