@@ -204,7 +204,7 @@ func (r *results) casesMarkdown(b *strings.Builder) {
 	const base = "rp"
 	var subs []string
 	for _, m := range r.modes {
-		if m.name != base && strings.HasPrefix(m.name, "router") {
+		if m.name != base && (strings.HasPrefix(m.name, "router") || strings.HasPrefix(m.name, "rp")) {
 			subs = append(subs, m.name)
 		}
 	}
