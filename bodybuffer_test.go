@@ -203,45 +203,60 @@ func TestHoldUntilWrittenFailedWriteKeepsHold(t *testing.T) {
 }
 
 // Go's transport may still be writing a body after RoundTrip returned (a
-// vendor that answers before it has read the request): the buffer is held
-// until the last byte is out, and the vendor reads the client's bytes, not
-// the next request's.
+// vendor that answers before it has read the request), over HTTP/1.1 and
+// HTTP/2 (TLS vendors): the buffer is held until the last byte is out, and
+// the vendor reads the client's bytes, not the next request's.
 func TestHoldUntilWrittenOutlivesRoundTrip(t *testing.T) {
-	// Larger than loopback's socket buffers, so that the write blocks until
-	// the server reads.
+	// Larger than loopback's socket buffers and HTTP/2's flow control
+	// windows, so that the write blocks until the server reads.
 	prompt := bytes.Repeat([]byte("0123456789abcdef"), 16<<20/16)
-	proceed := make(chan struct{})
-	readBack := make(chan []byte, 1)
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		assert.NoError(t, http.NewResponseController(w).EnableFullDuplex())
-		w.WriteHeader(http.StatusOK)
-		w.(http.Flusher).Flush()
-		<-proceed
-		body, _ := io.ReadAll(r.Body)
-		readBack <- body
-	}))
-	defer srv.Close()
-	var writes atomic.Int32
-	tr := vendorTransport(&writes)
-	defer tr.CloseIdleConnections()
+	for _, proto := range []string{"HTTP/1.1", "HTTP/2.0"} {
+		t.Run(proto, func(t *testing.T) {
+			proceed := make(chan struct{})
+			readBack := make(chan []byte, 1)
+			srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				assert.Equal(t, proto, r.Proto)
+				if r.ProtoMajor == 1 {
+					assert.NoError(t, http.NewResponseController(w).EnableFullDuplex())
+				}
+				w.WriteHeader(http.StatusOK)
+				w.(http.Flusher).Flush()
+				<-proceed
+				body, _ := io.ReadAll(r.Body)
+				readBack <- body
+			}))
+			var tr *http.Transport
+			if proto == "HTTP/2.0" {
+				srv.EnableHTTP2 = true
+				srv.StartTLS()
+				tr = srv.Client().Transport.(*http.Transport)
+			} else {
+				srv.Start()
+				var writes atomic.Int32
+				tr = vendorTransport(&writes)
+			}
+			defer srv.Close()
+			defer tr.CloseIdleConnections()
 
-	b := getBodyBuffer()
-	require.NoError(t, b.readLimited(bytes.NewReader(prompt), int64(len(prompt)), 32<<20))
-	out, err := http.NewRequest(http.MethodPost, srv.URL, nil)
-	require.NoError(t, err)
-	out.Body = io.NopCloser(bytes.NewReader(b.buf))
-	out.ContentLength = int64(len(b.buf))
-	out = b.holdUntilWritten(out)
+			b := getBodyBuffer()
+			require.NoError(t, b.readLimited(bytes.NewReader(prompt), int64(len(prompt)), 32<<20))
+			out, err := http.NewRequest(http.MethodPost, srv.URL, nil)
+			require.NoError(t, err)
+			out.Body = io.NopCloser(bytes.NewReader(b.buf))
+			out.ContentLength = int64(len(b.buf))
+			out = b.holdUntilWritten(out)
 
-	resp, err := tr.RoundTrip(out)
-	require.NoError(t, err)
-	b.release() // the request is done with its body
-	assert.EqualValues(t, 1, b.refs.Load(), "the transport is still writing: the buffer is held")
-	close(proceed)
-	assert.True(t, bytes.Equal(prompt, <-readBack), "the vendor read the client's bytes")
-	resp.Body.Close()
-	require.Eventually(t, func() bool { return b.refs.Load() == 0 }, 5*time.Second, time.Millisecond,
-		"written: the buffer goes back to the pool")
+			resp, err := tr.RoundTrip(out)
+			require.NoError(t, err)
+			b.release() // the request is done with its body
+			assert.EqualValues(t, 1, b.refs.Load(), "the transport is still writing: the buffer is held")
+			close(proceed)
+			assert.True(t, bytes.Equal(prompt, <-readBack), "the vendor read the client's bytes")
+			resp.Body.Close()
+			require.Eventually(t, func() bool { return b.refs.Load() == 0 }, 5*time.Second, time.Millisecond,
+				"written: the buffer goes back to the pool")
+		})
+	}
 }
 
 // A transport that fails before writing never reports the request
