@@ -23,9 +23,9 @@ import (
 // the bodies of the transport's rewinds). Go's transport can still be writing
 // an attempt's body after RoundTrip returned (a vendor that answers before it
 // has read the request), so the buffer returns to the pool only once the last
-// holder has let go. Nothing may keep a slice or an unsafe string view of it beyond that:
-// values read from the body that outlive the request (the model name) are
-// copied.
+// holder has let go. Nothing may keep a slice or an unsafe string view of it
+// beyond that: values read from the body that outlive the request (the model
+// name) are copied.
 type bodyBuffer struct {
 	buf  []byte
 	refs atomic.Int32
