@@ -130,12 +130,12 @@ func (c writeCountingConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
-// vendorTransport is the vendor transport's HTTP/1.1 setup (write buffer as
-// the router's default), counting its writes.
-func vendorTransport(writes *atomic.Int32) *http.Transport {
+// vendorTransport is an HTTP/1.1 transport with the given write buffer,
+// counting its writes.
+func vendorTransport(writes *atomic.Int32, writeBuffer int) *http.Transport {
 	var d net.Dialer
 	return &http.Transport{
-		WriteBufferSize: DefaultWriteBufferSize,
+		WriteBufferSize: writeBuffer,
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := d.DialContext(ctx, network, addr)
 			if err != nil {
@@ -147,9 +147,10 @@ func vendorTransport(writes *atomic.Int32) *http.Transport {
 }
 
 // An attempt body held until written stays the transport's in-memory
-// reader: a 33 KiB request leaves in one write (a body the transport cannot
-// see into took three: the headers, 32 KiB, the rest), and the reference is
-// let go once it has been written.
+// reader: with a write buffer that holds it (write_buffer 64KiB), a 33 KiB
+// request leaves in one write (a body the transport cannot see into took
+// three: the headers, 32 KiB, the rest), and the reference is let go once it
+// has been written.
 func TestHoldUntilWrittenOneWrite(t *testing.T) {
 	prompt := strings.Repeat("0123456789abcdef", 33<<10/16)
 	var got atomic.Value
@@ -160,7 +161,7 @@ func TestHoldUntilWrittenOneWrite(t *testing.T) {
 	}))
 	defer srv.Close()
 	var writes atomic.Int32
-	tr := vendorTransport(&writes)
+	tr := vendorTransport(&writes, 64<<10)
 	defer tr.CloseIdleConnections()
 
 	b := getBodyBuffer()
@@ -233,7 +234,7 @@ func TestHoldUntilWrittenOutlivesRoundTrip(t *testing.T) {
 			} else {
 				srv.Start()
 				var writes atomic.Int32
-				tr = vendorTransport(&writes)
+				tr = vendorTransport(&writes, DefaultWriteBufferSize)
 			}
 			defer srv.Close()
 			defer tr.CloseIdleConnections()
@@ -268,7 +269,7 @@ func TestHoldUntilWrittenDialFailure(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	var writes atomic.Int32
-	tr := vendorTransport(&writes)
+	tr := vendorTransport(&writes, DefaultWriteBufferSize)
 
 	b := getBodyBuffer()
 	require.NoError(t, b.readLimited(strings.NewReader(`{"model":"m"}`), 13, 1<<10))

@@ -40,7 +40,7 @@ const (
 	DefaultTTFTTimeout       = 60 * time.Second
 	DefaultStreamIdleTimeout = 60 * time.Second
 	DefaultPathPrefix        = "/v1"
-	DefaultWriteBufferSize   = 64 << 10 // 64 KiB
+	DefaultWriteBufferSize   = 4 << 10 // 4 KiB, Go's own
 )
 
 // DefaultRequestBodyTimeout is the default of request_body_timeout.
@@ -76,13 +76,13 @@ type LLMRouter struct {
 
 	// The size of the buffer through which each connection to a vendor over
 	// HTTP/1.1 writes its requests. A request whose headers and body fit goes
-	// out in one write; a larger one costs a write of its first buffer-full,
-	// then a 32 KiB buffer that Go's transport allocates to copy the rest. Each
-	// pooled connection keeps its buffer (at most 256 idle connections per
-	// vendor host), so the default suits prompts of up to about 60 KiB; raise
-	// it for longer ones if memory allows. Connections over HTTP/2 frame their
-	// writes themselves and do not use it.
-	// Default: 64KiB.
+	// out in one write; a larger one in two (the first buffer-full, then the
+	// rest). Each connection keeps its buffer for as long as it lives, while
+	// it streams an answer and while it idles in the pool, so a larger one
+	// costs that much memory per concurrent vendor connection: 64KiB saves a
+	// write system call per request for prompts of up to about 60 KiB.
+	// Connections over HTTP/2 frame their writes themselves and do not use it.
+	// Default: 4KiB.
 	WriteBufferSize int `json:"write_buffer_size,omitempty"`
 
 	// How long a client may take to send its whole request body, from the

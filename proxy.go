@@ -35,11 +35,17 @@ func (h *LLMRouter) provisionProxy(ctx caddy.Context) error {
 		TLS:       &reverseproxy.TLSConfig{},
 		KeepAlive: &reverseproxy.KeepAlive{MaxIdleConnsPerHost: DefaultMaxIdleConnsPerHost},
 		// Attempt bodies are in memory (holdUntilWritten), so a request
-		// that fits goes out with its headers in one write.
+		// that fits goes out with its headers in one write; the rest of a
+		// larger one goes through a pooled buffer (vendorConn).
 		WriteBufferSize: h.WriteBufferSize,
 	}
 	if err := h.inner.Provision(ctx); err != nil {
 		return fmt.Errorf("provisioning vendor transport: %v", err)
+	}
+	// Caddy's transport dials with DialContext (TLS is layered on top by
+	// net/http), so every plain connection to a vendor is a vendorConn.
+	if rt := h.inner.Transport; rt != nil && rt.DialContext != nil {
+		rt.DialContext = pooledCopyDialer(rt.DialContext)
 	}
 
 	pool := make(reverseproxy.UpstreamPool, 0, len(h.table.routes))

@@ -28,8 +28,8 @@
 // kind of client limit on, in memory, none reached) and rp-headers (rp adding
 // the eight headers router-limits adds, with Caddy's header directive: what
 // the headers alone cost, whoever sets them, is rp-headers minus rp),
-// rp-wb64 and router-wb4 (the write buffer of the other: rp with the
-// router's 64 KiB, the router with Go's 4 KiB).
+// rp-wb64 and router-wb64 (rp and the router with a 64 KiB write buffer
+// instead of Go's 4 KiB).
 //
 // Caddy runs pinned to core 0 and the benchmark (fake vendor and load
 // generators, wrk included) to core 1. The phases are a warm-up, serial
@@ -121,7 +121,7 @@ func main() {
 	flag.StringVar(&phases, "phases", "serial,open,closed", "phases to run: serial, open (the fixed rates), closed (max throughput, CPU per request), cases (issue 17's table: -cases, router minus rp paired by round), instructions (valgrind's count of Caddy's instructions per request for each kind of -cases: repeatable on a noisy machine)")
 	flag.StringVar(&cases, "cases", defaultCases, "cases of the cases phase: kind@connections, kind one of small, stream (the fake's stream: one chunk per word of its answer), large (-large-kb prompt); each a closed loop of that kind alone")
 	flag.StringVar(&kinds, "kinds", "small,small+stream,large,large+stream", "request kinds of the mix, sent in turn")
-	flag.StringVar(&modes, "modes", "direct,rp,router", "modes to run, in order: direct, rp, rp32, rp-headers, rp-wb64, router, router1, router-openai, router-wb4, router-warn, router-noledger, router-limits")
+	flag.StringVar(&modes, "modes", "direct,rp,router", "modes to run, in order: direct, rp, rp32, rp-headers, rp-wb64, router, router1, router-openai, router-wb64, router-warn, router-noledger, router-limits")
 	flag.IntVar(&cfg.rpIdle, "rp-idle-conns", 256, "keepalive_idle_conns_per_host of mode rp (the router's DefaultMaxIdleConnsPerHost is 256; 0 = Caddy's default, 32)")
 	flag.IntVar(&cfg.largeKB, "large-kb", 32, "size of the large prompts in KiB")
 	flag.BoolVar(&cfg.bareVendor, "bare-vendor", false, "the fake vendor answers without the headers OpenAI adds (x-request-id, openai-*, the account's x-ratelimit-*), as it did before 2026-12-05")
@@ -152,7 +152,7 @@ func main() {
 	for _, m := range strings.Split(modes, ",") {
 		m = strings.TrimSpace(m)
 		if _, ok := modeLabels[m]; !ok {
-			fatalf("-modes: unknown mode %q (want direct, rp, rp32, rp-headers, rp-wb64, router, router1, router-openai, router-wb4, router-warn, router-noledger, router-limits)", m)
+			fatalf("-modes: unknown mode %q (want direct, rp, rp32, rp-headers, rp-wb64, router, router1, router-openai, router-wb64, router-warn, router-noledger, router-limits)", m)
 		}
 		cfg.modes = append(cfg.modes, m)
 	}

@@ -21,11 +21,11 @@ var modeLabels = map[string]string{
 	"rp":              "(b) reverse_proxy",
 	"rp32":            "(b32) reverse_proxy, Caddy's default pool (32)",
 	"rp-headers":      "(b-headers) reverse_proxy adding the 8 limit headers",
-	"rp-wb64":         "(b-wb64) reverse_proxy with the router's 64 KiB write buffer",
+	"rp-wb64":         "(b-wb64) reverse_proxy with a 64 KiB write buffer",
 	"router":          "(c) llm_router",
 	"router1":         "(c1) llm_router, one vendor",
 	"router-openai":   "(c-openai) llm_router, vendors of kind openai",
-	"router-wb4":      "(c-wb4) llm_router, Go's 4 KiB write buffer",
+	"router-wb64":     "(c-wb64) llm_router with a 64 KiB write buffer",
 	"router-warn":     "(c-warn) llm_router, log level WARN",
 	"router-noledger": "(c-noledger) llm_router, ledger off",
 	"router-limits":   "(c-limits) llm_router, limits on (in memory)",
@@ -52,9 +52,9 @@ func globalOptions(admin, extra string) string {
 // header directive adding the eight response headers that router-limits
 // adds (values of the same length): what those headers cost Caddy and
 // net/http whoever sets them, the floor under router-limits minus router.
-// rp-wb64 is rp with the router's default write buffer (write_buffer 64KiB),
-// router-wb4 the router with Go's default (write_buffer 4KiB): what the
-// buffer does for each.
+// rp-wb64 and router-wb64 are rp and the router with a 64 KiB write buffer
+// (write_buffer 64KiB; both default to Go's 4 KiB): what one write for a
+// 32 KiB prompt does for each.
 // The router has three
 // openai_compatible vendors on the same fake (router1 one; router-openai
 // three of kind openai, whose translation rewrites long tool call ids and
@@ -84,7 +84,7 @@ func caddyfileFor(mode string, port, fakePort, rpIdle int, admin string) string 
 		return globalOptions(admin, "") + site(headers+fmt.Sprintf(
 			"\treverse_proxy 127.0.0.1:%d {\n\t\ttransport http {\n\t\t\ttls\n\t\t\ttls_except_ports %d\n%s\t\t}\n\t}\n",
 			fakePort, fakePort, pool))
-	case "router", "router1", "router-warn", "router-noledger", "router-limits", "router-openai", "router-wb4":
+	case "router", "router1", "router-warn", "router-noledger", "router-limits", "router-openai", "router-wb64":
 		extra := ""
 		if mode == "router-warn" {
 			extra = "\tlog {\n\t\tlevel WARN\n\t}\n"
@@ -94,8 +94,8 @@ func caddyfileFor(mode string, port, fakePort, rpIdle int, admin string) string 
 		if mode == "router-noledger" {
 			b.WriteString("\t\tledger off\n")
 		}
-		if mode == "router-wb4" {
-			b.WriteString("\t\twrite_buffer 4KiB\n")
+		if mode == "router-wb64" {
+			b.WriteString("\t\twrite_buffer 64KiB\n")
 		}
 		if mode == "router-limits" {
 			// Every kind of limit, none of them reached.
