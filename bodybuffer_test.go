@@ -164,13 +164,7 @@ func TestHoldUntilWrittenOneWrite(t *testing.T) {
 	tr := vendorTransport(&writes, 64<<10)
 	defer tr.CloseIdleConnections()
 
-	b := getBodyBuffer()
-	require.NoError(t, b.readLimited(strings.NewReader(prompt), int64(len(prompt)), 1<<20))
-	out, err := http.NewRequest(http.MethodPost, srv.URL, nil)
-	require.NoError(t, err)
-	out.Body = io.NopCloser(bytes.NewReader(b.buf))
-	out.ContentLength = int64(len(b.buf))
-	out = b.holdUntilWritten(out)
+	b, out := heldAttempt(t, srv.URL, []byte(prompt))
 	assert.EqualValues(t, 2, b.refs.Load())
 
 	resp, err := tr.RoundTrip(out)
@@ -239,13 +233,7 @@ func TestHoldUntilWrittenOutlivesRoundTrip(t *testing.T) {
 			defer srv.Close()
 			defer tr.CloseIdleConnections()
 
-			b := getBodyBuffer()
-			require.NoError(t, b.readLimited(bytes.NewReader(prompt), int64(len(prompt)), 32<<20))
-			out, err := http.NewRequest(http.MethodPost, srv.URL, nil)
-			require.NoError(t, err)
-			out.Body = io.NopCloser(bytes.NewReader(b.buf))
-			out.ContentLength = int64(len(b.buf))
-			out = b.holdUntilWritten(out)
+			b, out := heldAttempt(t, srv.URL, prompt)
 
 			resp, err := tr.RoundTrip(out)
 			require.NoError(t, err)
@@ -271,15 +259,22 @@ func TestHoldUntilWrittenDialFailure(t *testing.T) {
 	var writes atomic.Int32
 	tr := vendorTransport(&writes, DefaultWriteBufferSize)
 
-	b := getBodyBuffer()
-	require.NoError(t, b.readLimited(strings.NewReader(`{"model":"m"}`), 13, 1<<10))
-	out, err := http.NewRequest(http.MethodPost, "http://"+addr, nil)
-	require.NoError(t, err)
-	out.Body = io.NopCloser(bytes.NewReader(b.buf))
-	out.ContentLength = int64(len(b.buf))
-	out = b.holdUntilWritten(out)
+	b, out := heldAttempt(t, "http://"+addr, []byte(`{"model":"m"}`))
 	_, err = tr.RoundTrip(out)
 	require.Error(t, err)
 	assert.EqualValues(t, 2, b.refs.Load())
 	assert.Zero(t, writes.Load())
+}
+
+// heldAttempt reads body into a pooled buffer and returns the buffer and a
+// request to url whose in-memory body is that buffer, held until written.
+func heldAttempt(t *testing.T, url string, body []byte) (*bodyBuffer, *http.Request) {
+	t.Helper()
+	b := getBodyBuffer()
+	require.NoError(t, b.readLimited(bytes.NewReader(body), int64(len(body)), 32<<20))
+	out, err := http.NewRequest(http.MethodPost, url, nil)
+	require.NoError(t, err)
+	out.Body = io.NopCloser(bytes.NewReader(b.buf))
+	out.ContentLength = int64(len(b.buf))
+	return b, b.holdUntilWritten(out)
 }
