@@ -50,11 +50,12 @@ func (s *Shared) publishLoop() {
 				break more
 			}
 		}
+		started := time.Now()
 		err := s.publish(batch)
 		if s.ctx.Err() != nil {
 			return
 		}
-		s.report(err)
+		s.report(started, err)
 	}
 }
 

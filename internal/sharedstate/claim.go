@@ -15,7 +15,8 @@ func (k keys) claim(name string) string { return k.prefix + "claim:" + name }
 func (s *Shared) Claim(ctx context.Context, name string, ttl time.Duration) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.CommandTimeout)
 	defer cancel()
+	started := time.Now()
 	won, err := s.client.SetNX(ctx, s.keys.claim(name), s.cfg.InstanceID, ttl).Result()
-	s.report(err)
+	s.report(started, err)
 	return won, err
 }

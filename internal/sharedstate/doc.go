@@ -59,7 +59,9 @@
 // The sync loop and the subscriber retry with backoff (from a quarter of
 // SyncInterval up to SyncInterval, at least a second) and, once Redis
 // answers, publish, read and resubscribe. [Shared.Up] and Config.OnUpChange
-// follow every call's outcome; one WARN is logged per outage, one INFO when
+// follow every call's outcome, in the order the calls started: a call that
+// hung through an outage and times out after a later call found Redis back
+// does not mark it down again. One WARN is logged per outage, one INFO when
 // it ends.
 //
 // # Counters

@@ -197,8 +197,9 @@ func (s *Shared) runReserve(ctx context.Context, id string, reserve bool, counte
 
 	bounded, cancel := s.bound(ctx)
 	defer cancel()
+	started := time.Now()
 	vals, err := reserveScript.Run(bounded, s.client, keys, args...).Int64Slice()
-	s.reportCall(ctx, err)
+	s.reportCall(ctx, started, err)
 	if err != nil {
 		return nil, err
 	}
@@ -251,8 +252,9 @@ func (s *Shared) Settle(ctx context.Context, res Reservation, actual []int64) er
 	}
 	bounded, cancel := s.bound(ctx)
 	defer cancel()
+	started := time.Now()
 	err := settleScript.Run(bounded, s.client, keys, args...).Err()
-	s.reportCall(ctx, err)
+	s.reportCall(ctx, started, err)
 	if err != nil {
 		return fmt.Errorf("shared state: settle: %w", err)
 	}
@@ -303,9 +305,9 @@ func (s *Shared) bound(ctx context.Context) (context.Context, context.CancelFunc
 // reportCall reports the outcome of a call made for a caller, unless the
 // caller's own context (cancelled, or a deadline shorter than
 // CommandTimeout) ended it: that says nothing about Redis.
-func (s *Shared) reportCall(ctx context.Context, err error) {
+func (s *Shared) reportCall(ctx context.Context, started time.Time, err error) {
 	if err != nil && ctx.Err() != nil {
 		return
 	}
-	s.report(err)
+	s.report(started, err)
 }

@@ -33,7 +33,8 @@ type Shared struct {
 
 	upMu     sync.Mutex // orders the reports of reachability
 	up       atomic.Bool
-	known    bool // guarded by upMu: a reachability was reported
+	known    bool      // guarded by upMu: a reachability was reported
+	upSince  time.Time // guarded by upMu: when the call that set the current reachability started
 	outageAt time.Time
 
 	// rounds counts the sync rounds that succeeded (tests wait on it);
@@ -185,21 +186,28 @@ func (s *Shared) callContext() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(s.ctx, s.cfg.CommandTimeout)
 }
 
-// report records the outcome of a call to Redis: err nil, or an error that
-// Redis itself answered (a script error, say), means it is up; any other
-// error, down. It logs once per outage and calls OnUpChange on changes.
-func (s *Shared) report(err error) {
+// report records the outcome of a call to Redis that started at started:
+// err nil, or an error that Redis itself answered (a script error, say),
+// means it is up; any other error, down. It logs once per outage and calls
+// OnUpChange on changes.
+//
+// Calls finish out of order: one that hung on a Redis that stopped answering
+// can time out after a later call found it answering again. An outcome says
+// how Redis was when its call started, so a call that started before the one
+// that set the current state cannot overturn it.
+func (s *Shared) report(started time.Time, err error) {
 	up := err == nil || isServerReply(err)
 	if s.closed.Load() {
 		return
 	}
 	s.upMu.Lock()
 	defer s.upMu.Unlock()
-	if s.closed.Load() || (s.known && s.up.Load() == up) {
+	if s.closed.Load() || (s.known && (s.up.Load() == up || started.Before(s.upSince))) {
 		return
 	}
 	wasKnown := s.known
 	s.known = true
+	s.upSince = started
 	s.up.Store(up)
 	switch {
 	case !up:

@@ -2,11 +2,13 @@ package sharedstate
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/caddy-llm/llmrouter/internal/testservices"
@@ -332,4 +334,24 @@ func TestProbeSuccessClosesBreakerEverywhere(t *testing.T) {
 	assert.Equal(t, selector.Closed, fast.Snapshot(ra, time.Now()).Breaker, "A hears of the probe")
 	assert.True(t, fast.Admit(ra, time.Now()))
 	assert.Equal(t, 0, fast.Snapshot(ra, time.Now()).ConsecutiveFailures)
+}
+
+// Calls finish out of order: a call that hung while Redis did not answer and
+// times out after a later call found it answering again does not mark it
+// down, and a later failure still does.
+func TestReportIgnoresStaleOutcomes(t *testing.T) {
+	var ups upRecorder
+	s := &Shared{cfg: &settings{Config: Config{Logger: zap.NewNop(), OnUpChange: ups.record}}}
+	t0 := time.Now()
+	hung, probe, later := t0, t0.Add(time.Second), t0.Add(2*time.Second)
+	timeout := errors.New("i/o timeout")
+
+	s.report(t0.Add(-time.Second), nil)
+	s.report(t0.Add(-time.Millisecond), timeout) // the outage begins
+	s.report(probe, nil)                         // Redis answers again
+	s.report(hung, timeout)                      // a call from the outage times out now
+	assert.True(t, s.Up())
+	s.report(later, timeout)
+	assert.False(t, s.Up())
+	assert.Equal(t, []bool{true, false, true, false}, ups.get())
 }

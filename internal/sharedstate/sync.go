@@ -52,11 +52,12 @@ func (s *Shared) syncLoop() {
 		case <-timer.C:
 		case <-s.kick:
 		}
+		started := time.Now()
 		err := s.round()
 		if s.ctx.Err() != nil {
 			return
 		}
-		s.report(err)
+		s.report(started, err)
 		if err != nil {
 			timer.Reset(bo.next())
 			continue
