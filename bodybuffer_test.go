@@ -2,7 +2,6 @@ package llmrouter
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"net"
@@ -16,6 +15,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/caddy-llm/llmrouter/internal/testservices"
 )
 
 // The request's reference and each tracked attempt body keep the buffer; it
@@ -119,31 +120,12 @@ func httptestRequestWithBody(body []byte) *http.Request {
 	return out
 }
 
-// writeCountingConn counts the writes a client makes on its connection.
-type writeCountingConn struct {
-	net.Conn
-	writes *atomic.Int32
-}
-
-func (c writeCountingConn) Write(p []byte) (int, error) {
-	c.writes.Add(1)
-	return c.Conn.Write(p)
-}
-
 // vendorTransport is an HTTP/1.1 transport with the given write buffer,
 // counting its writes.
-func vendorTransport(writes *atomic.Int32, writeBuffer int) *http.Transport {
-	var d net.Dialer
-	return &http.Transport{
-		WriteBufferSize: writeBuffer,
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := d.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return writeCountingConn{Conn: c, writes: writes}, nil
-		},
-	}
+func vendorTransport(writes *atomic.Int64, writeBuffer int) *http.Transport {
+	tr := &http.Transport{WriteBufferSize: writeBuffer}
+	testservices.CountWrites(tr, writes)
+	return tr
 }
 
 // An attempt body held until written stays the transport's in-memory
@@ -160,7 +142,7 @@ func TestHoldUntilWrittenOneWrite(t *testing.T) {
 		w.WriteHeader(http.StatusOK)
 	}))
 	defer srv.Close()
-	var writes atomic.Int32
+	var writes atomic.Int64
 	tr := vendorTransport(&writes, 64<<10)
 	defer tr.CloseIdleConnections()
 
@@ -227,7 +209,7 @@ func TestHoldUntilWrittenOutlivesRoundTrip(t *testing.T) {
 				tr = srv.Client().Transport.(*http.Transport)
 			} else {
 				srv.Start()
-				var writes atomic.Int32
+				var writes atomic.Int64
 				tr = vendorTransport(&writes, DefaultWriteBufferSize)
 			}
 			defer srv.Close()
@@ -256,7 +238,7 @@ func TestHoldUntilWrittenDialFailure(t *testing.T) {
 	require.NoError(t, err)
 	addr := l.Addr().String()
 	l.Close()
-	var writes atomic.Int32
+	var writes atomic.Int64
 	tr := vendorTransport(&writes, DefaultWriteBufferSize)
 
 	b, out := heldAttempt(t, "http://"+addr, []byte(`{"model":"m"}`))

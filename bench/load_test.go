@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -12,18 +11,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/caddy-llm/llmrouter/internal/testservices"
 )
-
-// countingConn counts the writes made on a connection.
-type countingConn struct {
-	net.Conn
-	writes *atomic.Int64
-}
-
-func (c countingConn) Write(p []byte) (int, error) {
-	c.writes.Add(1)
-	return c.Conn.Write(p)
-}
 
 // TestClientForWrites checks how the Go generator's client writes a 32 KiB
 // request: in two writes by default (the first 4 KiB with the headers, then
@@ -49,12 +39,7 @@ func TestClientForWrites(t *testing.T) {
 			client := clientFor(m, 1)
 			defer client.CloseIdleConnections()
 			var writes atomic.Int64
-			tr := client.Transport.(*http.Transport)
-			dial := tr.DialContext
-			tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-				conn, err := dial(ctx, network, addr)
-				return countingConn{conn, &writes}, err
-			}
+			testservices.CountWrites(client.Transport.(*http.Transport), &writes)
 
 			s := do(context.Background(), client, srv.URL, m, largeJSON, time.Now())
 			require.Empty(t, s.err)
