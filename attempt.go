@@ -133,8 +133,8 @@ func (t *attemptTransport) try(req *http.Request, st *requestState, rt *route, o
 			}
 		}
 	}
-	timer := newAttemptTimer(p.ttftTimeout, cancel)
 	start := time.Now()
+	timer := newAttemptTimer(start, p.ttftTimeout, cancel)
 	resp, err := t.inner.RoundTrip(out)
 	if err != nil {
 		tr.Release()

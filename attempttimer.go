@@ -32,10 +32,12 @@ type attemptTimer struct {
 	lastRead atomic.Int64
 }
 
-// newAttemptTimer starts the first-byte phase: cancel is called unless stop
-// or startIdle comes within firstByte. A zero firstByte disables the phase.
-func newAttemptTimer(firstByte time.Duration, cancel context.CancelFunc) *attemptTimer {
-	t := &attemptTimer{cancel: cancel, start: time.Now()}
+// newAttemptTimer starts the first-byte phase of an attempt that started at
+// start (now: the caller's clock reading, not a second one): cancel is
+// called unless stop or startIdle comes within firstByte. A zero firstByte
+// disables the phase.
+func newAttemptTimer(start time.Time, firstByte time.Duration, cancel context.CancelFunc) *attemptTimer {
+	t := &attemptTimer{cancel: cancel, start: start}
 	if firstByte > 0 {
 		t.phase.Store(timerFirstByte)
 		t.timer = time.AfterFunc(firstByte, t.fire)

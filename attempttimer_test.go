@@ -10,12 +10,12 @@ import (
 
 func TestAttemptTimerFirstByte(t *testing.T) {
 	var canceled atomic.Int32
-	timer := newAttemptTimer(20*time.Millisecond, func() { canceled.Add(1) })
+	timer := newAttemptTimer(time.Now(), 20*time.Millisecond, func() { canceled.Add(1) })
 	assert.Eventually(t, func() bool { return canceled.Load() == 1 }, 2*time.Second, 5*time.Millisecond)
 	assert.True(t, timer.expired())
 	assert.False(t, timer.idleExpired())
 
-	stopped := newAttemptTimer(20*time.Millisecond, func() { canceled.Add(1) })
+	stopped := newAttemptTimer(time.Now(), 20*time.Millisecond, func() { canceled.Add(1) })
 	stopped.stop()
 	stopped.stop() // twice is fine
 	time.Sleep(60 * time.Millisecond)
@@ -33,7 +33,7 @@ func TestAttemptTimerFirstByte(t *testing.T) {
 func TestAttemptTimerIdle(t *testing.T) {
 	const idle = 500 * time.Millisecond
 	var canceled atomic.Bool
-	timer := newAttemptTimer(time.Hour, func() { canceled.Store(true) })
+	timer := newAttemptTimer(time.Now(), time.Hour, func() { canceled.Store(true) })
 	timer.startIdle(idle)
 	for range 35 { // 700 ms of reads, 20 ms apart
 		time.Sleep(20 * time.Millisecond)
@@ -53,13 +53,13 @@ func TestAttemptTimerIdle(t *testing.T) {
 // idle timeout nothing fires once the stream is committed.
 func TestAttemptTimerPhasesOff(t *testing.T) {
 	var canceled atomic.Bool
-	idleOnly := newAttemptTimer(0, func() { canceled.Store(true) })
+	idleOnly := newAttemptTimer(time.Now(), 0, func() { canceled.Store(true) })
 	idleOnly.startIdle(20 * time.Millisecond)
 	assert.Eventually(t, canceled.Load, 2*time.Second, 5*time.Millisecond)
 	assert.True(t, idleOnly.idleExpired())
 
 	canceled.Store(false)
-	firstByteOnly := newAttemptTimer(20*time.Millisecond, func() { canceled.Store(true) })
+	firstByteOnly := newAttemptTimer(time.Now(), 20*time.Millisecond, func() { canceled.Store(true) })
 	firstByteOnly.startIdle(0)
 	time.Sleep(60 * time.Millisecond)
 	assert.False(t, canceled.Load(), "the first-byte phase ended at commit")

@@ -1,6 +1,8 @@
 package llmrouter
 
 import (
+	"strings"
+
 	"github.com/tidwall/gjson"
 
 	"github.com/caddy-llm/llmrouter/internal/jsonwalk"
@@ -11,7 +13,10 @@ import (
 // topLevel is what the router reads of a request body, in the pass that
 // validates it.
 type topLevel struct {
-	model, routing, stream, maxCompletionTokens, maxTokens, includeUsage gjson.Result
+	model, routing, stream, maxCompletionTokens, maxTokens gjson.Result
+	// includeUsage is stream_options.include_usage being true, from the
+	// first stream_options that has the member (usageSeen).
+	includeUsage, usageSeen bool
 
 	layout   vendors.Layout // for the vendors' rewrites
 	estimate selector.PromptEstimator
@@ -76,8 +81,8 @@ func (f *topLevel) observe(m jsonwalk.Member, idx *jsonwalk.StringIndex) {
 	case "max_tokens":
 		first(&f.maxTokens)
 	case "stream_options":
-		if !f.includeUsage.Exists() {
-			f.includeUsage = gjson.Get(jsonwalk.View(m.Value), "include_usage")
+		if !f.usageSeen {
+			f.includeUsage, f.usageSeen = memberIsTrue(jsonwalk.View(m.Value), "include_usage")
 		}
 	}
 	span := memberSpan{keyStart: m.KeyStart, valueEnd: m.ValueEnd, routing: isRouting}
@@ -89,14 +94,43 @@ func (f *topLevel) observe(m jsonwalk.Member, idx *jsonwalk.StringIndex) {
 	f.members++
 }
 
-// parseValue is gjson.Parse(raw) for a valid JSON value, without the float
-// parse gjson does for a non-negative integer (max_tokens: the same Result,
-// built; a negative one is left to gjson, for the sign of -0).
+// parseValue is gjson.Parse(raw) for a valid JSON value. The values a
+// request nearly always has (the model, a string without escapes; stream, a
+// literal; max_tokens, a non-negative integer) are built here, the same
+// Result, so that gjson's parser, and the float parse it does for every
+// number, are not on the request path. A negative number is left to gjson,
+// for the sign of -0.
 func parseValue(raw string) gjson.Result {
-	if n, ok := jsonwalk.Int(raw); ok && raw[0] != '-' {
-		return gjson.Result{Type: gjson.Number, Raw: raw, Num: float64(n)}
+	switch raw[0] {
+	case '"':
+		if body := raw[1 : len(raw)-1]; strings.IndexByte(body, '\\') < 0 {
+			return gjson.Result{Type: gjson.String, Raw: raw, Str: body}
+		}
+	case 't':
+		return gjson.Result{Type: gjson.True, Raw: raw}
+	case 'f':
+		return gjson.Result{Type: gjson.False, Raw: raw}
+	case 'n':
+		return gjson.Result{Type: gjson.Null, Raw: raw}
+	default:
+		if n, ok := jsonwalk.Int(raw); ok && raw[0] != '-' {
+			return gjson.Result{Type: gjson.Number, Raw: raw, Num: float64(n)}
+		}
 	}
 	return gjson.Parse(raw)
+}
+
+// memberIsTrue reads the first member called name of obj, a valid JSON
+// value: whether there is one (found; never when obj is not an object) and
+// whether it is true. A key spelled with escapes counts, as it does for
+// gjson.Get and for a vendor's decoder.
+func memberIsTrue(obj, name string) (isTrue, found bool) {
+	jsonwalk.Members(obj, func(key, raw string) {
+		if !found && jsonwalk.KeyIs(key, name) {
+			isTrue, found = raw == "true", true
+		}
+	})
+	return isTrue, found
 }
 
 // span returns where member i is.

@@ -42,16 +42,33 @@ func TestWithoutRoutingManyMembers(t *testing.T) {
 	}
 }
 
-// parseValue builds for an integer the Result gjson.Parse would, and leaves
-// every other value to gjson.
+// parseValue builds the Result gjson.Parse would, for the values it builds
+// itself (plain strings, literals, non-negative integers) and for those it
+// leaves to gjson.
 func TestParseValueIsGJSONParse(t *testing.T) {
 	for _, raw := range []string{"0", "-0", "1", "64", "4096", "-7", "1700000000", "999999999999999999",
 		"1000000000000000000", "123456789012345678901234", "0.5", "1e3", "-1.5E-2", `"gpt-4o"`, `""`,
+		`"a\"b"`, `"caf\u00e9"`, `"\\"`, `"tab\there"`, `"é"`,
 		"true", "false", "null", `{"include_usage":true}`, "[1,2]"} {
 		want := gjson.Parse(raw)
 		got := parseValue(raw)
 		assert.Equal(t, want, got, raw)
 		assert.Equal(t, math.Signbit(want.Num), math.Signbit(got.Num), raw)
 		assert.Equal(t, want.Int(), got.Int(), raw)
+	}
+}
+
+// memberIsTrue reads stream_options.include_usage as gjson.Get does: the
+// first member of that name, its key unescaped, true only for the literal.
+func TestMemberIsTrueIsGJSONGet(t *testing.T) {
+	for _, obj := range []string{`{"include_usage":true}`, `{"include_usage":false}`, `{"include_usage":"true"}`,
+		`{"include_usage":1}`, `{"include_usage":null}`, `{}`, `{"other":true}`, `{"include\u005fusage":true}`,
+		`{"x":{"include_usage":true},"include_usage":false}`, `{"include_usage":true,"include_usage":false}`,
+		`{"include_usage":false,"include_usage":true}`, ` { "include_usage" : true } `, `null`, `"include_usage"`,
+		`[{"include_usage":true}]`, `true`} {
+		want := gjson.Get(obj, "include_usage")
+		isTrue, found := memberIsTrue(obj, "include_usage")
+		assert.Equal(t, want.Exists(), found, obj)
+		assert.Equal(t, want.Type == gjson.True, isTrue, obj)
 	}
 }

@@ -66,7 +66,7 @@ func (h *LLMRouter) inspect(r *http.Request, op operation, body []byte, now time
 		layout:   fields.layout,
 		stream:   stream.Type == gjson.True,
 
-		clientWantsUsage: fields.includeUsage.Type == gjson.True,
+		clientWantsUsage: fields.includeUsage,
 		strategy:         h.routing,
 		maxTries:         h.maxTries,
 		ttftTimeout:      time.Duration(h.TTFTTimeout),

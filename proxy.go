@@ -1,7 +1,6 @@
 package llmrouter
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -28,6 +27,13 @@ const maxWriteBufferSize = 16 << 20
 // (vendorFailoverError), so the retry decision costs nothing on a successful
 // response: a matcher on response headers would run, as a CEL program, on
 // every one.
+//
+// The retry matcher is one empty matcher set, which matches every request.
+// reverse_proxy consults it only for an error of the round trip (after a
+// dial error it retries anyway), so every failover is retried, as
+// {http.reverse_proxy.is_transport_error} == true would say; unlike that
+// expression it is not searched for response placeholders on every
+// response. Without any matcher, reverse_proxy would retry only GETs.
 func (h *LLMRouter) provisionProxy(ctx caddy.Context) error {
 	h.inner = &reverseproxy.HTTPTransport{
 		// TLS on, so https vendors work; the transport sets each attempt's URL
@@ -65,9 +71,7 @@ func (h *LLMRouter) provisionProxy(ctx caddy.Context) error {
 		LoadBalancing: &reverseproxy.LoadBalancing{
 			Retries:         max(retries, 0),
 			SelectionPolicy: rankedPolicy{router: h},
-			RetryMatchRaw: caddyhttp.RawMatcherSets{
-				{"expression": json.RawMessage(`"{http.reverse_proxy.is_transport_error} == true"`)},
-			},
+			RetryMatchRaw:   caddyhttp.RawMatcherSets{{}},
 		},
 	}
 	if err := h.proxy.Provision(ctx); err != nil {

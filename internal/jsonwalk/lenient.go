@@ -2,6 +2,7 @@ package jsonwalk
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"math/bits"
 	"strings"
 	"unsafe"
@@ -278,6 +279,18 @@ func skipNested(s string, i int, idx *StringIndex, base int) int {
 		}
 	}
 	return -1
+}
+
+// KeyIs reports whether key, a member's key as the scanners hand it out
+// (between its quotes, still escaped), is name once unescaped: a key spelled
+// with escapes ("include\u005fusage") is the same key to a vendor's decoder.
+// Only a key with a backslash is unescaped, into a copy.
+func KeyIs(key, name string) bool {
+	if strings.IndexByte(key, '\\') < 0 {
+		return key == name
+	}
+	var unescaped string
+	return json.Unmarshal([]byte(`"`+key+`"`), &unescaped) == nil && unescaped == name
 }
 
 // NonEmptyString reports whether raw, a value found by the lenient scanners,

@@ -212,6 +212,18 @@ func TestRawPredicates(t *testing.T) {
 	assert.Empty(t, StringBody(`"`))
 }
 
+// KeyIs compares a key as the scanners hand it out (still escaped) with a
+// name, unescaping only keys that have escapes.
+func TestKeyIs(t *testing.T) {
+	assert.True(t, KeyIs(`include_usage`, "include_usage"))
+	assert.True(t, KeyIs(`include\u005fusage`, "include_usage"))
+	assert.True(t, KeyIs(`a\"b`, `a"b`))
+	assert.False(t, KeyIs(`include_usage2`, "include_usage"))
+	assert.False(t, KeyIs(`include\u005Fusag`, "include_usage"))
+	assert.False(t, KeyIs(`bad\x`, `bad\x`), "an invalid escape is no key")
+	assert.Zero(t, testing.AllocsPerRun(100, func() { KeyIs("include_usage", "include_usage") }))
+}
+
 func TestStringBytes(t *testing.T) {
 	assert.Equal(t, 0, StringBytes(`""`))
 	assert.Equal(t, 5, StringBytes(`"hello"`))
