@@ -11,6 +11,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/caddy-llm/llmrouter/internal/fakevendor"
+	"github.com/caddy-llm/llmrouter/internal/testservices"
 )
 
 // Keys come from {env.*} placeholders resolved at load time; the operator's
@@ -51,7 +52,7 @@ func TestPlaceholdersHeadersAndCustomVendorHeader(t *testing.T) {
 func TestJSONConfig(t *testing.T) {
 	a := fakevendor.Start(t, fakevendor.Options{Name: "a"})
 	b := fakevendor.Start(t, fakevendor.Options{Name: "b"})
-	tester := caddytest.NewTester(t)
+	tester := testservices.NewCaddyTester(t)
 	tester.InitServer(fmt.Sprintf(`{
 	"admin": {"listen": "localhost:2999"},
 	"apps": {

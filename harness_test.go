@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/stretchr/testify/require"
 
 	"github.com/caddy-llm/llmrouter/internal/testservices"
@@ -37,7 +36,7 @@ func startRouter(t *testing.T, routerBlock string) {
 // startRouterWith is startRouter with extra global options.
 func startRouterWith(t *testing.T, globalOptions, routerBlock string) {
 	t.Helper()
-	tester := caddytest.NewTester(t)
+	tester := testservices.NewCaddyTester(t)
 	tester.InitServer(fmt.Sprintf(`{
 	skip_install_trust
 	admin localhost:2999

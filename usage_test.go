@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/tidwall/gjson"
 
 	"github.com/caddy-llm/llmrouter/internal/fakevendor"
+	"github.com/caddy-llm/llmrouter/internal/testservices"
 )
 
 // clientStats returns the ledger entry of a client from the admin API.
@@ -202,7 +202,7 @@ func TestDecisionLogLine(t *testing.T) {
 	logPath := filepath.Join(t.TempDir(), "router.log")
 	down := fakevendor.Start(t, fakevendor.Options{Name: "down", Status: http.StatusServiceUnavailable})
 	up := fakevendor.Start(t, fakevendor.Options{Name: "up"})
-	tester := caddytest.NewTester(t)
+	tester := testservices.NewCaddyTester(t)
 	tester.InitServer(fmt.Sprintf(`{
 	skip_install_trust
 	admin localhost:2999

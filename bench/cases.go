@@ -68,6 +68,7 @@ func parseCases(s string) ([]benchCase, error) {
 type caseRound struct {
 	closedResult
 	p50, ttft50 time.Duration // latency to the last byte, and streams' to the first content event
+	done50      time.Duration // streams' latency to their last event, data: [DONE]
 }
 
 // caseResult is a case: per mode, its rounds in order.
@@ -117,7 +118,7 @@ func runCases(ctx context.Context, cfg *config, runs []*modeRun, fake *fakeVendo
 				err := measure(what, func() (float64, error) {
 					cfg.logf("case %s: %s, round %d of %d, %d connections for %s", c, mr.name, round+1, cfg.rounds, c.conns, cfg.duration)
 					res, s, err := closedPhaseSummary(ctx, &ccfg, m, caseRun, fake, pids(runs))
-					kept = caseRound{closedResult: res, p50: s.lat.pct(0.5), ttft50: s.ttft.pct(0.5)}
+					kept = caseRound{closedResult: res, p50: s.lat.pct(0.5), ttft50: s.ttft.pct(0.5), done50: s.done.pct(0.5)}
 					if res.gen == "wrk" {
 						kept.p50 = res.p50
 					}
@@ -248,12 +249,15 @@ func (r *results) casesTables(b *strings.Builder, base, sub string) {
 	fmt.Fprintf(b, "Each case is a closed loop of one request kind at a fixed concurrency, %s per mode and round, %d rounds, "+
 		"%s. Each difference or ratio is taken within a round and the table gives "+
 		"the median over rounds (the upper one of an even number); the per-round values follow in brackets. "+
-		"CPU is Caddy's (/proc/PID/stat) per request; p50 is to the last byte, first event is streams' first content chunk. %s\n\n",
+		"CPU is Caddy's (/proc/PID/stat) per request; p50 is to the last byte, first event is streams' first content chunk, "+
+		"last event their data: [DONE] (what a stream's p50 adds after it is the response's end: the router's "+
+		"settling, then the chunked body's terminator). %s\n\n",
 		r.cfg.duration, r.cfg.rounds, casesBlockNote(r.cfg), casesGenNote[r.cfg.casesGen])
 	us := func(d time.Duration) float64 { return float64(d) / 1e3 }
 	cpu := func(x caseRound) float64 { return x.cpuPerReqUS }
 	p50 := func(x caseRound) float64 { return us(x.p50) }
 	ttft := func(x caseRound) float64 { return us(x.ttft50) }
+	done := func(x caseRound) float64 { return us(x.done50) }
 	rps := func(x caseRound) float64 { return x.rps }
 	each := func(v []float64, f string) string {
 		s := make([]string, len(v))
@@ -264,20 +268,22 @@ func (r *results) casesTables(b *strings.Builder, base, sub string) {
 	}
 	sysR := func(x caseRound) float64 { return x.sys[0] }
 	sysW := func(x caseRound) float64 { return x.sys[1] }
-	b.WriteString(strings.ReplaceAll("| case | CPU/req rp, router µs | CPU/req router - rp µs | p50 rp, router µs | p50 router - rp µs | first event router - rp µs | throughput rp, router /s | throughput ratio | Caddy's reads, writes per request: rp; router |\n", "router", sub))
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	b.WriteString(strings.ReplaceAll("| case | CPU/req rp, router µs | CPU/req router - rp µs | p50 rp, router µs | p50 router - rp µs | first event router - rp µs | last event router - rp µs | throughput rp, router /s | throughput ratio | Caddy's reads, writes per request: rp; router |\n", "router", sub))
+	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, cr := range r.cases {
 		dc, dcs, _ := cr.paired(base, sub, cpu, false)
 		dp, dps, _ := cr.paired(base, sub, p50, false)
 		rr, rrs, _ := cr.paired(base, sub, rps, true)
-		first := "–"
+		first, last := "–", "–"
 		if cr.c.kind.stream() && r.cfg.casesGen != "wrk" {
 			dt, dts, _ := cr.paired(base, sub, ttft, false)
 			first = fmt.Sprintf("%+.0f [%s]", dt, each(dts, "%+.0f"))
+			dd, dds, _ := cr.paired(base, sub, done, false)
+			last = fmt.Sprintf("%+.0f [%s]", dd, each(dds, "%+.0f"))
 		}
-		fmt.Fprintf(b, "| %s | %.1f, %.1f | **%+.1f** [%s] | %.0f, %.0f | **%+.0f** [%s] | %s | %.0f, %.0f | **%.2f** [%s] | %.1f, %.1f; %.1f, %.1f |\n",
+		fmt.Fprintf(b, "| %s | %.1f, %.1f | **%+.1f** [%s] | %.0f, %.0f | **%+.0f** [%s] | %s | %s | %.0f, %.0f | **%.2f** [%s] | %.1f, %.1f; %.1f, %.1f |\n",
 			cr.c, cr.median(base, cpu), cr.median(sub, cpu), dc, each(dcs, "%+.1f"),
-			cr.median(base, p50), cr.median(sub, p50), dp, each(dps, "%+.0f"), first,
+			cr.median(base, p50), cr.median(sub, p50), dp, each(dps, "%+.0f"), first, last,
 			cr.median(base, rps), cr.median(sub, rps), rr, each(rrs, "%.2f"),
 			cr.median(base, sysR), cr.median(base, sysW), cr.median(sub, sysR), cr.median(sub, sysW))
 	}

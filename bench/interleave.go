@@ -102,7 +102,7 @@ func interleavedRound(ctx context.Context, cfg *config, m *mix, c benchCase, run
 		s := summarize(t.samples, t.busy)
 		r := caseRound{closedResult: closedResult{gen: "go", requests: s.n, wall: t.busy, errors: s.errs,
 			streams: s.streams, complete: s.complete, firstErr: s.firstErr, noise: noise},
-			p50: s.lat.pct(0.5), ttft50: s.ttft.pct(0.5)}
+			p50: s.lat.pct(0.5), ttft50: s.ttft.pct(0.5), done50: s.done.pct(0.5)}
 		if t.busy > 0 {
 			r.rps = float64(s.n) / t.busy.Seconds()
 		}

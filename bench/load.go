@@ -19,6 +19,7 @@ type sample struct {
 	kind     kind
 	lat      time.Duration // from the (scheduled) start to the last byte of the body
 	ttft     time.Duration // streams: to the first event with content
+	done     time.Duration // streams: to the data: [DONE] event
 	lag      time.Duration // open loop: how late the request left against its schedule
 	ok       bool          // 200 and a complete answer
 	complete bool          // streams: [DONE] seen and no error event
@@ -137,6 +138,9 @@ func do(ctx context.Context, c *http.Client, url string, m *mix, k kind, start t
 				s.ttft = time.Since(start)
 			}
 			if bytes.HasPrefix(data, donePrefix) {
+				if !sawDone {
+					s.done = time.Since(start)
+				}
 				sawDone = true
 			} else if bytes.Contains(data, errorKey) {
 				sawError = true
@@ -308,6 +312,7 @@ type summary struct {
 	n, errs           int
 	streams, complete int
 	lat, ttft, lag    dist // sorted
+	done              dist // sorted: streams' time to their [DONE] event
 	byKind            [numKinds]dist
 	firstErr          string
 	wall              time.Duration
@@ -327,6 +332,9 @@ func summarize(samples []sample, wall time.Duration) summary {
 			if x.ttft > 0 {
 				s.ttft = append(s.ttft, x.ttft)
 			}
+			if x.done > 0 {
+				s.done = append(s.done, x.done)
+			}
 		}
 		if !x.ok {
 			s.errs++
@@ -339,7 +347,7 @@ func summarize(samples []sample, wall time.Duration) summary {
 		s.lag = append(s.lag, x.lag)
 		s.byKind[x.kind] = append(s.byKind[x.kind], x.lat)
 	}
-	s.lat, s.ttft, s.lag = s.lat.sorted(), s.ttft.sorted(), s.lag.sorted()
+	s.lat, s.ttft, s.lag, s.done = s.lat.sorted(), s.ttft.sorted(), s.lag.sorted(), s.done.sorted()
 	for k := range s.byKind {
 		s.byKind[k] = s.byKind[k].sorted()
 	}

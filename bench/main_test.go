@@ -206,6 +206,10 @@ func smokeCases(t *testing.T, gen, list string, d time.Duration, rounds int, blo
 				if gen != "wrk" && cr.c.kind.stream() && r.ttft50 <= 0 {
 					t.Errorf("case %s, %s, round %d: no first-event latency", cr.c, mode, i+1)
 				}
+				if gen != "wrk" && cr.c.kind.stream() && (r.done50 < r.ttft50 || r.done50 > r.p50) {
+					t.Errorf("case %s, %s, round %d: last event at %s, want between the first event (%s) and the last byte (%s)",
+						cr.c, mode, i+1, r.done50, r.ttft50, r.p50)
+				}
 			}
 		}
 		if _, each, ok := cr.paired("rp", "router", func(x caseRound) float64 { return x.cpuPerReqUS }, false); !ok || len(each) != cfg.rounds {

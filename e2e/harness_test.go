@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/caddyserver/caddy/v2/caddytest"
 	"github.com/stretchr/testify/require"
 
 	_ "github.com/caddy-llm/llmrouter"
@@ -28,7 +27,7 @@ var routerURL = fmt.Sprintf("http://127.0.0.1:%d", routerPort)
 // that Caddy.
 func startRouter(t *testing.T, routerBlock string) {
 	t.Helper()
-	tester := caddytest.NewTester(t)
+	tester := testservices.NewCaddyTester(t)
 	tester.InitServer(fmt.Sprintf(`{
 	skip_install_trust
 	admin localhost:2999
