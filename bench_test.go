@@ -21,7 +21,7 @@ import (
 
 // benchRouter is a router with three vendors serving one model, provisioned
 // without Caddy's HTTP app: enough for the per-request work of the hot path.
-func benchRouter(b *testing.B) *LLMRouter {
+func benchRouter(b testing.TB) *LLMRouter {
 	b.Helper()
 	price := func(v float64) *float64 { return &v }
 	cfgs := []VendorConfig{
@@ -226,7 +226,7 @@ func BenchmarkFirstEvent(b *testing.B) {
 
 // benchTranslator is the translator of st's attempt at rt, as the transport
 // makes it.
-func benchTranslator(b *testing.B, rt *route, st *requestState) vendors.Translator {
+func benchTranslator(b testing.TB, rt *route, st *requestState) vendors.Translator {
 	tr, err := rt.vendor.Translator(vendors.Attempt{Endpoint: st.plan.endpoint, Model: rt.vendorModel, Body: st.plan.body,
 		Stream: st.plan.stream, ClientWantsUsage: st.plan.clientWantsUsage, PromptTokens: st.plan.promptTokens})
 	if err != nil {

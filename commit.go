@@ -194,7 +194,8 @@ func readAllInto(buf []byte, r io.Reader) ([]byte, error) {
 	}
 }
 
-// Read hands the client the committed response, event by event.
+// Read hands the client the committed response, event by event, and its
+// last bytes with io.EOF.
 func (b *meteredBody) Read(p []byte) (int, error) {
 	if b.uninspected {
 		return b.body.Read(p)
@@ -206,18 +207,7 @@ func (b *meteredBody) Read(p []byte) (int, error) {
 		case !b.streaming:
 			b.finished = true
 		case b.vendorDone:
-			b.finished = true
-			b.tr.End()
-			if !b.tr.Done() && b.tr.Err() == nil && b.clientCx.Err() == nil {
-				// Never a silent clean close: the client must know the
-				// answer is incomplete, in its API's terms.
-				msg := fmt.Sprintf("vendor %s stopped the stream before it was complete", b.route.vendor.ID())
-				if b.timer.idleExpired() {
-					msg = fmt.Sprintf("vendor %s sent nothing for %s", b.route.vendor.ID(), b.timer.idle)
-				}
-				b.tr.Interrupt(msg, codeStreamInterrupted)
-			}
-			b.pending = b.tr.Output()
+			b.end()
 		default:
 			n, err := b.body.Read(b.buf)
 			if n > 0 {
@@ -237,7 +227,41 @@ func (b *meteredBody) Read(p []byte) (int, error) {
 	}
 	n := copy(p, b.pending)
 	b.pending = b.pending[n:]
+	if len(b.pending) == 0 && b.vendorDone {
+		// Nothing more can come: say so with the last bytes (one read
+		// less for the proxy), and let them leave with the response's end
+		// (clientWriter).
+		if b.streaming {
+			b.end()
+		} else {
+			b.finished = true
+		}
+		if len(b.pending) == 0 {
+			b.st.client.holdLastFlush()
+			return n, io.EOF
+		}
+	}
 	return n, nil
+}
+
+// end finishes a stream whose vendor body has ended: the translator's last
+// output, or the error event that says the answer broke off.
+func (b *meteredBody) end() {
+	if b.finished {
+		return
+	}
+	b.finished = true
+	b.tr.End()
+	if !b.tr.Done() && b.tr.Err() == nil && b.clientCx.Err() == nil {
+		// Never a silent clean close: the client must know the answer is
+		// incomplete, in its API's terms.
+		msg := fmt.Sprintf("vendor %s stopped the stream before it was complete", b.route.vendor.ID())
+		if b.timer.idleExpired() {
+			msg = fmt.Sprintf("vendor %s sent nothing for %s", b.route.vendor.ID(), b.timer.idle)
+		}
+		b.tr.Interrupt(msg, codeStreamInterrupted)
+	}
+	b.pending = b.tr.Output()
 }
 
 // completed reports whether the vendor finished its answer properly.

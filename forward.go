@@ -26,9 +26,10 @@ func (h *LLMRouter) forward(w http.ResponseWriter, r *http.Request, st *requestS
 	r.Body = &st.proxyBody
 	r.ContentLength = int64(len(st.plan.body))
 	st.clientHeader = w.Header()
+	st.client.ResponseWriter = w
 
 	start := time.Now()
-	err := h.proxy.ServeHTTP(w, r, nil)
+	err := h.proxy.ServeHTTP(&st.client, r, nil)
 	defer h.settle(r, st, err, start)
 	if err == nil {
 		return nil

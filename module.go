@@ -207,7 +207,11 @@ type LLMRouter struct {
 	limitPolicy      *limits.Policy
 	limiter          limits.Limiter
 	limiterKeyInPool string
-	prefix           string
+	// Whether the ledger's Record and the limiter's Settle may wait on the
+	// network (settleMayWait).
+	ledgerWaits, limiterWaits bool
+
+	prefix string
 	// vendorHeaderKey is VendorHeader in canonical form.
 	vendorHeaderKey string
 	table           *routeTable
@@ -337,6 +341,12 @@ func (h *LLMRouter) Provision(ctx caddy.Context) error {
 	}
 	if err := h.provisionLimits(); err != nil {
 		return fmt.Errorf("limits: %v", err)
+	}
+	if sql, ok := h.ledger.(*ledger.SQL); ok {
+		h.ledgerWaits = sql.RecordWaits()
+	}
+	if _, local := h.limiter.(*limits.Memory); h.limiter != nil && !local {
+		h.limiterWaits = true
 	}
 	h.startProbes(probes)
 	liveRouters.add(h)

@@ -55,6 +55,9 @@ type requestState struct {
 	// The plumbing between the handler, the proxy and the transport.
 	proxyBody    readerBody  // the embedded proxy's view of plan.body
 	clientHeader http.Header // the client's response header
+	// client is the client's response writer as the proxy sees it
+	// (clientwriter.go).
+	client clientWriter
 	// bodyBuffer holds the client's body; attempts that may read it hold a
 	// reference of their own (see bodyBuffer).
 	bodyBuffer *bodyBuffer

@@ -64,6 +64,9 @@ func countTokens(rt *route, u billing.Usage, cost float64, billing string) {
 // tokens is billable; everything else is absorbed), then reports the request
 // to the ledger, the metrics, the placeholders and the log.
 func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, start time.Time) {
+	if h.settleMayWait(st) {
+		st.client.release() // the answer's end must not wait on the network
+	}
 	if st.attempts.hedge != nil {
 		st.collectHedge()
 	}
@@ -156,6 +159,13 @@ func (h *LLMRouter) settle(r *http.Request, st *requestState, proxyErr error, st
 			zap.String("request_id", requestID),
 		)
 	}
+}
+
+// settleMayWait reports whether settling st may wait on something other
+// than memory: a hedge's legs, a limiter in Redis, a ledger that commits
+// each entry before Record returns.
+func (h *LLMRouter) settleMayWait(st *requestState) bool {
+	return st.attempts.hedge != nil || h.ledgerWaits || (st.limit != nil && h.limiterWaits)
 }
 
 // placeholders answers the {http.llm_router.*} placeholders of a settled

@@ -98,6 +98,10 @@ type Options struct {
 	// CachedTokens, when > 0, is reported as
 	// usage.prompt_tokens_details.cached_tokens (the key is absent when 0).
 	CachedTokens int
+	// EndWithLastEvent sends a stream's last event ([DONE]) unflushed, so
+	// that it leaves with the end of the response (the chunked terminator)
+	// in one write: the client reads the two together.
+	EndWithLastEvent bool
 }
 
 // Fault is a way a vendor fails after answering 200. The zero value,
@@ -855,6 +859,11 @@ func (s *streamer) run() outcome {
 		if s.ctx.Err() != nil || !s.sendJSON(final) {
 			return outcomeGone
 		}
+	}
+	if s.o.EndWithLastEvent {
+		// Returning writes the event and the end together.
+		_, err := io.WriteString(s.w, "data: [DONE]\n\n")
+		return s.doneIf(err == nil)
 	}
 	if s.ctx.Err() != nil || !s.sendData([]byte("[DONE]")) {
 		return outcomeGone

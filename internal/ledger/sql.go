@@ -236,6 +236,10 @@ func (s *SQL) Record(e Entry) {
 	}
 }
 
+// RecordWaits reports whether Record waits for the database: with
+// FlushInterval 0 it waits for its entry's commit.
+func (s *SQL) RecordWaits() bool { return s.cfg.FlushInterval == 0 }
+
 // poke asks the writer to commit now.
 func (s *SQL) poke() {
 	select {
