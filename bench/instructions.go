@@ -97,7 +97,7 @@ func countInstructions(ctx context.Context, cfg *config, mode string, k kind, fa
 	c.caddyCmd = append([]string{"valgrind", "--tool=callgrind", "--instr-atstart=no", "--callgrind-out-file=" + dump}, cfg.caddyCmd...)
 	// Callgrind cannot follow Go's asynchronous preemption signals.
 	c.caddyEnv = append(append([]string(nil), cfg.caddyEnv...), "GODEBUG=asyncpreemptoff=1", "GOGC=off")
-	proc, err := startCaddy(&c, name, caddyfileFor(mode, port, fakePort, cfg.rpIdle, ""), port, "")
+	proc, err := startCaddy(&c, name, mode, caddyfileFor(mode, port, fakePort, cfg.rpIdle, ""), port, "")
 	if err != nil {
 		return res, err
 	}

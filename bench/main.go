@@ -29,7 +29,9 @@
 // the eight headers router-limits adds, with Caddy's header directive: what
 // the headers alone cost, whoever sets them, is rp-headers minus rp),
 // rp-wb64 and router-wb64 (rp and the router with a 64 KiB write buffer
-// instead of Go's 4 KiB).
+// instead of Go's 4 KiB), and router-base (the router's configuration run by
+// the -base-caddy binary: a previous build, say, against this one in the
+// same run, where the machine's drift falls on both).
 //
 // Caddy runs pinned to core 0 and the benchmark (fake vendor and load
 // generators, wrk included) to core 1. The phases are a warm-up, serial
@@ -76,6 +78,7 @@ type config struct {
 	casesGen  string        // the cases phase's generator: go, wrk
 	caseBlock time.Duration // the cases phase's turns within a round (0: one turn each)
 	caddyCmd  []string
+	baseCaddy string // the binary of mode router-base
 	caddyEnv  []string
 	pin       bool
 	out       string
@@ -121,7 +124,7 @@ func main() {
 	flag.StringVar(&phases, "phases", "serial,open,closed", "phases to run: serial, open (the fixed rates), closed (max throughput, CPU per request), cases (issue 17's table: -cases, router minus rp paired by round), instructions (valgrind's count of Caddy's instructions per request for each kind of -cases: repeatable on a noisy machine)")
 	flag.StringVar(&cases, "cases", defaultCases, "cases of the cases phase: kind@connections, kind one of small, stream (the fake's stream: one chunk per word of its answer), large (-large-kb prompt); each a closed loop of that kind alone")
 	flag.StringVar(&kinds, "kinds", "small,small+stream,large,large+stream", "request kinds of the mix, sent in turn")
-	flag.StringVar(&modes, "modes", "direct,rp,router", "modes to run, in order: direct, rp, rp32, rp-headers, rp-wb64, router, router1, router-openai, router-wb64, router-warn, router-noledger, router-limits")
+	flag.StringVar(&modes, "modes", "direct,rp,router", "modes to run, in order: direct, rp, rp32, rp-headers, rp-wb64, router, router1, router-openai, router-wb64, router-warn, router-noledger, router-limits, router-base")
 	flag.IntVar(&cfg.rpIdle, "rp-idle-conns", 256, "keepalive_idle_conns_per_host of mode rp (the router's DefaultMaxIdleConnsPerHost is 256; 0 = Caddy's default, 32)")
 	flag.IntVar(&cfg.largeKB, "large-kb", 32, "size of the large prompts in KiB")
 	flag.BoolVar(&cfg.bareVendor, "bare-vendor", false, "the fake vendor answers without the headers OpenAI adds (x-request-id, openai-*, the account's x-ratelimit-*), as it did before 2026-12-05")
@@ -129,6 +132,7 @@ func main() {
 	flag.DurationVar(&cfg.caseBlock, "case-block", 0, "cases phase: within each round, the modes take turns every this long (e.g. 250ms) until each has had -duration, which spreads them over the same stretch of a machine's drift; 0: one turn each (Go generators only; no -profile then)")
 	flag.StringVar(&cfg.casesGen, "cases-loadgen", "go", "generator of the cases phase: go (Go's client, which measures streams' first event; it writes a large body in pieces, the first 4 KiB of the request with the headers), go-apart (Go's client sending the headers in a write of their own, then the body, as a client with a streamed body does), go-onewrite (Go's client sending each request in one write, as wrk does, and with -case-block) or wrk (each request in one write, as the issue's own measurement; no first event)")
 	flag.StringVar(&caddyBin, "caddy", "", "caddy binary to test (default: build ./cmd/caddy into a temporary directory)")
+	flag.StringVar(&cfg.baseCaddy, "base-caddy", "", "the caddy binary of mode router-base, the router's configuration on another build: two builds compared within one run")
 	flag.BoolVar(&cfg.pin, "pin", true, "pin Caddy to core 0 and the benchmark and wrk to core 1 with taskset")
 	flag.StringVar(&cfg.out, "out", "", "markdown results file (default bench/results/results-<time>.md; - for none)")
 	flag.BoolVar(&cfg.profile, "profile", false, "enable Caddy's admin endpoint on loopback and take CPU and allocation profiles during the closed loop (adds overhead: not for the recorded figures)")
@@ -152,7 +156,10 @@ func main() {
 	for _, m := range strings.Split(modes, ",") {
 		m = strings.TrimSpace(m)
 		if _, ok := modeLabels[m]; !ok {
-			fatalf("-modes: unknown mode %q (want direct, rp, rp32, rp-headers, rp-wb64, router, router1, router-openai, router-wb64, router-warn, router-noledger, router-limits)", m)
+			fatalf("-modes: unknown mode %q (want direct, rp, rp32, rp-headers, rp-wb64, router, router1, router-openai, router-wb64, router-warn, router-noledger, router-limits, router-base)", m)
+		}
+		if m == "router-base" && cfg.baseCaddy == "" {
+			fatalf("-modes: router-base needs -base-caddy, the build to compare with")
 		}
 		cfg.modes = append(cfg.modes, m)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -224,6 +225,81 @@ func smokeCases(t *testing.T, gen, list string, d time.Duration, rounds int, blo
 	}
 	if block > 0 && !strings.Contains(md, fmt.Sprintf("taking turns every %s within each round", block)) {
 		t.Errorf("the report does not say that the modes took turns every %s", block)
+	}
+}
+
+// TestSmokeCasesBaseBuild runs mode router-base beside the router: its
+// Caddy is the -base-caddy binary (here a script that notes each start and
+// then runs this test binary as Caddy), and the report pairs it with rp as
+// it does the router.
+func TestSmokeCasesBaseBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("smoke run of the load benchmark: skipped with -short")
+	}
+	if runtime.GOOS != "linux" {
+		t.Skip("the benchmark reads /proc")
+	}
+	dir := t.TempDir()
+	started := filepath.Join(dir, "started")
+	base := filepath.Join(dir, "base-caddy")
+	script := fmt.Sprintf("#!/bin/sh\necho \"$@\" >> '%s'\nexec '%s' \"$@\"\n", started, os.Args[0])
+	if err := os.WriteFile(base, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cases, err := parseCases("small@1,stream@1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config{
+		modes:     []string{"rp", "router", "router-base"},
+		rpIdle:    256,
+		largeKB:   32,
+		loadgen:   "go",
+		casesGen:  "go",
+		caddyCmd:  []string{os.Args[0]},
+		baseCaddy: base,
+		caddyEnv:  []string{childEnv + "=1"},
+		out:       "-",
+		portLo:    18000,
+		portHi:    18999,
+		workDir:   t.TempDir(),
+		logf:      t.Logf,
+		smoke:     true,
+		phases:    map[string]bool{"cases": true},
+		cases:     cases,
+	}
+	applySmoke(cfg)
+	cfg.duration, cfg.rounds = 300*time.Millisecond, 1
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	res, err := run(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := res.markdown()
+	t.Log("\n" + md)
+
+	runs, err := os.ReadFile(started)
+	if err != nil {
+		t.Fatalf("the -base-caddy binary never ran: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(runs)), "\n") {
+		if !strings.Contains(line, "router-base.Caddyfile") {
+			t.Errorf("the -base-caddy binary ran for another mode: %s", line)
+		}
+	}
+	for _, cr := range res.cases {
+		rounds := cr.rounds["router-base"]
+		if len(rounds) != 1 || rounds[0].requests == 0 {
+			t.Errorf("case %s, router-base: %d rounds, want 1 with requests", cr.c, len(rounds))
+		}
+		errs, streams, complete, first := cr.failures("router-base")
+		if errs > 0 || complete != streams {
+			t.Errorf("case %s, router-base: %d failed (first: %s), %d of %d streams complete", cr.c, errs, first, complete, streams)
+		}
+	}
+	if !strings.Contains(md, "CPU/req router-base - rp µs") {
+		t.Error("the report does not pair router-base with rp")
 	}
 }
 

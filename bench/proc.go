@@ -28,14 +28,14 @@ type caddyProc struct {
 	waitErr error
 }
 
-// startCaddy writes caddyfile into dir and runs `caddy run` on it, pinned to
-// core 0 when pin is set, and waits until it answers on port.
-func startCaddy(cfg *config, name, caddyfile string, port int, admin string) (*caddyProc, error) {
+// startCaddy writes caddyfile into dir and runs `caddy run` on it for mode,
+// pinned to core 0 when pin is set, and waits until it answers on port.
+func startCaddy(cfg *config, name, mode, caddyfile string, port int, admin string) (*caddyProc, error) {
 	path := filepath.Join(cfg.workDir, name+".Caddyfile")
 	if err := os.WriteFile(path, []byte(caddyfile), 0o644); err != nil {
 		return nil, err
 	}
-	args := append([]string{}, cfg.caddyCmd...)
+	args := cfg.commandFor(mode)
 	args = append(args, "run", "--config", path, "--adapter", "caddyfile")
 	if cfg.pin {
 		args = append([]string{"taskset", "-c", "0"}, args...)
@@ -377,4 +377,14 @@ func (b procCounts) wakeups(a procCounts, requests int, tick time.Duration) (sys
 	}
 	n := float64(requests)
 	return float64(b.sysTicks-a.sysTicks) * float64(tick) / 1e3 / n, float64(b.switches-a.switches) / n
+}
+
+// commandFor is the command that runs Caddy for mode: cfg.caddyCmd (whose
+// last element is the binary), with the -base-caddy build for router-base.
+func (cfg *config) commandFor(mode string) []string {
+	cmd := append([]string{}, cfg.caddyCmd...)
+	if mode == "router-base" {
+		cmd[len(cmd)-1] = cfg.baseCaddy
+	}
+	return cmd
 }

@@ -29,6 +29,7 @@ var modeLabels = map[string]string{
 	"router-warn":     "(c-warn) llm_router, log level WARN",
 	"router-noledger": "(c-noledger) llm_router, ledger off",
 	"router-limits":   "(c-limits) llm_router, limits on (in memory)",
+	"router-base":     "(c-base) llm_router, the -base-caddy build",
 }
 
 // globalOptions is the global block of every Caddyfile: no admin endpoint
@@ -63,7 +64,9 @@ func globalOptions(admin, extra string) string {
 // under the instance's data directory; router-noledger turns it off), and
 // Caddy's default logging
 // (INFO to stderr, written to a file; the per-request "routed" line is at
-// DEBUG, so only failovers would be logged).
+// DEBUG, so only failovers would be logged). router-base is the router's
+// configuration run by another build (-base-caddy): two builds compared
+// within one run.
 func caddyfileFor(mode string, port, fakePort, rpIdle int, admin string) string {
 	site := func(body string) string {
 		return fmt.Sprintf("http://:%d {\n\tbind 127.0.0.1\n%s}\n", port, body)
@@ -84,7 +87,7 @@ func caddyfileFor(mode string, port, fakePort, rpIdle int, admin string) string 
 		return globalOptions(admin, "") + site(headers+fmt.Sprintf(
 			"\treverse_proxy 127.0.0.1:%d {\n\t\ttransport http {\n\t\t\ttls\n\t\t\ttls_except_ports %d\n%s\t\t}\n\t}\n",
 			fakePort, fakePort, pool))
-	case "router", "router1", "router-warn", "router-noledger", "router-limits", "router-openai", "router-wb64":
+	case "router", "router-base", "router1", "router-warn", "router-noledger", "router-limits", "router-openai", "router-wb64":
 		extra := ""
 		if mode == "router-warn" {
 			extra = "\tlog {\n\t\tlevel WARN\n\t}\n"
@@ -293,7 +296,7 @@ func run(ctx context.Context, cfg *config) (*results, error) {
 				admin = fmt.Sprintf("127.0.0.1:%d", ap)
 			}
 			mr.res.caddyfile = caddyfileFor(name, port, fakePortN, cfg.rpIdle, admin)
-			mr.proc, lastErr = startCaddy(cfg, name, mr.res.caddyfile, port, admin)
+			mr.proc, lastErr = startCaddy(cfg, name, name, mr.res.caddyfile, port, admin)
 		}
 		if mr.proc == nil {
 			return nil, lastErr
