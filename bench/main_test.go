@@ -142,10 +142,10 @@ func TestSmokeCasesWrk(t *testing.T) {
 	smokeCases(t, "wrk", "small@1,stream@1,large@2", time.Second, 1, 0)
 }
 
-// smokeCases runs the cases phase with generator gen (and turns of block
-// within each round, if not 0), and checks that every case measured what
-// the table shows.
-func smokeCases(t *testing.T, gen, list string, d time.Duration, rounds int, block time.Duration) {
+// smokeCasesConfig is the configuration of a smoke run of the cases phase:
+// list's cases against rp and router, sent by generator gen, Caddy being
+// this test binary. It skips where the benchmark cannot run.
+func smokeCasesConfig(t *testing.T, gen, list string) *config {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("smoke run of the load benchmark: skipped with -short")
@@ -175,7 +175,12 @@ func smokeCases(t *testing.T, gen, list string, d time.Duration, rounds int, blo
 		cases:    cases,
 	}
 	applySmoke(cfg)
-	cfg.duration, cfg.rounds, cfg.caseBlock = d, rounds, block
+	return cfg
+}
+
+// runSmoke runs cfg and returns the results with their report, logged.
+func runSmoke(t *testing.T, cfg *config) (*results, string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	res, err := run(ctx, cfg)
@@ -184,8 +189,19 @@ func smokeCases(t *testing.T, gen, list string, d time.Duration, rounds int, blo
 	}
 	md := res.markdown()
 	t.Log("\n" + md)
-	if len(res.cases) != len(cases) {
-		t.Fatalf("%d cases measured, want %d", len(res.cases), len(cases))
+	return res, md
+}
+
+// smokeCases runs the cases phase with generator gen (and turns of block
+// within each round, if not 0), and checks that every case measured what
+// the table shows.
+func smokeCases(t *testing.T, gen, list string, d time.Duration, rounds int, block time.Duration) {
+	t.Helper()
+	cfg := smokeCasesConfig(t, gen, list)
+	cfg.duration, cfg.rounds, cfg.caseBlock = d, rounds, block
+	res, md := runSmoke(t, cfg)
+	if len(res.cases) != len(cfg.cases) {
+		t.Fatalf("%d cases measured, want %d", len(res.cases), len(cfg.cases))
 	}
 	for _, cr := range res.cases {
 		for _, mode := range cfg.modes {
@@ -233,12 +249,7 @@ func smokeCases(t *testing.T, gen, list string, d time.Duration, rounds int, blo
 // then runs this test binary as Caddy), and the report pairs it with rp as
 // it does the router.
 func TestSmokeCasesBaseBuild(t *testing.T) {
-	if testing.Short() {
-		t.Skip("smoke run of the load benchmark: skipped with -short")
-	}
-	if runtime.GOOS != "linux" {
-		t.Skip("the benchmark reads /proc")
-	}
+	cfg := smokeCasesConfig(t, "go", "small@1,stream@1")
 	dir := t.TempDir()
 	started := filepath.Join(dir, "started")
 	base := filepath.Join(dir, "base-caddy")
@@ -246,38 +257,9 @@ func TestSmokeCasesBaseBuild(t *testing.T) {
 	if err := os.WriteFile(base, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	cases, err := parseCases("small@1,stream@1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &config{
-		modes:     []string{"rp", "router", "router-base"},
-		rpIdle:    256,
-		largeKB:   32,
-		loadgen:   "go",
-		casesGen:  "go",
-		caddyCmd:  []string{os.Args[0]},
-		baseCaddy: base,
-		caddyEnv:  []string{childEnv + "=1"},
-		out:       "-",
-		portLo:    18000,
-		portHi:    18999,
-		workDir:   t.TempDir(),
-		logf:      t.Logf,
-		smoke:     true,
-		phases:    map[string]bool{"cases": true},
-		cases:     cases,
-	}
-	applySmoke(cfg)
+	cfg.modes, cfg.baseCaddy = []string{"rp", "router", "router-base"}, base
 	cfg.duration, cfg.rounds = 300*time.Millisecond, 1
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	res, err := run(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	md := res.markdown()
-	t.Log("\n" + md)
+	res, md := runSmoke(t, cfg)
 
 	runs, err := os.ReadFile(started)
 	if err != nil {
