@@ -207,7 +207,7 @@ func (h *LLMRouter) settleLimits(st *requestState, billableRequest bool, costUSD
 	// still happen, within its own deadline when it goes to Redis (the
 	// in-memory limiter waits for nothing).
 	ctx := context.Background()
-	if _, local := h.limiter.(*limits.Memory); !local {
+	if h.limiterWaits {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
